@@ -1,0 +1,85 @@
+# ferry — GNU make.  `make`, `make check`, `make check-asan`, `make bench`,
+# `make fuzz`, `make demo`, `make install PREFIX=/usr/local DESTDIR=`.
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKGS := yaml-0.1 libcjson libcurl libvirt
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+FERRY_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+  -DFERRY_VERSION='"$(VERSION)"' -Wall -Wextra -Werror -pthread \
+  -Isrc -I. $(PKG_CFLAGS)
+# librbd/librados ship no .pc file on Debian 12: link them directly.
+LIBS := $(PKG_LIBS) -lrbd -lrados -ldeflate -lz -lcrypto -pthread -lm
+
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c modules/*.c))
+LIB_OBJS := $(LIB_SRCS:.c=.o)
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:.c=)
+TEST_HELPERS_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(TEST_HELPERS_SRCS:.c=)
+SHELL_TESTS := $(sort $(wildcard tests/t/*.t))
+
+all: ferry $(TEST_HELPERS)
+
+%.o: %.c $(wildcard src/*/*.h modules/*.h)
+	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+libferry.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+ferry: src/main.o libferry.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+tests/unit/test-%: tests/unit/test-%.c libferry.a
+	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< libferry.a $(LIBS) -lcmocka
+
+tests/helpers/%: tests/helpers/%.c libferry.a
+	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< libferry.a $(LIBS)
+
+check: all $(UNIT_BINS)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 --exec '' $(UNIT_BINS) $(SHELL_TESTS)
+
+# The same tests under AddressSanitizer + UBSan, in a separate build tree.
+check-asan:
+	$(MAKE) clean-objs
+	$(MAKE) check CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+	$(MAKE) clean-objs
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS := $(FUZZ_SRCS:.c=)
+FUZZ_SECONDS ?= 30
+fuzz:
+	$(MAKE) clean-objs
+	$(MAKE) CC=clang CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' libferry.a
+	for f in $(FUZZ_SRCS); do \
+	  clang $(FERRY_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $${f%.c} $$f libferry.a $(LIBS) || exit 1; done
+	$(MAKE) clean-objs
+	for f in $(FUZZ_BINS); do mkdir -p $$f.corpus; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 $$f.corpus tests/fuzz/seeds/$$(basename $$f | sed 's/fuzz-//') 2>&1 | tail -3 || exit 1; done
+
+bench: all
+	bash bench/run.sh
+
+demo: all
+	bash scripts/demo.sh
+
+install: ferry
+	install -D -m 0755 ferry $(DESTDIR)$(PREFIX)/bin/ferry
+	for m in docs/*.[1-9]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
+	  install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
+	install -D -m 0644 schemas/ferry-plan-v1.json $(DESTDIR)$(PREFIX)/share/ferry/ferry-plan-v1.json
+
+format:
+	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h modules/*.c modules/*.h tests/unit/*.c)
+
+clean-objs:
+	rm -f $(LIB_OBJS) src/main.o libferry.a
+
+clean: clean-objs
+	rm -f ferry $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_BINS)
+
+.PHONY: all check check-asan fuzz bench demo install format clean clean-objs

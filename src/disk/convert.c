@@ -1,0 +1,455 @@
+/* The conversion pipeline.
+ *
+ * The virtual disk is cut into chunks (4 MiB by default).  N workers take
+ * chunks in increasing order from an atomic counter; each maps its chunk
+ * through the image chain, reads (and inflates) only allocated data, drops
+ * all-zero blocks and writes the rest.  Reads, inflation and writes of
+ * different chunks overlap, so every core inflates and many writes are in
+ * flight, while memory stays at N chunk buffers.
+ *
+ * A checkpoint is the lowest offset below which every chunk is written; it
+ * is flushed to the target before it is reported, so a crash re-copies at
+ * most one checkpoint interval. */
+#include "disk/convert.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ZERO_BLOCK 4096 /* granularity of zero detection */
+
+struct pipeline {
+  struct ferry_disk *src;               /* source chain (read-only) */
+  struct ferry_target *dst;             /* target */
+  const struct ferry_convert_opts *opts; /* options */
+  uint64_t chunk;                       /* chunk size */
+  uint64_t first;                       /* index of the first chunk */
+  uint64_t nchunks;                     /* total chunks in the disk */
+  uint64_t write_from;                  /* offsets below: already there */
+  atomic_uint_fast64_t next;            /* next chunk to take */
+  atomic_uint_fast64_t data_read;       /* stats */
+  atomic_uint_fast64_t written;
+  atomic_uint_fast64_t zeroed;
+  atomic_bool failed;                   /* a worker failed: everyone stops */
+
+  pthread_mutex_t lock;     /* guards everything below */
+  pthread_cond_t cond;      /* chunk done / hash turn / worker exit */
+  uint8_t *done_map;        /* per chunk: 1 once written */
+  uint64_t watermark;       /* chunks below this index are all done */
+  uint64_t last_ckpt;       /* offset of the last checkpoint reported */
+  bool ckpt_busy;           /* a worker is flushing for a checkpoint */
+  uint64_t hash_next;       /* next chunk index to feed to the hash */
+  EVP_MD_CTX *sha;          /* with checksum */
+  unsigned running;         /* workers still running */
+  struct ferry_err err;     /* first worker error */
+};
+
+static double
+now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Zero test: the first 16 bytes, then the buffer against itself shifted. */
+bool
+ferry_is_zero (const void *p, size_t len)
+{
+  const unsigned char *b = p;
+  size_t i;
+
+  for (i = 0; i < 16 && i < len; i++)
+    if (b[i])
+      return false;
+  if (len <= 16)
+    return true;
+  return memcmp (b, b + 16, len - 16) == 0;
+}
+
+/* Record a worker's error (first one wins) and make everybody stop. */
+static void
+pipeline_fail (struct pipeline *pl, const struct ferry_err *e)
+{
+  pthread_mutex_lock (&pl->lock);
+  if (!pl->err.set)
+    pl->err = *e;
+  atomic_store (&pl->failed, true);
+  pthread_cond_broadcast (&pl->cond);
+  pthread_mutex_unlock (&pl->lock);
+}
+
+/* Write the non-zero runs of BUF (the data at OFFSET); zero runs are
+ * skipped on a fresh target and zeroed otherwise. */
+static int
+write_data (struct pipeline *pl, const uint8_t *buf, uint64_t offset,
+            uint64_t length, struct ferry_err *err)
+{
+  uint64_t pos = 0, run_start, blk;
+  bool zero, run_zero;
+
+  while (pos < length) {
+    run_start = pos;
+    blk = length - pos < ZERO_BLOCK ? length - pos : ZERO_BLOCK;
+    run_zero = ferry_is_zero (buf + pos, blk);
+    pos += blk;
+    while (pos < length) {
+      blk = length - pos < ZERO_BLOCK ? length - pos : ZERO_BLOCK;
+      zero = ferry_is_zero (buf + pos, blk);
+      if (zero != run_zero)
+        break;
+      pos += blk;
+    }
+    if (!run_zero) {
+      if (pl->dst->ops->pwrite (pl->dst, buf + run_start, pos - run_start,
+                                offset + run_start, err) < 0)
+        return -1;
+      atomic_fetch_add (&pl->written, pos - run_start);
+    } else if (!pl->dst->fresh) {
+      if (pl->dst->ops->zero (pl->dst, offset + run_start, pos - run_start,
+                              err) < 0)
+        return -1;
+      atomic_fetch_add (&pl->zeroed, pos - run_start);
+    }
+  }
+  return 0;
+}
+
+/* Convert one chunk.  BUF holds chunk-size bytes.  With a checksum the whole
+ * chunk is materialised in BUF (zeroes included). */
+static int
+do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
+          struct ferry_err *err)
+{
+  uint64_t offset = index * pl->chunk;
+  uint64_t length = pl->src->virtual_size - offset;
+  uint64_t pos = 0;
+  bool writing = offset >= pl->write_from;
+  struct ferry_map m;
+
+  if (length > pl->chunk)
+    length = pl->chunk;
+  while (pos < length) {
+    if (ferry_disk_map (pl->src, offset + pos, length - pos, &m, err) < 0)
+      return -1;
+    if (m.zero) {
+      if (pl->opts->checksum)
+        memset (buf + pos, 0, m.length);
+      if (writing && !pl->dst->fresh) {
+        if (pl->dst->ops->zero (pl->dst, m.offset, m.length, err) < 0)
+          return -1;
+        atomic_fetch_add (&pl->zeroed, m.length);
+      }
+    } else if (writing || pl->opts->checksum) {
+      if (m.layer->format->pread (m.layer, buf + pos, m.length, m.offset,
+                                  err) < 0)
+        return -1;
+      atomic_fetch_add (&pl->data_read, m.length);
+      if (writing && write_data (pl, buf + pos, m.offset, m.length, err) < 0)
+        return -1;
+    }
+    pos += m.length;
+  }
+  return 0;
+}
+
+/* Feed chunk INDEX to the hash in order: wait for our turn. */
+static int
+hash_chunk (struct pipeline *pl, const uint8_t *buf, uint64_t index)
+{
+  uint64_t offset = index * pl->chunk;
+  uint64_t length = pl->src->virtual_size - offset;
+
+  if (length > pl->chunk)
+    length = pl->chunk;
+  pthread_mutex_lock (&pl->lock);
+  while (pl->hash_next != index && !atomic_load (&pl->failed))
+    pthread_cond_wait (&pl->cond, &pl->lock);
+  if (atomic_load (&pl->failed)) {
+    pthread_mutex_unlock (&pl->lock);
+    return -1;
+  }
+  EVP_DigestUpdate (pl->sha, buf, length);
+  pl->hash_next++;
+  pthread_cond_broadcast (&pl->cond);
+  pthread_mutex_unlock (&pl->lock);
+  return 0;
+}
+
+/* Mark INDEX done, advance the watermark, and take a checkpoint when the
+ * watermark has moved a checkpoint interval past the last one. */
+static int
+chunk_done (struct pipeline *pl, uint64_t index, struct ferry_err *err)
+{
+  uint64_t mark, interval = pl->opts->checkpoint_interval;
+  int r = 0;
+
+  pthread_mutex_lock (&pl->lock);
+  pl->done_map[index] = 1;
+  while (pl->watermark < pl->nchunks && pl->done_map[pl->watermark])
+    pl->watermark++;
+  mark = pl->watermark * pl->chunk;
+  if (mark > pl->src->virtual_size)
+    mark = pl->src->virtual_size;
+  if (pl->opts->checkpoint && !pl->ckpt_busy && mark > pl->write_from &&
+      mark - pl->last_ckpt >= interval) {
+    pl->ckpt_busy = true;
+    pthread_mutex_unlock (&pl->lock);
+    /* flush outside the lock: the other workers go on */
+    r = pl->dst->ops->flush (pl->dst, err);
+    if (r == 0)
+      r = pl->opts->checkpoint (pl->opts->opaque, mark, err);
+    pthread_mutex_lock (&pl->lock);
+    pl->ckpt_busy = false;
+    if (r == 0)
+      pl->last_ckpt = mark;
+  }
+  pthread_cond_broadcast (&pl->cond);
+  pthread_mutex_unlock (&pl->lock);
+  return r;
+}
+
+static void *
+worker (void *arg)
+{
+  struct pipeline *pl = arg;
+  struct ferry_err err = {0};
+  uint8_t *buf = NULL;
+  uint64_t index;
+
+  if (posix_memalign ((void **) &buf, 4096, pl->chunk) != 0) {
+    ferry_err_set (&err, ENOMEM, "cannot allocate a chunk buffer");
+    pipeline_fail (pl, &err);
+    goto out;
+  }
+  for (;;) {
+    if (atomic_load (&pl->failed) ||
+        (pl->opts->stop && *pl->opts->stop))
+      break;
+    index = atomic_fetch_add (&pl->next, 1);
+    if (index >= pl->nchunks)
+      break;
+    if (do_chunk (pl, buf, index, &err) < 0 ||
+        (pl->opts->checksum && hash_chunk (pl, buf, index) < 0) ||
+        chunk_done (pl, index, &err) < 0) {
+      if (err.set)
+        pipeline_fail (pl, &err);
+      break;
+    }
+  }
+out:
+  free (buf);
+  pthread_mutex_lock (&pl->lock);
+  pl->running--;
+  pthread_cond_broadcast (&pl->cond);
+  pthread_mutex_unlock (&pl->lock);
+  return NULL;
+}
+
+static void
+report (struct pipeline *pl, double t0, bool final)
+{
+  struct ferry_convert_progress p;
+  uint64_t done;
+
+  if (pl->opts->progress == NULL)
+    return;
+  pthread_mutex_lock (&pl->lock);
+  done = pl->watermark * pl->chunk;
+  pthread_mutex_unlock (&pl->lock);
+  p.total = pl->src->virtual_size;
+  p.done = done > p.total ? p.total : done;
+  p.data_read = atomic_load (&pl->data_read);
+  p.written = atomic_load (&pl->written);
+  p.elapsed = now () - t0;
+  p.final = final;
+  pl->opts->progress (pl->opts->opaque, &p);
+}
+
+int
+ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
+                    const struct ferry_convert_opts *in_opts,
+                    struct ferry_convert_stats *ret_stats,
+                    struct ferry_err *err)
+{
+  struct ferry_convert_opts opts = *in_opts;
+  struct pipeline pl;
+  pthread_t *tids = NULL;
+  unsigned i, started = 0;
+  struct timespec ts;
+  double t0 = now ();
+  int r = -1;
+  long ncpu;
+
+  if (dst->size < src->virtual_size)
+    return ferry_err_set (err, 0,
+                          "target '%s' (%llu bytes) is smaller than the "
+                          "source '%s' (%llu bytes)",
+                          dst->name, (unsigned long long) dst->size,
+                          src->path, (unsigned long long) src->virtual_size);
+  if (opts.chunk_size == 0)
+    opts.chunk_size = 4 << 20;
+  if (opts.chunk_size % 4096 != 0 || opts.chunk_size > (256u << 20))
+    return ferry_err_set (err, 0,
+                          "chunk size must be a multiple of 4096 and at "
+                          "most 256 MiB");
+  if (opts.checkpoint_interval == 0)
+    opts.checkpoint_interval = 1ull << 30;
+  if (opts.threads == 0) {
+    ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+    opts.threads = ncpu > 1 ? (unsigned) ncpu * 2 : 2;
+  }
+  if (opts.threads > 64)
+    opts.threads = 64;
+  if (opts.resume_from > src->virtual_size)
+    return ferry_err_set (err, 0,
+                          "resume offset %llu is past the end of '%s'",
+                          (unsigned long long) opts.resume_from, src->path);
+  opts.resume_from -= opts.resume_from % opts.chunk_size;
+
+  memset (&pl, 0, sizeof pl);
+  pl.src = src;
+  pl.dst = dst;
+  pl.opts = &opts;
+  pl.chunk = opts.chunk_size;
+  pl.nchunks = (src->virtual_size + pl.chunk - 1) / pl.chunk;
+  pl.write_from = opts.resume_from;
+  pl.first = opts.checksum ? 0 : opts.resume_from / pl.chunk;
+  atomic_init (&pl.next, pl.first);
+  pl.watermark = pl.first;
+  pl.last_ckpt = opts.resume_from;
+  pthread_mutex_init (&pl.lock, NULL);
+  pthread_cond_init (&pl.cond, NULL);
+  pl.done_map = calloc (pl.nchunks + 1, 1);
+  tids = calloc (opts.threads, sizeof *tids);
+  if (pl.done_map == NULL || tids == NULL) {
+    ferry_err_set (err, ENOMEM, "cannot allocate pipeline state");
+    goto out;
+  }
+  memset (pl.done_map, 1, pl.first);
+  if (opts.checksum) {
+    pl.sha = EVP_MD_CTX_new ();
+    if (pl.sha == NULL || EVP_DigestInit_ex (pl.sha, EVP_sha256 (), NULL) != 1) {
+      ferry_err_set (err, 0, "cannot initialise SHA-256");
+      goto out;
+    }
+  }
+  /* Resuming: whatever a killed run left past the resume point is unknown;
+   * make it zero once so that zero ranges can be skipped again. */
+  if (!dst->fresh && opts.resume_from > 0) {
+    if (dst->ops->zero (dst, opts.resume_from, dst->size - opts.resume_from,
+                        err) < 0)
+      goto out;
+    dst->fresh = true;
+  }
+  pl.running = opts.threads;
+  for (i = 0; i < opts.threads; i++) {
+    if (pthread_create (&tids[i], NULL, worker, &pl) != 0) {
+      pthread_mutex_lock (&pl.lock);
+      pl.running -= opts.threads - i;
+      pthread_mutex_unlock (&pl.lock);
+      struct ferry_err e = {0};
+      ferry_err_set (&e, errno, "cannot start worker thread");
+      pipeline_fail (&pl, &e);
+      break;
+    }
+    started++;
+  }
+  pthread_mutex_lock (&pl.lock);
+  while (pl.running > 0) {
+    clock_gettime (CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 500000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    if (pthread_cond_timedwait (&pl.cond, &pl.lock, &ts) == ETIMEDOUT) {
+      pthread_mutex_unlock (&pl.lock);
+      report (&pl, t0, false);
+      pthread_mutex_lock (&pl.lock);
+    }
+  }
+  pthread_mutex_unlock (&pl.lock);
+  for (i = 0; i < started; i++)
+    pthread_join (tids[i], NULL);
+
+  if (pl.err.set) {
+    *err = pl.err;
+    goto out;
+  }
+  /* The bytes past the source's end on a bigger, non-fresh target. */
+  if (!dst->fresh && dst->size > src->virtual_size &&
+      pl.watermark >= pl.nchunks &&
+      dst->ops->zero (dst, src->virtual_size, dst->size - src->virtual_size,
+                      err) < 0)
+    goto out;
+  if (dst->ops->flush (dst, err) < 0)
+    goto out;
+  /* Record how far we got, interrupted or not. */
+  {
+    uint64_t mark = pl.watermark * pl.chunk;
+    if (mark > src->virtual_size)
+      mark = src->virtual_size;
+    if (opts.checkpoint && mark > pl.last_ckpt &&
+        opts.checkpoint (opts.opaque, mark, err) < 0)
+      goto out;
+  }
+  if (pl.watermark < pl.nchunks) {
+    ferry_err_set (err, EINTR, "conversion of '%s' interrupted", src->path);
+    goto out;
+  }
+  report (&pl, t0, true);
+  if (ret_stats) {
+    memset (ret_stats, 0, sizeof *ret_stats);
+    ret_stats->virtual_size = src->virtual_size;
+    ret_stats->data_read = atomic_load (&pl.data_read);
+    ret_stats->written = atomic_load (&pl.written);
+    ret_stats->zeroed = atomic_load (&pl.zeroed);
+    ret_stats->seconds = now () - t0;
+    if (opts.checksum)
+      EVP_DigestFinal_ex (pl.sha, ret_stats->sha256, NULL);
+  }
+  r = 0;
+
+out:
+  if (pl.sha)
+    EVP_MD_CTX_free (pl.sha);
+  free (pl.done_map);
+  free (tids);
+  pthread_mutex_destroy (&pl.lock);
+  pthread_cond_destroy (&pl.cond);
+  return r;
+}
+
+int
+ferry_convert (const char *src_name, const char *dst_name,
+               const struct ferry_convert_opts *opts,
+               struct ferry_convert_stats *ret_stats, struct ferry_err *err)
+{
+  struct ferry_disk *src = NULL;
+  struct ferry_target *dst = NULL;
+  unsigned flags = 0;
+  int r;
+
+  if (ferry_disk_open (src_name, &src, err) < 0)
+    return -1;
+  if (opts->resume_from > 0)
+    flags |= FERRY_TARGET_RESUME;
+  if (opts->direct)
+    flags |= FERRY_TARGET_DIRECT;
+  if (ferry_target_open (dst_name, src->virtual_size, flags, &dst, err) < 0) {
+    ferry_disk_close (src);
+    return -1;
+  }
+  r = ferry_convert_disk (src, dst, opts, ret_stats, err);
+  if (ferry_target_close (dst, err) < 0)
+    r = -1;
+  ferry_disk_close (src);
+  return r;
+}

@@ -1,0 +1,63 @@
+/* The conversion pipeline: any source image → raw file or RBD image, with
+ * many workers, zero/hole skipping, checkpoints for resume and progress. */
+#ifndef FERRY_CONVERT_H
+#define FERRY_CONVERT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "disk/disk.h"
+#include "disk/target.h"
+#include "util/err.h"
+
+struct ferry_convert_progress {
+  uint64_t done;         /* virtual bytes processed (resume point included) */
+  uint64_t total;        /* virtual size */
+  uint64_t data_read;    /* bytes read from the source so far */
+  uint64_t written;      /* bytes written to the target so far */
+  double elapsed;        /* seconds since start */
+  bool final;            /* last call */
+};
+
+struct ferry_convert_opts {
+  unsigned threads;             /* workers; 0 = online CPUs x 2 (min 2) */
+  uint64_t chunk_size;          /* bytes per work unit; 0 = 4 MiB */
+  uint64_t checkpoint_interval; /* 0 = 1 GiB */
+  uint64_t resume_from;         /* bytes below are already on the target */
+  bool checksum;                /* compute SHA-256 of the virtual disk */
+  bool direct;                  /* O_DIRECT for file targets */
+  /* Called (from any one thread, serialised) with an offset below which
+   * everything is written and flushed; -1 aborts the conversion. */
+  int (*checkpoint) (void *opaque, uint64_t offset, struct ferry_err *err);
+  /* Called from the calling thread about twice a second. */
+  void (*progress) (void *opaque, const struct ferry_convert_progress *p);
+  void *opaque;                 /* passed to the callbacks */
+  volatile sig_atomic_t *stop;  /* when non-zero: finish chunks, stop */
+};
+
+struct ferry_convert_stats {
+  uint64_t virtual_size;  /* source virtual size */
+  uint64_t data_read;     /* bytes read from the source */
+  uint64_t written;       /* bytes written to the target */
+  uint64_t zeroed;        /* bytes explicitly zeroed on the target */
+  double seconds;         /* wall time */
+  uint8_t sha256[32];     /* with opts.checksum */
+};
+
+/* Convert SRC into DST (both already open). */
+int ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
+                        const struct ferry_convert_opts *opts,
+                        struct ferry_convert_stats *ret_stats,
+                        struct ferry_err *err);
+
+/* Open SRC and DST by name and convert. */
+int ferry_convert (const char *src, const char *dst,
+                   const struct ferry_convert_opts *opts,
+                   struct ferry_convert_stats *ret_stats,
+                   struct ferry_err *err);
+
+/* True if LEN bytes at P are all zero. */
+bool ferry_is_zero (const void *p, size_t len);
+
+#endif

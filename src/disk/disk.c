@@ -1,0 +1,279 @@
+/* Opening an image and its parent chain; the resolved (chain) view. */
+#include "disk/disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "disk/rbdname.h"
+#include "util/cleanup.h"
+
+/* pread exactly LENGTH bytes or fail naming the file and what was read. */
+int
+ferry_disk_pread_exact (struct ferry_disk *disk, void *buf, size_t length,
+                        uint64_t offset, const char *what,
+                        struct ferry_err *err)
+{
+  size_t done = 0;
+  ssize_t r;
+
+  if (offset > disk->file_size || length > disk->file_size - offset)
+    return ferry_err_set (err, 0,
+                          "'%s': %s at offset %llu (%zu bytes) is past the "
+                          "end of the file (%llu bytes)",
+                          disk->path, what, (unsigned long long) offset,
+                          length, (unsigned long long) disk->file_size);
+  while (done < length) {
+    r = pread (disk->fd, (char *) buf + done, length - done,
+               (off_t) (offset + done));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return ferry_err_set (err, errno, "'%s': cannot read %s", disk->path,
+                            what);
+    if (r == 0)
+      return ferry_err_set (err, 0, "'%s': %s: unexpected end of file",
+                            disk->path, what);
+    done += (size_t) r;
+  }
+  return 0;
+}
+
+/* Free one layer (not its parent). */
+static void
+disk_free_layer (struct ferry_disk *d)
+{
+  if (d == NULL)
+    return;
+  if (d->format && d->format->close)
+    d->format->close (d);
+  if (d->fd >= 0)
+    close (d->fd);
+  free (d->path);
+  free (d->parent_hint);
+  free (d);
+}
+
+void
+ferry_disk_close (struct ferry_disk *disk)
+{
+  struct ferry_disk *next;
+
+  while (disk) {
+    next = disk->parent;
+    disk_free_layer (disk);
+    disk = next;
+  }
+}
+
+/* Open one layer: detect the format from its first and last bytes. */
+static int
+disk_open_layer (const char *path, struct ferry_disk **ret,
+                 struct ferry_err *err)
+{
+  struct ferry_disk *d;
+  uint8_t head[4096], tail[4096];
+  size_t hlen, tlen;
+  struct stat st;
+
+  d = calloc (1, sizeof *d);
+  if (d == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  d->fd = -1;
+  d->path = strdup (path);
+  if (d->path == NULL)
+    goto fail_errno;
+  if (ferry_is_rbd_name (path)) {
+    d->format = &ferry_format_rbd;
+  } else {
+    d->fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (d->fd < 0) {
+      ferry_err_set (err, errno, "cannot open '%s'", path);
+      goto fail;
+    }
+    if (fstat (d->fd, &st) < 0)
+      goto fail_errno;
+    if (S_ISDIR (st.st_mode)) {
+      ferry_err_set (err, EISDIR, "cannot open '%s'", path);
+      goto fail;
+    }
+    if (S_ISBLK (st.st_mode)) {
+      off_t end = lseek (d->fd, 0, SEEK_END);
+      if (end < 0)
+        goto fail_errno;
+      d->file_size = (uint64_t) end;
+    } else {
+      d->file_size = (uint64_t) st.st_size;
+    }
+    hlen = d->file_size < sizeof head ? (size_t) d->file_size : sizeof head;
+    tlen = hlen;
+    if (ferry_disk_pread_exact (d, head, hlen, 0, "header", err) < 0 ||
+        ferry_disk_pread_exact (d, tail, tlen, d->file_size - tlen, "footer",
+                                err) < 0)
+      goto fail;
+    d->format = ferry_disk_detect (head, hlen, tail, tlen);
+  }
+  if (d->format->open (d, err) < 0)
+    goto fail;
+  *ret = d;
+  return 0;
+
+fail_errno:
+  ferry_err_set (err, errno, "cannot open '%s'", path);
+fail:
+  disk_free_layer (d);
+  return -1;
+}
+
+/* Resolve a parent hint relative to the child's directory (absolute hints
+ * are used as they are; rbd: names too). */
+static char *
+resolve_parent (const char *child, const char *hint)
+{
+  char *dir, *copy, *out;
+
+  if (hint[0] == '/' || ferry_is_rbd_name (hint))
+    return strdup (hint);
+  copy = strdup (child);
+  if (copy == NULL)
+    return NULL;
+  dir = dirname (copy);
+  if (asprintf (&out, "%s/%s", dir, hint) < 0)
+    out = NULL;
+  free (copy);
+  return out;
+}
+
+int
+ferry_disk_open (const char *path, struct ferry_disk **ret,
+                 struct ferry_err *err)
+{
+  struct ferry_disk *top = NULL, *cur, *parent;
+  struct stat seen[FERRY_DISK_MAX_CHAIN + 1];
+  size_t depth = 0, i;
+  struct stat st;
+  char *ppath;
+
+  if (disk_open_layer (path, &top, err) < 0)
+    return -1;
+  cur = top;
+  if (cur->fd >= 0 && fstat (cur->fd, &seen[depth]) == 0)
+    depth++;
+  while (cur->parent_hint) {
+    if (depth >= FERRY_DISK_MAX_CHAIN) {
+      ferry_err_set (err, 0,
+                     "'%s': snapshot chain longer than %d images (loop?)",
+                     path, FERRY_DISK_MAX_CHAIN);
+      goto fail;
+    }
+    ppath = resolve_parent (cur->path, cur->parent_hint);
+    if (ppath == NULL) {
+      ferry_err_set (err, errno, "cannot allocate memory");
+      goto fail;
+    }
+    if (!ferry_is_rbd_name (ppath) && stat (ppath, &st) == 0) {
+      for (i = 0; i < depth; i++)
+        if (seen[i].st_dev == st.st_dev && seen[i].st_ino == st.st_ino) {
+          ferry_err_set (err, 0,
+                         "'%s': parent '%s' is already in the chain (loop)",
+                         cur->path, ppath);
+          free (ppath);
+          goto fail;
+        }
+      seen[depth++] = st;
+    }
+    if (disk_open_layer (ppath, &parent, err) < 0) {
+      free (ppath);
+      goto fail;
+    }
+    free (ppath);
+    cur->parent = parent;
+    if (cur->format->check_parent &&
+        cur->format->check_parent (cur, parent, err) < 0)
+      goto fail;
+    cur = parent;
+  }
+  *ret = top;
+  return 0;
+
+fail:
+  ferry_disk_close (top);
+  return -1;
+}
+
+/* Resolve what [offset, offset+length) holds through the chain: the first
+ * layer (from the top) that has data or zeroes for OFFSET wins; the extent
+ * is shortened so that it is uniform through every layer consulted. */
+int
+ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                struct ferry_map *ret, struct ferry_err *err)
+{
+  struct ferry_disk *layer;
+  struct ferry_extent ext;
+
+  if (offset >= disk->virtual_size)
+    return ferry_err_set (err, 0, "'%s': offset %llu past the virtual size",
+                          disk->path, (unsigned long long) offset);
+  if (length > disk->virtual_size - offset)
+    length = disk->virtual_size - offset;
+  for (layer = disk; layer; layer = layer->parent) {
+    if (offset >= layer->virtual_size) {
+      /* a parent smaller than the child: the rest reads as zeroes */
+      break;
+    }
+    if (length > layer->virtual_size - offset)
+      length = layer->virtual_size - offset;
+    if (layer->format->block_status (layer, offset, length, &ext, err) < 0)
+      return -1;
+    if (ext.offset != offset || ext.length == 0 ||
+        ext.kind >= FERRY_EXTENT_LAST)
+      return ferry_err_set (err, 0, "'%s': internal error in %s reader",
+                            layer->path, layer->format->name);
+    if (ext.length < length)
+      length = ext.length;
+    if (ext.kind == FERRY_EXTENT_DATA) {
+      ret->offset = offset;
+      ret->length = length;
+      ret->zero = false;
+      ret->layer = layer;
+      return 0;
+    }
+    if (ext.kind == FERRY_EXTENT_ZERO)
+      break;
+  }
+  ret->offset = offset;
+  ret->length = length;
+  ret->zero = true;
+  ret->layer = NULL;
+  return 0;
+}
+
+int
+ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,
+                 uint64_t offset, struct ferry_err *err)
+{
+  struct ferry_map m;
+  char *p = buf;
+
+  if (offset > disk->virtual_size || length > disk->virtual_size - offset)
+    return ferry_err_set (err, 0, "'%s': read past the virtual size",
+                          disk->path);
+  while (length > 0) {
+    if (ferry_disk_map (disk, offset, length, &m, err) < 0)
+      return -1;
+    if (m.zero)
+      memset (p, 0, m.length);
+    else if (m.layer->format->pread (m.layer, p, m.length, offset, err) < 0)
+      return -1;
+    p += m.length;
+    offset += m.length;
+    length -= m.length;
+  }
+  return 0;
+}

@@ -1,0 +1,120 @@
+/* Disk images: readers (one per format, detected by content) and the chain
+ * layer that stacks a delta on its parent.
+ *
+ * Threading: after ferry_disk_open returns, every reader callback must be
+ * safe to call from several threads at once (use pread, never a shared file
+ * offset; load metadata at open or guard a cache with a mutex).  The source
+ * is opened O_RDONLY and never written. */
+#ifndef FERRY_DISK_H
+#define FERRY_DISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define FERRY_DISK_MAX_CHAIN 64 /* longest snapshot chain we follow */
+
+enum ferry_extent_kind {
+  FERRY_EXTENT_DATA,    /* this layer holds data: read it */
+  FERRY_EXTENT_ZERO,    /* this layer says: reads as zeroes */
+  FERRY_EXTENT_UNALLOC, /* not in this layer: the parent's, or zero */
+  FERRY_EXTENT_LAST
+};
+
+struct ferry_extent {
+  uint64_t offset;             /* virtual offset of the extent */
+  uint64_t length;             /* bytes, > 0 */
+  enum ferry_extent_kind kind; /* what the range holds */
+};
+
+struct ferry_disk;
+
+/* One image format.  Registered in src/disk/format.c. */
+struct ferry_disk_format {
+  const char *name; /* "vmdk", "vhd", "vhdx", "qcow2", "raw", "rbd" */
+  /* Is this image ours?  HEAD holds the first LEN bytes of the file (LEN may
+   * be less than 4096 for short files), TAIL the last TAIL_LEN bytes
+   * (VHD fixed has its footer at the end).  Pure function of the bytes. */
+  bool (*probe) (const uint8_t *head, size_t len, const uint8_t *tail,
+                 size_t tail_len);
+  /* Open DISK->path (DISK->fd is already open O_RDONLY on it, DISK->file_size
+   * set).  Fill DISK->virtual_size, DISK->subformat, DISK->priv and, for a
+   * delta, DISK->parent_hint (as written in the image; the chain layer
+   * resolves it relative to the child's directory). */
+  int (*open) (struct ferry_disk *disk, struct ferry_err *err);
+  /* Describe the extent of this layer starting at OFFSET (< virtual_size),
+   * at most LENGTH bytes long (it may be shorter). */
+  int (*block_status) (struct ferry_disk *disk, uint64_t offset,
+                       uint64_t length, struct ferry_extent *ret,
+                       struct ferry_err *err);
+  /* Read LENGTH bytes at OFFSET from a range that block_status reported as
+   * DATA in this layer (the caller never crosses the end of such an extent).
+   * Compressed formats inflate here. */
+  int (*pread) (struct ferry_disk *disk, void *buf, uint64_t length,
+                uint64_t offset, struct ferry_err *err);
+  /* Optional: check that PARENT is really this delta's parent (VMDK parentCID
+   * vs CID, VHD/VHDX parent UUID).  Error names both files. */
+  int (*check_parent) (struct ferry_disk *disk, struct ferry_disk *parent,
+                       struct ferry_err *err);
+  /* Free DISK->priv (may be half-built). */
+  void (*close) (struct ferry_disk *disk);
+};
+
+/* An opened image, the top of its chain. */
+struct ferry_disk {
+  const struct ferry_disk_format *format; /* reader */
+  char *path;                 /* as given or resolved from the child's hint */
+  int fd;                     /* O_RDONLY, -1 for non-file sources (rbd) */
+  uint64_t file_size;         /* bytes in the file */
+  uint64_t virtual_size;      /* guest-visible size */
+  char subformat[64];         /* "monolithicSparse", "dynamic", "v3", ... */
+  char *parent_hint;          /* delta's parent name from the image, or NULL */
+  struct ferry_disk *parent;  /* opened parent, or NULL */
+  uint64_t allocated;         /* bytes of DATA in this layer, 0 if unknown */
+  void *priv;                 /* reader state */
+};
+
+/* Open PATH (a file or rbd:POOL/IMAGE[@SNAP][:conf=..][:id=..]), detect its
+ * format by content, and open its whole parent chain (loops and chains
+ * longer than FERRY_DISK_MAX_CHAIN are errors). */
+int ferry_disk_open (const char *path, struct ferry_disk **ret,
+                     struct ferry_err *err);
+/* Close a chain (NULL is fine). */
+void ferry_disk_close (struct ferry_disk *disk);
+
+/* Resolved view through the chain: DATA (with the layer that holds it) or
+ * ZERO (holes and zero extents of every layer). */
+struct ferry_map {
+  uint64_t offset;
+  uint64_t length;
+  bool zero;                 /* true: reads as zeroes */
+  struct ferry_disk *layer;  /* for data: the layer to read from */
+};
+int ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                    struct ferry_map *ret, struct ferry_err *err);
+/* Read any range of the virtual disk through the chain (zero-filled where
+ * nothing is allocated). */
+int ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,
+                     uint64_t offset, struct ferry_err *err);
+
+/* Helpers for readers: bounds-checked pread of exactly LENGTH bytes (a short
+ * read is an error naming the file and WHAT). */
+int ferry_disk_pread_exact (struct ferry_disk *disk, void *buf, size_t length,
+                            uint64_t offset, const char *what,
+                            struct ferry_err *err);
+
+/* Format table (src/disk/format.c), and the formats themselves. */
+extern const struct ferry_disk_format ferry_format_qcow2;
+extern const struct ferry_disk_format ferry_format_raw;
+extern const struct ferry_disk_format ferry_format_rbd;
+extern const struct ferry_disk_format ferry_format_vhd;
+extern const struct ferry_disk_format ferry_format_vhdx;
+extern const struct ferry_disk_format ferry_format_vmdk;
+const struct ferry_disk_format *ferry_disk_detect (const uint8_t *head,
+                                                   size_t len,
+                                                   const uint8_t *tail,
+                                                   size_t tail_len);
+
+#endif

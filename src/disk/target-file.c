@@ -1,0 +1,182 @@
+/* Raw file target: sparse (holes where the source has nothing), optional
+ * O_DIRECT, fsync on flush. */
+#include "disk/target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+struct file_target {
+  int fd;      /* the target file */
+  bool direct; /* opened with O_DIRECT */
+};
+
+static int
+file_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
+             uint64_t offset, struct ferry_err *err)
+{
+  struct file_target *f = t->priv;
+  size_t done = 0;
+  ssize_t r;
+
+  while (done < length) {
+    r = pwrite (f->fd, (const char *) buf + done, length - done,
+                (off_t) (offset + done));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return ferry_err_set (err, r < 0 ? errno : EIO,
+                            "cannot write to '%s' at offset %llu", t->name,
+                            (unsigned long long) (offset + done));
+    done += (size_t) r;
+  }
+  return 0;
+}
+
+/* Punch a hole (reads as zero, frees the space); fall back to writing
+ * zeroes where the file system cannot punch. */
+static int
+file_zero (struct ferry_target *t, uint64_t offset, uint64_t length,
+           struct ferry_err *err)
+{
+  struct file_target *f = t->priv;
+  static const char zeroes[65536] __attribute__ ((aligned (4096)));
+  uint64_t n;
+
+  if (fallocate (f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                 (off_t) offset, (off_t) length) == 0)
+    return 0;
+  if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+    return ferry_err_set (err, errno, "cannot zero '%s' at offset %llu",
+                          t->name, (unsigned long long) offset);
+  while (length > 0) {
+    n = length < sizeof zeroes ? length : sizeof zeroes;
+    if (file_pwrite (t, zeroes, n, offset, err) < 0)
+      return -1;
+    offset += n;
+    length -= n;
+  }
+  return 0;
+}
+
+static int
+file_flush (struct ferry_target *t, struct ferry_err *err)
+{
+  struct file_target *f = t->priv;
+
+  if (fdatasync (f->fd) < 0 && errno != EINVAL)
+    return ferry_err_set (err, errno, "cannot flush '%s'", t->name);
+  return 0;
+}
+
+static int
+file_close (struct ferry_target *t, struct ferry_err *err)
+{
+  struct file_target *f = t->priv;
+  int r = 0;
+
+  if (f && f->fd >= 0) {
+    r = file_flush (t, err);
+    if (close (f->fd) < 0 && r == 0)
+      r = ferry_err_set (err, errno, "cannot close '%s'", t->name);
+  }
+  free (f);
+  free (t->name);
+  free (t);
+  return r;
+}
+
+static const struct ferry_target_ops file_ops = {
+    .name = "file",
+    .pwrite = file_pwrite,
+    .zero = file_zero,
+    .flush = file_flush,
+    .close = file_close,
+};
+
+/* Open or create the file.  A regular file is truncated to zero length and
+ * extended to SIZE (fresh, all holes) unless resuming; a block device must
+ * be at least SIZE bytes and is never fresh. */
+int
+ferry_target_file_open (const char *path, uint64_t size, unsigned flags,
+                        struct ferry_target **ret, struct ferry_err *err)
+{
+  struct ferry_target *t;
+  struct file_target *f;
+  struct stat st;
+  int oflags = O_WRONLY | O_CREAT | O_CLOEXEC;
+  off_t end;
+
+  t = calloc (1, sizeof *t);
+  f = calloc (1, sizeof *f);
+  if (t == NULL || f == NULL) {
+    free (t);
+    free (f);
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  }
+  f->fd = -1;
+  t->ops = &file_ops;
+  t->priv = f;
+  t->size = size;
+  t->align = 512;
+  t->name = strdup (path);
+  if (t->name == NULL) {
+    ferry_err_set (err, errno, "cannot allocate memory");
+    goto fail;
+  }
+  if (flags & FERRY_TARGET_DIRECT) {
+    oflags |= O_DIRECT;
+    f->direct = true;
+    t->align = 4096;
+  }
+  f->fd = open (path, oflags, 0644);
+  if (f->fd < 0) {
+    ferry_err_set (err, errno, "cannot open target '%s'", path);
+    goto fail;
+  }
+  if (fstat (f->fd, &st) < 0) {
+    ferry_err_set (err, errno, "cannot stat target '%s'", path);
+    goto fail;
+  }
+  if (S_ISBLK (st.st_mode)) {
+    end = lseek (f->fd, 0, SEEK_END);
+    if (end < 0 || (uint64_t) end < size) {
+      ferry_err_set (err, 0,
+                     "target '%s' is smaller (%lld bytes) than the source "
+                     "(%llu bytes)",
+                     path, (long long) end, (unsigned long long) size);
+      goto fail;
+    }
+    t->size = (uint64_t) end;
+    t->fresh = false;
+  } else if (!S_ISREG (st.st_mode)) {
+    ferry_err_set (err, 0, "target '%s' is not a file or block device", path);
+    goto fail;
+  } else if (flags & FERRY_TARGET_RESUME) {
+    if ((uint64_t) st.st_size < size && ftruncate (f->fd, (off_t) size) < 0) {
+      ferry_err_set (err, errno, "cannot resize target '%s'", path);
+      goto fail;
+    }
+    t->fresh = false;
+  } else {
+    if (ftruncate (f->fd, 0) < 0 || ftruncate (f->fd, (off_t) size) < 0) {
+      ferry_err_set (err, errno, "cannot size target '%s'", path);
+      goto fail;
+    }
+    t->fresh = true;
+  }
+  *ret = t;
+  return 0;
+
+fail:
+  if (f->fd >= 0)
+    close (f->fd);
+  f->fd = -1;
+  file_close (t, NULL);
+  return -1;
+}

@@ -1,0 +1,56 @@
+/* Conversion targets: a raw file or an RBD image.  pwrite/zero are safe to
+ * call from several threads at once. */
+#ifndef FERRY_TARGET_H
+#define FERRY_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum {
+  FERRY_TARGET_RESUME = 1 << 0, /* keep existing contents (resume) */
+  FERRY_TARGET_DIRECT = 1 << 1, /* O_DIRECT for files */
+};
+
+struct ferry_target;
+
+struct ferry_target_ops {
+  const char *name; /* "file", "rbd" */
+  int (*pwrite) (struct ferry_target *t, const void *buf, uint64_t length,
+                 uint64_t offset, struct ferry_err *err);
+  /* Make [offset, offset+length) read as zeroes (punch hole / discard /
+   * write-zeroes). */
+  int (*zero) (struct ferry_target *t, uint64_t offset, uint64_t length,
+               struct ferry_err *err);
+  /* Make everything written so far durable (fsync / rbd_flush). */
+  int (*flush) (struct ferry_target *t, struct ferry_err *err);
+  int (*close) (struct ferry_target *t, struct ferry_err *err);
+};
+
+struct ferry_target {
+  const struct ferry_target_ops *ops; /* backend */
+  char *name;                         /* as given by the user */
+  uint64_t size;       /* bytes of the target (>= source virtual size) */
+  bool fresh;          /* all zero now: zero ranges may be skipped */
+  size_t align;        /* preferred write alignment (4096 for O_DIRECT) */
+  void *priv;          /* backend state */
+};
+
+/* Open or create NAME (a path or rbd:POOL/IMAGE[:conf=PATH][:id=USER]) for
+ * a disk of SIZE bytes.  A new target is created with SIZE; an existing one
+ * smaller than SIZE is an error.  With FERRY_TARGET_RESUME existing contents
+ * are kept; otherwise the target is made all-zero (fresh). */
+int ferry_target_open (const char *name, uint64_t size, unsigned flags,
+                       struct ferry_target **ret, struct ferry_err *err);
+/* Close and free (NULL is fine); returns -1 if the final flush failed. */
+int ferry_target_close (struct ferry_target *t, struct ferry_err *err);
+
+/* Backends (src/disk/target-file.c, src/disk/target-rbd.c). */
+int ferry_target_file_open (const char *path, uint64_t size, unsigned flags,
+                            struct ferry_target **ret, struct ferry_err *err);
+int ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
+                           struct ferry_target **ret, struct ferry_err *err);
+
+#endif

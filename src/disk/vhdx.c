@@ -1,0 +1,14 @@
+/* vhdx reader: not implemented yet (placeholder until its issue lands). */
+#include "disk/disk.h"
+
+static int
+vhdx_open (struct ferry_disk *disk, struct ferry_err *err)
+{
+  return ferry_err_set (err, 0, "'%s': vhdx images are not supported yet",
+                        disk->path);
+}
+
+const struct ferry_disk_format ferry_format_vhdx = {
+    .name = "vhdx",
+    .open = vhdx_open,
+};

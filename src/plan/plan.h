@@ -1,0 +1,198 @@
+/* A parsed, validated migration plan (shared/DESIGN.md §2, docs/ferry-plan.5).
+ * Every node keeps the line:col where it was written, for error messages. */
+#ifndef FERRY_PLAN_H
+#define FERRY_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct ferry_pos {
+  unsigned line; /* 1-based, 0 = unknown */
+  unsigned col;  /* 1-based */
+};
+
+enum ferry_secret_kind { FERRY_SECRET_NONE, FERRY_SECRET_ENV,
+                         FERRY_SECRET_FILE, FERRY_SECRET_LAST };
+
+/* A reference to a secret; the value itself is never stored in the plan. */
+struct ferry_secret {
+  enum ferry_secret_kind kind; /* env var or file */
+  char *ref;                   /* variable name or path (resolved) */
+  struct ferry_pos pos;
+};
+
+struct ferry_state_cfg {
+  char *backend;     /* "file" (default) or "rados" */
+  char *path;        /* file backend: journal path (resolved); default
+                        .ferry/<metadata.name>.state beside the plan */
+  char *pool;        /* rados: pool */
+  char *object;      /* rados: object name prefix (default metadata.name) */
+  char *conf;        /* rados: ceph.conf */
+  char *user;        /* rados: cephx user */
+  struct ferry_pos pos;
+};
+
+struct ferry_source {
+  char *name;  /* key in sources: */
+  char *type;  /* "directory" | "rbd" | "libvirt" */
+  char *path;  /* directory (resolved against the plan's directory) */
+  char *pool;  /* rbd: pool */
+  char *conf;  /* rbd: ceph.conf */
+  char *uri;   /* libvirt: connection URI */
+  struct ferry_pos pos;
+};
+
+struct ferry_ceph_cfg {
+  char *conf;         /* ceph.conf path */
+  char *user;         /* cephx user */
+  char *volumes_pool; /* Cinder volumes pool */
+  char *images_pool;  /* Glance images pool */
+};
+
+struct ferry_target {
+  char *name;  /* key in targets: */
+  char *type;  /* "local" | "openstack" | "libvirt" */
+  char *path;  /* local: output directory (resolved) */
+  char *uri;   /* local/libvirt: libvirt URI to define domains (optional) */
+  char *pool;  /* libvirt: rbd pool for disks (optional) */
+  char *cloud; /* openstack: clouds.yaml entry */
+  struct ferry_ceph_cfg ceph; /* openstack/libvirt on ceph */
+  struct ferry_pos pos;
+};
+
+struct ferry_flavor {
+  char *name;
+  unsigned vcpus;
+  unsigned ram_mb;
+  unsigned disk_gb; /* 0 = not set */
+  struct ferry_pos pos;
+};
+
+struct ferry_disk_spec {
+  char *file;       /* as written, relative to the source */
+  char *path;       /* resolved path (or rbd: name) */
+  uint64_t size_gb; /* wanted size, 0 = the source's */
+  char *volume_type; /* openstack: overrides defaults.volume_type */
+  struct ferry_pos pos;
+};
+
+struct ferry_port {
+  char *network;
+  char *subnet;           /* optional */
+  char *fixed_ip;         /* optional, validated IPv4/IPv6 */
+  char *mac;              /* optional, lower-case aa:bb:cc:dd:ee:ff */
+  char **security_groups; /* names */
+  size_t n_security_groups;
+  struct ferry_pos pos;
+};
+
+struct ferry_file_copy {
+  char *src;  /* resolved against the plan's directory */
+  char *dst;  /* absolute path in the guest */
+  char *mode; /* octal string, optional */
+  struct ferry_pos pos;
+};
+
+struct ferry_autologon {
+  char *user;
+  struct ferry_secret password;
+  unsigned count; /* logons, default 1 */
+};
+
+struct ferry_customize {
+  bool virtio;                   /* inject VirtIO drivers */
+  char *hostname;                /* optional */
+  struct ferry_file_copy *files;
+  size_t n_files;
+  char **firstboot;              /* script paths (resolved) */
+  size_t n_firstboot;
+  bool has_autologon;
+  struct ferry_autologon autologon;
+  struct ferry_pos pos;
+};
+
+struct ferry_vm {
+  char *name;
+  char *source;   /* name in sources (defaults.source if omitted) */
+  char *target;   /* name in targets (defaults.target if omitted) */
+  char *flavor;   /* name in flavors, or NULL */
+  unsigned vcpus; /* libvirt/local: from flavor or vm, default 1 */
+  unsigned ram_mb; /* default 1024 */
+  struct ferry_disk_spec *disks;
+  size_t n_disks;
+  struct ferry_port *ports;
+  size_t n_ports;
+  bool has_customize;
+  struct ferry_customize customize;
+  char **depends_on;
+  size_t n_depends_on;
+  struct ferry_pos pos;
+};
+
+struct ferry_defaults {
+  char *source;
+  char *target;
+  char *volume_type;
+  char *flavor;
+};
+
+struct ferry_plan {
+  char *file;        /* the plan file as given */
+  char *dir;         /* its directory (relative paths resolve here) */
+  char *api_version; /* "ferry/v1" */
+  char *kind;        /* "MigrationPlan" */
+  char *name;        /* metadata.name */
+  struct ferry_state_cfg state;
+  struct ferry_source *sources;
+  size_t n_sources;
+  struct ferry_target *targets;
+  size_t n_targets;
+  struct ferry_defaults defaults;
+  struct ferry_flavor *flavors;
+  size_t n_flavors;
+  struct ferry_vm *vms;
+  size_t n_vms;
+};
+
+/* All problems found in a plan: each is one line
+ * "file:line:col: key.path: problem". */
+struct ferry_diag {
+  char **lines;
+  size_t n;
+};
+
+enum {
+  FERRY_PLAN_NO_DISK_CHECK = 1 << 0, /* skip opening disk files */
+};
+
+/* Parse and validate FILE.  Returns 0 and *ret on success; -1 when the plan
+ * has problems (every one of them in DIAG, which the caller frees) or on an
+ * I/O error (in ERR). */
+int ferry_plan_load (const char *file, unsigned flags,
+                     struct ferry_plan **ret, struct ferry_diag *diag,
+                     struct ferry_err *err);
+/* Same on a buffer (FILE is used only for messages and relative paths). */
+int ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
+                            unsigned flags, struct ferry_plan **ret,
+                            struct ferry_diag *diag, struct ferry_err *err);
+void ferry_plan_free (struct ferry_plan *plan);
+void ferry_diag_free (struct ferry_diag *diag);
+
+/* Look-ups (NULL when absent). */
+const struct ferry_vm *ferry_plan_vm (const struct ferry_plan *plan,
+                                      const char *name);
+const struct ferry_target *ferry_plan_target (const struct ferry_plan *plan,
+                                              const char *name);
+const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
+                                              const char *name);
+const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,
+                                              const char *name);
+
+/* Read a secret's value (caller frees, and should wipe).  Never log it. */
+int ferry_secret_read (const struct ferry_secret *s, char **ret,
+                       struct ferry_err *err);
+
+#endif

@@ -1,0 +1,39 @@
+/* Plan locks: a lock file created with O_EXCL holding the owner's host,
+ * pid, start time and ferry version (git's lockfile shape). */
+#ifndef FERRY_LOCK_H
+#define FERRY_LOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+struct ferry_lock_owner {
+  char host[256];    /* gethostname */
+  pid_t pid;         /* owner process */
+  int64_t started;   /* seconds since the epoch */
+  char version[32];  /* ferry version */
+};
+
+struct ferry_lock;
+
+/* Take the lock at PATH.  If somebody holds it: -1, errno-style EBUSY in
+ * ERR, whose message names the owner (host, pid, start time, version) and
+ * says how to release a stale lock (ferry unlock). */
+int ferry_lock_acquire (const char *path, struct ferry_lock **ret,
+                        struct ferry_err *err);
+/* Release (removes the file) and free; NULL is fine. */
+void ferry_lock_release (struct ferry_lock *lock);
+/* Read the owner of the lock at PATH: 1 if present, 0 if not, -1 error. */
+int ferry_lock_read (const char *path, struct ferry_lock_owner *ret,
+                     struct ferry_err *err);
+/* True if the owner is on this host and its pid is gone. */
+bool ferry_lock_is_stale (const struct ferry_lock_owner *owner);
+/* Remove the lock at PATH: only when stale unless FORCE.  *ret_owner gets
+ * whom it belonged to.  Returns 1 removed, 0 no lock, -1 refused/error. */
+int ferry_lock_break (const char *path, bool force,
+                      struct ferry_lock_owner *ret_owner,
+                      struct ferry_err *err);
+
+#endif
