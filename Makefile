@@ -58,8 +58,12 @@ fuzz:
 	for f in $(FUZZ_SRCS); do \
 	  clang $(FERRY_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $${f%.c} $$f libferry.a $(LIBS) || exit 1; done
 	$(MAKE) clean-objs
-	for f in $(FUZZ_BINS); do mkdir -p $$f.corpus; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 $$f.corpus tests/fuzz/seeds/$$(basename $$f | sed 's/fuzz-//') 2>&1 | tail -3 || exit 1; done
+	for f in $(FUZZ_BINS); do n=$$(basename $$f | sed 's/^fuzz-//'); \
+	  mkdir -p $$f.corpus; \
+	  if [ -x tests/fuzz/seeds-$$n.sh ]; then tests/fuzz/seeds-$$n.sh $$f.corpus || exit 1; fi; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$f.corpus > $$f.log 2>&1 || { tail -40 $$f.log; exit 1; }; \
+	  tail -1 $$f.log; done
 
 bench: all
 	bash bench/run.sh
