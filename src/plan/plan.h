@@ -52,7 +52,9 @@ struct ferry_ceph_cfg {
   char *images_pool;  /* Glance images pool */
 };
 
-struct ferry_target {
+/* A plan target (named ferry_plan_target: struct ferry_target is the disk
+ * writer of src/disk/target.h). */
+struct ferry_plan_target {
   char *name;  /* key in targets: */
   char *type;  /* "local" | "openstack" | "libvirt" */
   char *path;  /* local: output directory (resolved) */
@@ -148,7 +150,7 @@ struct ferry_plan {
   struct ferry_state_cfg state;
   struct ferry_source *sources;
   size_t n_sources;
-  struct ferry_target *targets;
+  struct ferry_plan_target *targets;
   size_t n_targets;
   struct ferry_defaults defaults;
   struct ferry_flavor *flavors;
@@ -184,7 +186,7 @@ void ferry_diag_free (struct ferry_diag *diag);
 /* Look-ups (NULL when absent). */
 const struct ferry_vm *ferry_plan_vm (const struct ferry_plan *plan,
                                       const char *name);
-const struct ferry_target *ferry_plan_target (const struct ferry_plan *plan,
+const struct ferry_plan_target *ferry_plan_target (const struct ferry_plan *plan,
                                               const char *name);
 const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
                                               const char *name);

@@ -1,0 +1,302 @@
+/* libvirt: write the VM's domain XML beside its disks (virtio disks and
+ * NICs with the plan's MACs) and, when the target has a uri, define it
+ * there (cold).  The XML is a pure function of the plan, so a rerun writes
+ * the same bytes and `check` can compare. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clients/libvirt.h"
+#include "modules/local.h"
+#include "modules/module.h"
+#include "util/cleanup.h"
+
+/* A stable UUID for (plan, vm): SHA-256 of both, shaped as a v5-style
+ * UUID, so reruns and other hosts agree. */
+static void
+vm_uuid (const struct ferry_plan *plan, const struct ferry_vm *vm,
+         char out[37])
+{
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  char key[512];
+
+  snprintf (key, sizeof key, "ferry:%s/%s", plan->name ? plan->name : "",
+            vm->name);
+  EVP_Digest (key, strlen (key), md, &mdlen, EVP_sha256 (), NULL);
+  md[6] = (md[6] & 0x0f) | 0x50;
+  md[8] = (md[8] & 0x3f) | 0x80;
+  snprintf (out, 37,
+            "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+            "%02x%02x%02x%02x%02x%02x",
+            md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
+            md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+}
+
+/* Write S to F with XML escaping. */
+static void
+xml_text (FILE *f, const char *s)
+{
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': fputs ("&lt;", f); break;
+    case '>': fputs ("&gt;", f); break;
+    case '&': fputs ("&amp;", f); break;
+    case '\'': fputs ("&apos;", f); break;
+    case '"': fputs ("&quot;", f); break;
+    default: fputc (*s, f);
+    }
+  }
+}
+
+/* The domain XML of STEP's VM (caller frees). */
+static char *
+domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
+{
+  const struct ferry_vm *vm = step->vm;
+  const struct ferry_flavor *fl = NULL;
+  const char *flname = vm->flavor ? vm->flavor : ctx->plan->defaults.flavor;
+  const char *uri = step->target->uri;
+  unsigned vcpus = vm->vcpus ? vm->vcpus : 1, ram = vm->ram_mb ? vm->ram_mb
+                                                                : 1024;
+  char uuid[37], *buf = NULL, *disk;
+  size_t len = 0, i;
+  FILE *f;
+
+  if (flname && (fl = ferry_plan_flavor (ctx->plan, flname)) != NULL) {
+    vcpus = fl->vcpus;
+    ram = fl->ram_mb;
+  }
+  vm_uuid (ctx->plan, vm, uuid);
+  f = open_memstream (&buf, &len);
+  if (f == NULL)
+    return NULL;
+  fprintf (f, "<domain type='%s'>\n  <name>",
+           uri && strncmp (uri, "test:", 5) == 0 ? "test" : "kvm");
+  xml_text (f, vm->name);
+  fprintf (f,
+           "</name>\n  <uuid>%s</uuid>\n"
+           "  <metadata>\n"
+           "    <ferry:migration xmlns:ferry='https://ferry.invalid/xmlns/1'"
+           " plan='",
+           uuid);
+  xml_text (f, ctx->plan->name ? ctx->plan->name : "");
+  fprintf (f,
+           "'/>\n  </metadata>\n"
+           "  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n"
+           "  <os>\n    <type arch='x86_64'>hvm</type>\n"
+           "    <boot dev='hd'/>\n  </os>\n"
+           "  <features><acpi/><apic/></features>\n  <devices>\n",
+           ram, vcpus);
+  for (i = 0; i < vm->n_disks; i++) {
+    disk = ferry_local_disk_path (step, i);
+    if (disk == NULL) {
+      fclose (f);
+      free (buf);
+      return NULL;
+    }
+    fprintf (f, "    <disk type='file' device='disk'>\n"
+                "      <driver name='qemu' type='raw' cache='none'/>\n"
+                "      <source file='");
+    xml_text (f, disk);
+    fprintf (f, "'/>\n      <target dev='vd%c' bus='virtio'/>\n"
+                "    </disk>\n",
+             (char) ('a' + (i < 26 ? i : 25)));
+    free (disk);
+  }
+  for (i = 0; i < vm->n_ports; i++) {
+    const struct ferry_port *p = &vm->ports[i];
+    fprintf (f, "    <interface type='network'>\n");
+    if (p->mac) {
+      fprintf (f, "      <mac address='");
+      xml_text (f, p->mac);
+      fprintf (f, "'/>\n");
+    }
+    fprintf (f, "      <source network='");
+    xml_text (f, p->network);
+    fprintf (f, "'/>\n      <model type='virtio'/>\n    </interface>\n");
+  }
+  fprintf (f, "    <console type='pty'/>\n  </devices>\n</domain>\n");
+  if (fclose (f) != 0) {
+    free (buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Read a whole small file (NULL if absent; caller frees). */
+static char *
+slurp (const char *path)
+{
+  CLEANUP_FCLOSE FILE *f = fopen (path, "re");
+  char *buf;
+  long n;
+
+  if (f == NULL || fseek (f, 0, SEEK_END) < 0 || (n = ftell (f)) < 0 ||
+      n > (1 << 20) || fseek (f, 0, SEEK_SET) < 0)
+    return NULL;
+  buf = malloc ((size_t) n + 1);
+  if (buf == NULL)
+    return NULL;
+  if (fread (buf, 1, (size_t) n, f) != (size_t) n) {
+    free (buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+/* "line N: OLD → NEW" for the first differing line. */
+static void
+first_difference (const char *a, const char *b, char *out, size_t len)
+{
+  unsigned line = 1;
+  const char *ea, *eb;
+
+  for (;;) {
+    ea = strchrnul (a, '\n');
+    eb = strchrnul (b, '\n');
+    if (ea - a != eb - b || memcmp (a, b, (size_t) (ea - a)) != 0) {
+      while (*a == ' ')
+        a++;
+      while (*b == ' ')
+        b++;
+      snprintf (out, len, "line %u: %.*s → %.*s", line,
+                (int) (ea - a > 200 ? 200 : ea - a), a,
+                (int) (eb - b > 200 ? 200 : eb - b), b);
+      return;
+    }
+    if (*ea == '\0' || *eb == '\0')
+      break;
+    a = ea + 1;
+    b = eb + 1;
+    line++;
+  }
+  snprintf (out, len, "contents differ");
+}
+
+static int
+libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
+               struct ferry_observation *ret, struct ferry_err *err)
+{
+  CLEANUP_FREE char *path = NULL, *want = NULL, *have = NULL;
+  char diff[600];
+
+  if (step->target == NULL || step->target->path == NULL) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail,
+              "libvirt targets without a path are not available in ferry %s",
+              FERRY_VERSION);
+    return 0;
+  }
+  path = ferry_local_xml_path (step);
+  want = domain_xml (ctx, step);
+  if (path == NULL || want == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot build the domain XML");
+  have = slurp (path);
+  if (have == NULL) {
+    ret->need = FERRY_NEED_CREATE;
+    snprintf (ret->detail, sizeof ret->detail, "%s%s%s", path,
+              step->target->uri ? ", define on " : "",
+              step->target->uri ? step->target->uri : "");
+  } else if (strcmp (have, want) != 0) {
+    ret->need = FERRY_NEED_UPDATE;
+    first_difference (have, want, diff, sizeof diff);
+    snprintf (ret->detail, sizeof ret->detail, "%s: %s", path, diff);
+  } else {
+    ret->need = FERRY_NEED_DONE;
+    snprintf (ret->detail, sizeof ret->detail, "%s", path);
+  }
+  return 0;
+}
+
+static int
+libvirt_describe (const struct ferry_step *step,
+                  const struct ferry_observation *obs, char *buf, size_t len)
+{
+  (void) step;
+  return snprintf (buf, len, "%s", obs->detail);
+}
+
+/* Write XML to PATH atomically (temporary file, fsync, rename). */
+static int
+write_atomic (const char *path, const char *xml, struct ferry_err *err)
+{
+  CLEANUP_FREE char *tmp = NULL;
+  size_t len = strlen (xml);
+  ssize_t w;
+  int fd;
+
+  if (asprintf (&tmp, "%s.tmp", path) < 0)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot create '%s'", tmp);
+  w = write (fd, xml, len);
+  if (w < 0 || (size_t) w != len || fsync (fd) < 0) {
+    ferry_err_set (err, w < 0 ? errno : EIO, "cannot write '%s'", tmp);
+    close (fd);
+    unlink (tmp);
+    return -1;
+  }
+  close (fd);
+  if (rename (tmp, path) < 0) {
+    ferry_err_set (err, errno, "cannot rename '%s'", tmp);
+    unlink (tmp);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
+               struct ferry_err *err)
+{
+  CLEANUP_FREE char *path = ferry_local_xml_path (step);
+  CLEANUP_FREE char *xml = domain_xml (ctx, step);
+  char uuid[40], id[64];
+
+  if (path == NULL || xml == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot build the domain XML");
+  if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
+    return ferry_err_set (err, errno, "cannot create directory '%s'",
+                          step->target->path);
+  /* Define first: if libvirt refuses the XML, no file claims success. */
+  if (step->target->uri) {
+    if (ferry_libvirt_define (step->target->uri, xml, uuid, err) < 0)
+      return -1;
+    snprintf (id, sizeof id, "domain:%s", uuid);
+    if (ferry_ctx_record (ctx, step, FERRY_EVENT_CREATED, 0, id, err) < 0)
+      return -1;
+  }
+  return write_atomic (path, xml, err);
+}
+
+static int
+libvirt_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
+                struct ferry_err *err)
+{
+  struct ferry_observation obs = {0};
+
+  if (libvirt_check (ctx, step, &obs, err) < 0)
+    return -1;
+  if (obs.need != FERRY_NEED_DONE)
+    return ferry_err_set (err, 0, "domain XML not as expected: %s",
+                          obs.detail);
+  return 0;
+}
+
+const struct ferry_module ferry_module_libvirt = {
+    .name = "libvirt",
+    .summary = "write the domain XML (virtio disks and NICs) and define it "
+               "on the target's libvirt uri",
+    .check = libvirt_check,
+    .describe = libvirt_describe,
+    .apply = libvirt_apply,
+    .verify = libvirt_verify,
+};
