@@ -24,8 +24,10 @@ SHELL_TESTS := $(sort $(wildcard tests/t/*.t))
 
 all: ferry $(TEST_HELPERS)
 
-%.o: %.c $(wildcard src/*/*.h modules/*.h)
-	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -c -o $@ $<
+%.o: %.c
+	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJS:.o=.d) src/main.d
 
 libferry.a: $(LIB_OBJS)
 	rm -f $@
@@ -81,7 +83,7 @@ format:
 	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h modules/*.c modules/*.h tests/unit/*.c)
 
 clean-objs:
-	rm -f $(LIB_OBJS) src/main.o libferry.a
+	rm -f $(LIB_OBJS) $(LIB_OBJS:.o=.d) src/main.o src/main.d libferry.a
 
 clean: clean-objs
 	rm -f ferry $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_BINS)
