@@ -70,7 +70,10 @@ fuzz:
 bench: all
 	bash bench/run.sh
 
-demo: all
+# The README's first command: packages, build, the example.
+demo:
+	bash scripts/install-deps
+	$(MAKE) all
 	bash scripts/demo.sh
 
 install: ferry
