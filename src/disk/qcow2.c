@@ -502,6 +502,7 @@ lookup (struct ferry_disk *disk, struct qcow2 *q, uint64_t voff,
   uint64_t idx = unit / units_per_l2, i = unit % units_per_l2, end;
   const uint64_t *table;
   struct qcow2_unit u, next;
+  struct ferry_err scratch = {0};
   uint64_t l2off = 0;
   bool unalloc;
   int r = 0;
@@ -527,11 +528,9 @@ lookup (struct ferry_disk *disk, struct qcow2 *q, uint64_t voff,
     }
     if (run_end) {
       while (end < limit && ++i < units_per_l2) {
-        if (decode_unit (disk, q, table, l2off, i, end, &next, err) < 0) {
-          /* a bad unit further on: stop the run, report it when read */
-          ferry_err_clear (err);
-          break;
-        }
+        if (decode_unit (disk, q, table, l2off, i, end, &next, &scratch) <
+            0)
+          break; /* a bad unit further on: reported when reached */
         if ((next.kind == Q_NORMAL || next.kind == Q_COMPRESSED) !=
                 (u.kind == Q_NORMAL || u.kind == Q_COMPRESSED) ||
             ((u.kind == Q_ZERO) != (next.kind == Q_ZERO)))

@@ -1,0 +1,61 @@
+/* Connecting to a Ceph cluster (librados). */
+#include "clients/ceph.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Connect and open the pool; a cluster that does not answer fails after
+ * client_mount_timeout (lowered to 30 s from librados' 300 s unless the
+ * configuration sets it). */
+int
+ferry_ceph_connect (const struct ferry_rbd_name *name, const char *what,
+                    struct ferry_ceph *ret, struct ferry_err *err)
+{
+  struct ferry_ceph c = {0};
+  char user[160];
+  int r;
+
+  snprintf (user, sizeof user, "client.%s", name->id[0] ? name->id : "admin");
+  r = rados_create2 (&c.cluster, "ceph", user, 0);
+  if (r < 0)
+    return ferry_err_set (err, -r, "'%s': cannot create a ceph client", what);
+  rados_conf_set (c.cluster, "client_mount_timeout", "30");
+  r = rados_conf_read_file (c.cluster, name->conf[0] ? name->conf : NULL);
+  if (r < 0) {
+    ferry_err_set (err, -r, "'%s': cannot read ceph configuration '%s'", what,
+                   name->conf[0] ? name->conf : "(default)");
+    goto fail;
+  }
+  r = rados_conf_parse_env (c.cluster, NULL);
+  if (r < 0) {
+    ferry_err_set (err, -r, "'%s': bad CEPH_ARGS", what);
+    goto fail;
+  }
+  r = rados_connect (c.cluster);
+  if (r < 0) {
+    ferry_err_set (err, -r, "'%s': cannot connect to the ceph cluster as '%s'",
+                   what, user);
+    goto fail;
+  }
+  r = rados_ioctx_create (c.cluster, name->pool, &c.io);
+  if (r < 0) {
+    ferry_err_set (err, -r, "'%s': cannot open pool '%s'", what, name->pool);
+    goto fail;
+  }
+  *ret = c;
+  return 0;
+
+fail:
+  ferry_ceph_disconnect (&c);
+  return -1;
+}
+
+void
+ferry_ceph_disconnect (struct ferry_ceph *c)
+{
+  if (c->io)
+    rados_ioctx_destroy (c->io);
+  if (c->cluster)
+    rados_shutdown (c->cluster);
+  memset (c, 0, sizeof *c);
+}
