@@ -1,0 +1,179 @@
+/* Helpers shared by the VHD and VHDX readers. */
+#include "disk/vhd-common.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/cleanup.h"
+
+/* Append code point CP to OUT as UTF-8; returns bytes written. */
+static size_t
+put_utf8 (char *out, uint32_t cp)
+{
+  if (cp < 0x80) {
+    out[0] = (char) cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char) (0xc0 | (cp >> 6));
+    out[1] = (char) (0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (char) (0xe0 | (cp >> 12));
+    out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+    out[2] = (char) (0x80 | (cp & 0x3f));
+    return 3;
+  }
+  out[0] = (char) (0xf0 | (cp >> 18));
+  out[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+  out[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+  out[3] = (char) (0x80 | (cp & 0x3f));
+  return 4;
+}
+
+/* UTF-16 to UTF-8; stops at NUL; bad surrogates become U+FFFD. */
+char *
+ferry_vhd_utf16_to_utf8 (const uint8_t *buf, size_t len, bool big_endian)
+{
+  size_t n = len / 2, i, o = 0;
+  uint32_t u, v;
+  char *out;
+
+  /* each UTF-16 unit yields at most 3 bytes (a pair yields 4 for 2) */
+  out = malloc (n * 3 + 1);
+  if (out == NULL)
+    return NULL;
+  for (i = 0; i < n; i++) {
+    u = big_endian ? (uint32_t) buf[2 * i] << 8 | buf[2 * i + 1]
+                   : (uint32_t) buf[2 * i + 1] << 8 | buf[2 * i];
+    if (u == 0)
+      break;
+    if (u >= 0xd800 && u < 0xdc00 && i + 1 < n) {
+      v = big_endian ? (uint32_t) buf[2 * i + 2] << 8 | buf[2 * i + 3]
+                     : (uint32_t) buf[2 * i + 3] << 8 | buf[2 * i + 2];
+      if (v >= 0xdc00 && v < 0xe000) {
+        o += put_utf8 (out + o, 0x10000 + ((u - 0xd800) << 10) + (v - 0xdc00));
+        i++;
+        continue;
+      }
+    }
+    if (u >= 0xd800 && u < 0xe000)
+      u = 0xfffd;
+    o += put_utf8 (out + o, u);
+  }
+  out[o] = '\0';
+  return out;
+}
+
+void
+ferry_vhd_guid_string (const uint8_t *g, char *out)
+{
+  snprintf (out, 37,
+            "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+            "%02x%02x%02x%02x%02x%02x",
+            g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10],
+            g[11], g[12], g[13], g[14], g[15]);
+}
+
+void
+ferry_vhd_uuid_string (const uint8_t *g, char *out)
+{
+  snprintf (out, 37,
+            "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+            "%02x%02x%02x%02x%02x%02x",
+            g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10],
+            g[11], g[12], g[13], g[14], g[15]);
+}
+
+/* Turn one recorded name into a POSIX name usable relative to the child's
+ * directory, or NULL if it is empty.  Backslashes become slashes; a Windows
+ * absolute path (drive letter, UNC, \\?\ volume path) is cut to its base
+ * name; a leading "./" is dropped. */
+static char *
+usable_name (const char *name)
+{
+  char *s, *p, *base;
+  bool windows_abs;
+
+  if (name == NULL || name[0] == '\0')
+    return NULL;
+  s = strdup (name);
+  if (s == NULL)
+    return NULL;
+  for (p = s; *p; p++)
+    if (*p == '\\')
+      *p = '/';
+  windows_abs = (((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z'))
+                 && s[1] == ':') ||
+                (s[0] == '/' && s[1] == '/');
+  if (windows_abs) {
+    base = strrchr (s, '/');
+    base = base ? base + 1 : (s[1] == ':' ? s + 2 : s);
+    memmove (s, base, strlen (base) + 1);
+  }
+  while (s[0] == '.' && s[1] == '/')
+    memmove (s, s + 2, strlen (s + 2) + 1);
+  if (s[0] == '\0' || strcmp (s, ".") == 0 || strcmp (s, "..") == 0 ||
+      s[strlen (s) - 1] == '/') {
+    free (s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Does NAME exist relative to CHILD's directory (or as is if absolute)? */
+static bool
+exists_near (const char *child, const char *name)
+{
+  CLEANUP_FREE char *copy = NULL, *full = NULL;
+  struct stat st;
+
+  if (name[0] == '/')
+    return stat (name, &st) == 0 && !S_ISDIR (st.st_mode);
+  copy = strdup (child);
+  if (copy == NULL || asprintf (&full, "%s/%s", dirname (copy), name) < 0) {
+    full = NULL;
+    return false;
+  }
+  return stat (full, &st) == 0 && !S_ISDIR (st.st_mode);
+}
+
+char *
+ferry_vhd_pick_parent (const char *child, const char *const *candidates,
+                       size_t n, struct ferry_err *err)
+{
+  char *first = NULL, *name, *slash;
+  size_t i;
+
+  for (i = 0; i < 2 * n; i++) {
+    /* pass 1: names as recorded; pass 2: their base names */
+    name = usable_name (candidates[i % n]);
+    if (name == NULL)
+      continue;
+    if (i >= n && (slash = strrchr (name, '/')) != NULL)
+      memmove (name, slash + 1, strlen (slash + 1) + 1);
+    if (name[0] == '\0') {
+      free (name);
+      continue;
+    }
+    if (exists_near (child, name)) {
+      free (first);
+      return name;
+    }
+    if (first == NULL)
+      first = name;
+    else
+      free (name);
+  }
+  if (first == NULL)
+    ferry_err_set (err, 0,
+                   "'%s': differencing disk records no usable parent file "
+                   "name",
+                   child);
+  return first;
+}

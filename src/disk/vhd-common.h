@@ -1,0 +1,36 @@
+/* Helpers shared by the VHD and VHDX readers: UTF-16 strings, GUIDs, and the
+ * choice of a parent file name from a differencing disk's locators. */
+#ifndef FERRY_VHD_COMMON_H
+#define FERRY_VHD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* Convert LEN bytes of UTF-16 (big- or little-endian) to a NUL-terminated
+ * UTF-8 string, stopping at the first NUL character.  Unpaired surrogates
+ * become U+FFFD.  Returns NULL only when out of memory. */
+char *ferry_vhd_utf16_to_utf8 (const uint8_t *buf, size_t len,
+                               bool big_endian);
+
+/* Format a 16-byte GUID stored the Microsoft way (first three fields
+ * little-endian) as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into OUT[37]. */
+void ferry_vhd_guid_string (const uint8_t *guid, char *out);
+
+/* Format 16 bytes as a UUID in byte order (VHD stores UUIDs big-endian). */
+void ferry_vhd_uuid_string (const uint8_t *uuid, char *out);
+
+/* Choose the parent name to put in a delta's parent_hint from the names the
+ * image records, best first (NULL entries are skipped; Windows paths with
+ * backslashes and drive letters are accepted).  Relative names are tried
+ * relative to CHILD's directory, absolute Windows names by their base name,
+ * so that a chain copied together into one directory still opens.  The first
+ * candidate naming an existing file wins; when none exists, the first usable
+ * candidate is returned (the chain layer then reports that it is missing).
+ * Returns NULL with ERR set when no candidate is usable. */
+char *ferry_vhd_pick_parent (const char *child, const char *const *candidates,
+                             size_t n, struct ferry_err *err);
+
+#endif
