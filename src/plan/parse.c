@@ -1,0 +1,1041 @@
+/* Node tree → struct ferry_plan: every key checked for spelling, type and
+ * range, every problem reported with its line:col and key path. */
+#include "plan/plan-int.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+
+/* Key sets of each mapping, in the order the documentation lists them. */
+static const char *const top_keys[] = { "apiVersion", "kind", "metadata",
+                                        "state", "sources", "targets",
+                                        "defaults", "flavors", "vms", NULL };
+static const char *const metadata_keys[] = { "name", "description", NULL };
+static const char *const state_keys[] = { "backend", "path", "pool", "object",
+                                          "conf", "user", NULL };
+static const char *const source_keys[] = { "type", "path", "pool", "conf",
+                                           "uri", NULL };
+static const char *const target_keys[] = { "type", "path", "uri", "pool",
+                                           "cloud", "ceph", NULL };
+static const char *const ceph_keys[] = { "conf", "user", "volumes_pool",
+                                         "images_pool", NULL };
+static const char *const defaults_keys[] = { "source", "target",
+                                             "volume_type", "flavor", NULL };
+static const char *const flavor_keys[] = { "vcpus", "ram_mb", "disk_gb",
+                                           NULL };
+static const char *const vm_keys[] = { "name", "source", "target", "flavor",
+                                       "vcpus", "ram_mb", "disks", "ports",
+                                       "customize", "depends_on", NULL };
+static const char *const disk_keys[] = { "file", "size_gb", "volume_type",
+                                         NULL };
+static const char *const port_keys[] = { "network", "subnet", "fixed_ip",
+                                         "mac", "security_groups", NULL };
+static const char *const customize_keys[] = { "virtio", "hostname", "files",
+                                              "firstboot", "autologon",
+                                              NULL };
+static const char *const file_keys[] = { "src", "dst", "mode", NULL };
+static const char *const autologon_keys[] = { "user", "password", "count",
+                                              NULL };
+static const char *const secret_keys[] = { "env", "file", NULL };
+
+/* Keys each source/target type uses (besides "type"). */
+struct type_keys {
+  const char *type;
+  const char *const *keys;     /* allowed */
+  const char *const *required; /* required */
+};
+static const struct type_keys source_types[] = {
+  { "directory", (const char *const[]){ "path", NULL },
+    (const char *const[]){ "path", NULL } },
+  { "rbd", (const char *const[]){ "pool", "conf", NULL },
+    (const char *const[]){ "pool", NULL } },
+  { "libvirt", (const char *const[]){ "uri", NULL },
+    (const char *const[]){ "uri", NULL } },
+};
+static const struct type_keys target_types[] = {
+  { "local", (const char *const[]){ "path", "uri", NULL },
+    (const char *const[]){ "path", NULL } },
+  { "openstack", (const char *const[]){ "cloud", "ceph", NULL },
+    (const char *const[]){ "cloud", "ceph", NULL } },
+  { "libvirt", (const char *const[]){ "uri", "pool", "ceph", NULL },
+    (const char *const[]){ "uri", NULL } },
+};
+
+/* "PATH.KEY", or KEY at the top. */
+static char *
+path_key (struct ferry_pctx *ctx, const char *path, const char *key)
+{
+  char *r;
+
+  if (asprintf (&r, "%s%s%s", path ? path : "", path && *path ? "." : "",
+                key) < 0) {
+    ctx->oom = true;
+    return NULL;
+  }
+  return r;
+}
+
+/* "PATH[I]". */
+static char *
+path_idx (struct ferry_pctx *ctx, const char *path, size_t i)
+{
+  char *r;
+
+  if (asprintf (&r, "%s[%zu]", path ? path : "", i) < 0) {
+    ctx->oom = true;
+    return NULL;
+  }
+  return r;
+}
+
+static char *
+xstrdup (struct ferry_pctx *ctx, const char *s)
+{
+  char *r;
+
+  if (s == NULL)
+    return NULL;
+  r = strdup (s);
+  if (r == NULL)
+    ctx->oom = true;
+  return r;
+}
+
+/* Resolve P against the plan's directory. */
+static char *
+resolve (struct ferry_pctx *ctx, const char *p)
+{
+  char *r;
+
+  if (p == NULL)
+    return NULL;
+  r = ferry_plan_resolve (ctx->dir, p);
+  if (r == NULL)
+    ctx->oom = true;
+  return r;
+}
+
+/* What a node is, for "must be X, not Y" messages. */
+static const char *
+node_what (const struct ferry_ynode *n)
+{
+  if (n->kind == FERRY_YNODE_SEQ)
+    return "a list";
+  if (n->kind == FERRY_YNODE_MAP)
+    return "a mapping";
+  switch (n->stype) {
+  case FERRY_YSCALAR_INT:
+    return "an integer";
+  case FERRY_YSCALAR_BOOL:
+    return "a boolean";
+  case FERRY_YSCALAR_FLOAT:
+    return "a number";
+  case FERRY_YSCALAR_NULL:
+    return "null";
+  default:
+    return "a string";
+  }
+}
+
+static bool
+in_list (const char *const *list, const char *s)
+{
+  for (; *list; list++)
+    if (strcmp (*list, s) == 0)
+      return true;
+  return false;
+}
+
+/* The closest of CANDIDATES to S (distance ≤ 2), or NULL. */
+static const char *
+suggest (const char *const *candidates, const char *s)
+{
+  const char *best = NULL;
+  size_t bd = 3, d;
+
+  for (; *candidates; candidates++) {
+    d = ferry_plan_distance (s, *candidates, 2);
+    if (d < bd && d < strlen (*candidates)) {
+      bd = d;
+      best = *candidates;
+    }
+  }
+  return best;
+}
+
+/* Report every key of MAP that is not in ALLOWED. */
+static void
+check_keys (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+            const char *path, const char *const *allowed)
+{
+  size_t i;
+
+  for (i = 0; i < map->n_ents; i++) {
+    const struct ferry_ynode *k = map->ents[i].key;
+    const char *hint;
+    CLEANUP_FREE char *p = NULL;
+
+    if (k->str == NULL || in_list (allowed, k->str))
+      continue;
+    p = path_key (ctx, path, k->str);
+    hint = suggest (allowed, k->str);
+    if (hint)
+      ferry_plan_diag (ctx, k->pos, p, "unknown key; did you mean '%s'?",
+                       hint);
+    else
+      ferry_plan_diag (ctx, k->pos, p, "unknown key");
+  }
+}
+
+/* Is N a mapping?  Reports "must be a mapping" when not. */
+static bool
+want_map (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+          const char *path)
+{
+  if (n->kind == FERRY_YNODE_MAP)
+    return true;
+  ferry_plan_diag (ctx, n->pos, path, "must be a mapping, not %s",
+                   node_what (n));
+  return false;
+}
+
+static bool
+want_list (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+           const char *path)
+{
+  if (n->kind == FERRY_YNODE_SEQ)
+    return true;
+  ferry_plan_diag (ctx, n->pos, path, "must be a list, not %s",
+                   node_what (n));
+  return false;
+}
+
+/* Fetch KEY from MAP; reports a missing required key at MAP's position. */
+static const struct ferry_ynode *
+get (struct ferry_pctx *ctx, const struct ferry_ynode *map, const char *path,
+     const char *key, bool required)
+{
+  const struct ferry_ynode *v = ferry_ynode_get (map, key);
+  CLEANUP_FREE char *p = NULL;
+
+  if (v == NULL && required) {
+    p = path_key (ctx, path, key);
+    ferry_plan_diag (ctx, map->pos, p, "missing required key");
+  }
+  return v;
+}
+
+/* A string scalar N into *RET (a copy). */
+static bool
+str_node (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+          const char *path, char **ret)
+{
+  if (n->kind != FERRY_YNODE_SCALAR || n->stype != FERRY_YSCALAR_STR) {
+    if (n->kind == FERRY_YNODE_SCALAR && n->stype != FERRY_YSCALAR_NULL)
+      ferry_plan_diag (ctx, n->pos, path,
+                       "must be a string, not %s (quote it)", node_what (n));
+    else
+      ferry_plan_diag (ctx, n->pos, path, "must be a string, not %s",
+                       node_what (n));
+    return false;
+  }
+  if (n->str[0] == '\0') {
+    ferry_plan_diag (ctx, n->pos, path, "must not be empty");
+    return false;
+  }
+  *ret = xstrdup (ctx, n->str);
+  return *ret != NULL;
+}
+
+/* KEY of MAP as a string.  Returns the value node when it was valid. */
+static const struct ferry_ynode *
+get_str (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+         const char *path, const char *key, bool required, char **ret)
+{
+  const struct ferry_ynode *v = get (ctx, map, path, key, required);
+  CLEANUP_FREE char *p = NULL;
+
+  if (v == NULL)
+    return NULL;
+  p = path_key (ctx, path, key);
+  return str_node (ctx, v, p, ret) ? v : NULL;
+}
+
+/* KEY of MAP as an integer in [MIN, MAX]. */
+static const struct ferry_ynode *
+get_uint (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+          const char *path, const char *key, bool required, uint64_t min,
+          uint64_t max, uint64_t *ret)
+{
+  const struct ferry_ynode *v = get (ctx, map, path, key, required);
+  CLEANUP_FREE char *p = NULL;
+  const char *s;
+  uint64_t x = 0;
+  bool neg = false, big = false;
+
+  if (v == NULL)
+    return NULL;
+  p = path_key (ctx, path, key);
+  if (v->kind != FERRY_YNODE_SCALAR || v->stype != FERRY_YSCALAR_INT) {
+    ferry_plan_diag (ctx, v->pos, p, "must be an integer, not %s",
+                     node_what (v));
+    return NULL;
+  }
+  s = v->str;
+  if (*s == '-' || *s == '+')
+    neg = *s++ == '-';
+  if (!*s || strspn (s, "0123456789") != strlen (s)) {
+    ferry_plan_diag (ctx, v->pos, p, "must be a decimal integer");
+    return NULL;
+  }
+  for (; *s; s++) {
+    if (x > (UINT64_MAX - 9) / 10)
+      big = true;
+    else
+      x = x * 10 + (uint64_t) (*s - '0');
+  }
+  if ((neg && x > 0) || x < min) {
+    ferry_plan_diag (ctx, v->pos, p, "must be at least %" PRIu64, min);
+    return NULL;
+  }
+  if (big || x > max) {
+    ferry_plan_diag (ctx, v->pos, p, "must be at most %" PRIu64, max);
+    return NULL;
+  }
+  *ret = x;
+  return v;
+}
+
+static const struct ferry_ynode *
+get_bool (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+          const char *path, const char *key, bool *ret)
+{
+  const struct ferry_ynode *v = get (ctx, map, path, key, false);
+  CLEANUP_FREE char *p = NULL;
+
+  if (v == NULL)
+    return NULL;
+  if (v->kind != FERRY_YNODE_SCALAR || v->stype != FERRY_YSCALAR_BOOL) {
+    p = path_key (ctx, path, key);
+    ferry_plan_diag (ctx, v->pos, p, "must be true or false, not %s",
+                     node_what (v));
+    return NULL;
+  }
+  *ret = strchr ("tTyY", v->str[0]) != NULL || strcasecmp (v->str, "on") == 0;
+  return v;
+}
+
+/* KEY of MAP as a list of strings. */
+static void
+get_strv (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+          const char *path, const char *key, char ***ret, size_t *n)
+{
+  const struct ferry_ynode *v = get (ctx, map, path, key, false);
+  CLEANUP_FREE char *p = NULL;
+  size_t i;
+
+  if (v == NULL)
+    return;
+  p = path_key (ctx, path, key);
+  if (!want_list (ctx, v, p))
+    return;
+  *ret = calloc (v->n_items + 1, sizeof **ret);
+  if (*ret == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < v->n_items; i++) {
+    CLEANUP_FREE char *ip = path_idx (ctx, p, i);
+    char *s = NULL;
+    if (str_node (ctx, v->items[i], ip, &s))
+      (*ret)[(*n)++] = s;
+  }
+}
+
+/* [A-Za-z0-9][A-Za-z0-9_.-]{0,62} (VM, source, target, flavor names). */
+static bool
+valid_name (const char *s)
+{
+  size_t n = strlen (s), i;
+
+  if (n == 0 || n > 63 || !isalnum ((unsigned char) s[0]))
+    return false;
+  for (i = 1; i < n; i++)
+    if (!isalnum ((unsigned char) s[i]) && !strchr ("_.-", s[i]))
+      return false;
+  return true;
+}
+
+/* [a-z0-9][a-z0-9-]* of at most 63 characters (metadata.name). */
+static bool
+valid_plan_name (const char *s)
+{
+  size_t n = strlen (s), i;
+
+  if (n == 0 || n > 63)
+    return false;
+  for (i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+          (s[i] == '-' && i > 0)))
+      return false;
+  return true;
+}
+
+/* RFC 1123 host name: dot-separated labels of letters, digits and inner
+ * hyphens, each at most 63 characters, 253 in all. */
+static bool
+valid_hostname (const char *s)
+{
+  size_t n = strlen (s), len = 0, i;
+
+  if (n == 0 || n > 253)
+    return false;
+  for (i = 0; i <= n; i++) {
+    if (s[i] == '.' || s[i] == '\0') {
+      if (len == 0 || len > 63 || s[i - 1] == '-')
+        return false;
+      len = 0;
+      continue;
+    }
+    if (!isalnum ((unsigned char) s[i]) && !(s[i] == '-' && len > 0))
+      return false;
+    len++;
+  }
+  return true;
+}
+
+/* aa:bb:cc:dd:ee:ff (either case); stores it lower-cased in S. */
+static bool
+valid_mac (char *s)
+{
+  size_t i;
+
+  if (strlen (s) != 17)
+    return false;
+  for (i = 0; i < 17; i++) {
+    if (i % 3 == 2) {
+      if (s[i] != ':')
+        return false;
+    } else if (!isxdigit ((unsigned char) s[i]))
+      return false;
+    else
+      s[i] = (char) tolower ((unsigned char) s[i]);
+  }
+  return true;
+}
+
+/* An IPv4 or IPv6 address. */
+static bool
+valid_ip (const char *s)
+{
+  unsigned char buf[16];
+
+  return inet_pton (AF_INET, s, buf) == 1 || inet_pton (AF_INET6, s, buf) == 1;
+}
+
+/* "644", "0644", "1755": 3 or 4 octal digits. */
+static bool
+valid_mode (const char *s)
+{
+  size_t n = strlen (s);
+
+  return (n == 3 || n == 4) && strspn (s, "01234567") == n;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]* */
+static bool
+valid_env_name (const char *s)
+{
+  size_t i;
+
+  if (!(isalpha ((unsigned char) s[0]) || s[0] == '_'))
+    return false;
+  for (i = 1; s[i]; i++)
+    if (!(isalnum ((unsigned char) s[i]) || s[i] == '_'))
+      return false;
+  return true;
+}
+
+/* A secret reference {env: NAME} or {file: PATH}.  A literal value is an
+ * error, and its text is never repeated in the message. */
+static void
+parse_secret (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+              const char *path, struct ferry_secret *s)
+{
+  const struct ferry_ynode *env, *file;
+  char *v = NULL;
+
+  s->pos = n->pos;
+  if (n->kind == FERRY_YNODE_SCALAR) {
+    ferry_plan_diag (ctx, n->pos, path,
+                     "literal secret not allowed; use {env: NAME} or "
+                     "{file: PATH}");
+    return;
+  }
+  if (!want_map (ctx, n, path))
+    return;
+  check_keys (ctx, n, path, secret_keys);
+  env = ferry_ynode_get (n, "env");
+  file = ferry_ynode_get (n, "file");
+  if ((env == NULL) == (file == NULL)) {
+    ferry_plan_diag (ctx, n->pos, path,
+                     "a secret reference needs exactly one of 'env' or "
+                     "'file'");
+    return;
+  }
+  if (env) {
+    CLEANUP_FREE char *p = path_key (ctx, path, "env");
+    if (!str_node (ctx, env, p, &v))
+      return;
+    if (!valid_env_name (v)) {
+      ferry_plan_diag (ctx, env->pos, p,
+                       "'%s' is not a valid environment variable name", v);
+      free (v);
+      return;
+    }
+    s->kind = FERRY_SECRET_ENV;
+    s->ref = v;
+  } else {
+    CLEANUP_FREE char *p = path_key (ctx, path, "file");
+    if (!str_node (ctx, file, p, &v))
+      return;
+    s->kind = FERRY_SECRET_FILE;
+    s->ref = resolve (ctx, v);
+    free (v);
+  }
+}
+
+/* Find the type_keys row for TYPE, or NULL. */
+static const struct type_keys *
+find_type (const struct type_keys *types, size_t n, const char *type)
+{
+  size_t i;
+
+  for (i = 0; type && i < n; i++)
+    if (strcmp (types[i].type, type) == 0)
+      return &types[i];
+  return NULL;
+}
+
+/* "type" and the keys that depend on it, for sources and targets. */
+static const struct type_keys *
+check_type (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+            const char *path, const struct type_keys *types, size_t n_types,
+            const char *what, char **type)
+{
+  const struct ferry_ynode *tn;
+  const struct type_keys *t;
+  size_t i, j;
+
+  tn = get_str (ctx, map, path, "type", true, type);
+  if (tn == NULL)
+    return NULL;
+  t = find_type (types, n_types, *type);
+  if (t == NULL) {
+    CLEANUP_FREE char *p = path_key (ctx, path, "type");
+    if (n_types == 3)
+      ferry_plan_diag (ctx, tn->pos, p,
+                       "unknown %s type '%s' (expected '%s', '%s' or '%s')",
+                       what, *type, types[0].type, types[1].type,
+                       types[2].type);
+    return NULL;
+  }
+  for (i = 0; i < map->n_ents; i++) {
+    const struct ferry_ynode *k = map->ents[i].key;
+    bool used = false;
+    if (k->str == NULL || strcmp (k->str, "type") == 0)
+      continue;
+    for (j = 0; j < n_types; j++)
+      if (in_list (types[j].keys, k->str))
+        used = true;
+    if (used && !in_list (t->keys, k->str)) {
+      CLEANUP_FREE char *p = path_key (ctx, path, k->str);
+      ferry_plan_diag (ctx, k->pos, p, "not used by %ss of type '%s'", what,
+                       t->type);
+    }
+  }
+  for (i = 0; t->required[i]; i++)
+    get (ctx, map, path, t->required[i], true);
+  return t;
+}
+
+static void
+parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+             struct ferry_plan *plan)
+{
+  struct ferry_state_cfg *st = &plan->state;
+  const struct ferry_ynode *b;
+  char *path = NULL;
+  size_t i;
+
+  if (n) {
+    st->pos = n->pos;
+    if (!want_map (ctx, n, "state"))
+      n = NULL;
+  }
+  if (n) {
+    check_keys (ctx, n, "state", state_keys);
+    b = get_str (ctx, n, "state", "backend", false, &st->backend);
+    if (b && strcmp (st->backend, "file") && strcmp (st->backend, "rados"))
+      ferry_plan_diag (ctx, b->pos, "state.backend",
+                       "unknown state backend '%s' (expected 'file' or "
+                       "'rados')", st->backend);
+    get_str (ctx, n, "state", "path", false, &path);
+    get_str (ctx, n, "state", "pool", false, &st->pool);
+    get_str (ctx, n, "state", "object", false, &st->object);
+    get_str (ctx, n, "state", "conf", false, &st->conf);
+    get_str (ctx, n, "state", "user", false, &st->user);
+  }
+  if (st->backend == NULL)
+    st->backend = xstrdup (ctx, "file");
+  if (st->backend == NULL)
+    return;
+  if (strcmp (st->backend, "rados") == 0) {
+    if (n)
+      get (ctx, n, "state", "pool", true);
+    if (n && (b = ferry_ynode_get (n, "path")))
+      ferry_plan_diag (ctx, ferry_ynode_ent (n, "path")->key->pos,
+                       "state.path", "not used by backend 'rados'");
+    if (st->object == NULL && plan->name)
+      st->object = xstrdup (ctx, plan->name);
+  } else if (strcmp (st->backend, "file") == 0) {
+    static const char *const rados_only[] = { "pool", "object", "conf",
+                                              "user", NULL };
+    for (i = 0; n && rados_only[i]; i++) {
+      const struct ferry_yent *e = ferry_ynode_ent (n, rados_only[i]);
+      if (e) {
+        CLEANUP_FREE char *p = path_key (ctx, "state", rados_only[i]);
+        ferry_plan_diag (ctx, e->key->pos, p, "not used by backend 'file'");
+      }
+    }
+    if (path == NULL && plan->name &&
+        asprintf (&path, ".ferry/%s.state", plan->name) < 0) {
+      path = NULL;
+      ctx->oom = true;
+    }
+    st->path = resolve (ctx, path);
+  }
+  free (path);
+}
+
+static void
+parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+               struct ferry_plan *plan)
+{
+  size_t i;
+
+  if (!want_map (ctx, n, "sources"))
+    return;
+  plan->sources = calloc (n->n_ents + 1, sizeof *plan->sources);
+  if (plan->sources == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_ents; i++) {
+    const struct ferry_ynode *k = n->ents[i].key, *v = n->ents[i].value;
+    struct ferry_source *s = &plan->sources[plan->n_sources++];
+    CLEANUP_FREE char *p = path_key (ctx, "sources", k->str ? k->str : "");
+    char *dir = NULL;
+
+    s->name = xstrdup (ctx, k->str ? k->str : "");
+    s->pos = v->pos;
+    if (k->str && !valid_name (k->str))
+      ferry_plan_diag (ctx, k->pos, p,
+                       "invalid source name (letters, digits, '_', '.', "
+                       "'-'; at most 63)");
+    if (!want_map (ctx, v, p))
+      continue;
+    check_keys (ctx, v, p, source_keys);
+    check_type (ctx, v, p, source_types, FERRY_ARRAY_SIZE (source_types),
+                "source", &s->type);
+    get_str (ctx, v, p, "path", false, &dir);
+    s->path = resolve (ctx, dir);
+    free (dir);
+    dir = NULL;
+    get_str (ctx, v, p, "pool", false, &s->pool);
+    get_str (ctx, v, p, "conf", false, &dir);
+    s->conf = resolve (ctx, dir);
+    free (dir);
+    dir = NULL;
+    get_str (ctx, v, p, "uri", false, &s->uri);
+  }
+}
+
+static void
+parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+               struct ferry_plan *plan)
+{
+  size_t i;
+
+  if (!want_map (ctx, n, "targets"))
+    return;
+  plan->targets = calloc (n->n_ents + 1, sizeof *plan->targets);
+  if (plan->targets == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_ents; i++) {
+    const struct ferry_ynode *k = n->ents[i].key, *v = n->ents[i].value;
+    const struct ferry_ynode *c;
+    struct ferry_plan_target *t = &plan->targets[plan->n_targets++];
+    CLEANUP_FREE char *p = path_key (ctx, "targets", k->str ? k->str : "");
+    CLEANUP_FREE char *cp = NULL;
+    char *tmp = NULL;
+
+    t->name = xstrdup (ctx, k->str ? k->str : "");
+    t->pos = v->pos;
+    if (k->str && !valid_name (k->str))
+      ferry_plan_diag (ctx, k->pos, p,
+                       "invalid target name (letters, digits, '_', '.', "
+                       "'-'; at most 63)");
+    if (!want_map (ctx, v, p))
+      continue;
+    check_keys (ctx, v, p, target_keys);
+    check_type (ctx, v, p, target_types, FERRY_ARRAY_SIZE (target_types),
+                "target", &t->type);
+    get_str (ctx, v, p, "path", false, &tmp);
+    t->path = resolve (ctx, tmp);
+    free (tmp);
+    tmp = NULL;
+    get_str (ctx, v, p, "uri", false, &t->uri);
+    get_str (ctx, v, p, "pool", false, &t->pool);
+    get_str (ctx, v, p, "cloud", false, &t->cloud);
+    c = ferry_ynode_get (v, "ceph");
+    cp = path_key (ctx, p, "ceph");
+    if (c && want_map (ctx, c, cp)) {
+      check_keys (ctx, c, cp, ceph_keys);
+      tmp = NULL;
+      get_str (ctx, c, cp, "conf", false, &tmp);
+      t->ceph.conf = resolve (ctx, tmp);
+      free (tmp);
+      tmp = NULL;
+      get_str (ctx, c, cp, "user", false, &t->ceph.user);
+      get_str (ctx, c, cp, "volumes_pool",
+               t->type && strcmp (t->type, "openstack") == 0,
+               &t->ceph.volumes_pool);
+      get_str (ctx, c, cp, "images_pool", false, &t->ceph.images_pool);
+    }
+  }
+}
+
+static void
+parse_flavors (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+               struct ferry_plan *plan)
+{
+  size_t i;
+  uint64_t x;
+
+  if (!want_map (ctx, n, "flavors"))
+    return;
+  plan->flavors = calloc (n->n_ents + 1, sizeof *plan->flavors);
+  if (plan->flavors == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_ents; i++) {
+    const struct ferry_ynode *k = n->ents[i].key, *v = n->ents[i].value;
+    struct ferry_flavor *f = &plan->flavors[plan->n_flavors++];
+    CLEANUP_FREE char *p = path_key (ctx, "flavors", k->str ? k->str : "");
+
+    f->name = xstrdup (ctx, k->str ? k->str : "");
+    f->pos = v->pos;
+    if (k->str && !valid_name (k->str))
+      ferry_plan_diag (ctx, k->pos, p,
+                       "invalid flavor name (letters, digits, '_', '.', "
+                       "'-'; at most 63)");
+    if (!want_map (ctx, v, p))
+      continue;
+    check_keys (ctx, v, p, flavor_keys);
+    if (get_uint (ctx, v, p, "vcpus", true, 1, 4096, &x))
+      f->vcpus = (unsigned) x;
+    if (get_uint (ctx, v, p, "ram_mb", true, 64, 16777216, &x))
+      f->ram_mb = (unsigned) x;
+    if (get_uint (ctx, v, p, "disk_gb", false, 1, 1048576, &x))
+      f->disk_gb = (unsigned) x;
+  }
+}
+
+static void
+parse_disks (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+             const char *path, struct ferry_vm *vm)
+{
+  size_t i;
+
+  if (!want_list (ctx, n, path))
+    return;
+  if (n->n_items == 0) {
+    ferry_plan_diag (ctx, n->pos, path, "needs at least one disk");
+    return;
+  }
+  vm->disks = calloc (n->n_items, sizeof *vm->disks);
+  if (vm->disks == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_items; i++) {
+    const struct ferry_ynode *d = n->items[i];
+    struct ferry_disk_spec *ds = &vm->disks[vm->n_disks++];
+    CLEANUP_FREE char *p = path_idx (ctx, path, i);
+
+    ds->pos = d->pos;
+    if (!want_map (ctx, d, p))
+      continue;
+    check_keys (ctx, d, p, disk_keys);
+    get_str (ctx, d, p, "file", true, &ds->file);
+    get_uint (ctx, d, p, "size_gb", false, 1, 1048576, &ds->size_gb);
+    get_str (ctx, d, p, "volume_type", false, &ds->volume_type);
+  }
+}
+
+static void
+parse_ports (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+             const char *path, struct ferry_vm *vm)
+{
+  const struct ferry_ynode *v;
+  size_t i;
+
+  if (!want_list (ctx, n, path))
+    return;
+  vm->ports = calloc (n->n_items + 1, sizeof *vm->ports);
+  if (vm->ports == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_items; i++) {
+    const struct ferry_ynode *d = n->items[i];
+    struct ferry_port *pt = &vm->ports[vm->n_ports++];
+    CLEANUP_FREE char *p = path_idx (ctx, path, i);
+    CLEANUP_FREE char *kp = NULL;
+    CLEANUP_FREE char *kp2 = NULL;
+
+    pt->pos = d->pos;
+    if (!want_map (ctx, d, p))
+      continue;
+    check_keys (ctx, d, p, port_keys);
+    get_str (ctx, d, p, "network", true, &pt->network);
+    get_str (ctx, d, p, "subnet", false, &pt->subnet);
+    kp = path_key (ctx, p, "fixed_ip");
+    v = get_str (ctx, d, p, "fixed_ip", false, &pt->fixed_ip);
+    if (v && !valid_ip (pt->fixed_ip))
+      ferry_plan_diag (ctx, v->pos, kp,
+                       "'%s' is not an IPv4 or IPv6 address", pt->fixed_ip);
+    kp2 = path_key (ctx, p, "mac");
+    v = get_str (ctx, d, p, "mac", false, &pt->mac);
+    if (v && !valid_mac (pt->mac))
+      ferry_plan_diag (ctx, v->pos, kp2,
+                       "'%s' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                       pt->mac);
+    get_strv (ctx, d, p, "security_groups", &pt->security_groups,
+              &pt->n_security_groups);
+  }
+}
+
+static void
+parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+                 const char *path, struct ferry_vm *vm)
+{
+  struct ferry_customize *c = &vm->customize;
+  const struct ferry_ynode *v, *a;
+  CLEANUP_FREE char *fp = NULL;
+  CLEANUP_FREE char *ap = NULL;
+  size_t i;
+  uint64_t x;
+
+  c->pos = n->pos;
+  if (!want_map (ctx, n, path))
+    return;
+  vm->has_customize = true;
+  check_keys (ctx, n, path, customize_keys);
+  get_bool (ctx, n, path, "virtio", &c->virtio);
+  v = get_str (ctx, n, path, "hostname", false, &c->hostname);
+  if (v && !valid_hostname (c->hostname)) {
+    CLEANUP_FREE char *p = path_key (ctx, path, "hostname");
+    ferry_plan_diag (ctx, v->pos, p, "'%s' is not a valid host name",
+                     c->hostname);
+  }
+  fp = path_key (ctx, path, "files");
+  v = ferry_ynode_get (n, "files");
+  if (v && want_list (ctx, v, fp)) {
+    c->files = calloc (v->n_items + 1, sizeof *c->files);
+    if (c->files == NULL) {
+      ctx->oom = true;
+      return;
+    }
+    for (i = 0; i < v->n_items; i++) {
+      const struct ferry_ynode *f = v->items[i], *d;
+      struct ferry_file_copy *fc = &c->files[c->n_files++];
+      CLEANUP_FREE char *p = path_idx (ctx, fp, i);
+      CLEANUP_FREE char *src = NULL;
+
+      fc->pos = f->pos;
+      if (!want_map (ctx, f, p))
+        continue;
+      check_keys (ctx, f, p, file_keys);
+      get_str (ctx, f, p, "src", true, &src);
+      fc->src = resolve (ctx, src);
+      d = get_str (ctx, f, p, "dst", true, &fc->dst);
+      if (d && fc->dst[0] != '/') {
+        CLEANUP_FREE char *dp = path_key (ctx, p, "dst");
+        ferry_plan_diag (ctx, d->pos, dp, "must be an absolute path");
+      }
+      d = get_str (ctx, f, p, "mode", false, &fc->mode);
+      if (d && !valid_mode (fc->mode)) {
+        CLEANUP_FREE char *dp = path_key (ctx, p, "mode");
+        ferry_plan_diag (ctx, d->pos, dp,
+                         "must be an octal mode string like \"0644\"");
+      }
+    }
+  }
+  get_strv (ctx, n, path, "firstboot", &c->firstboot, &c->n_firstboot);
+  for (i = 0; i < c->n_firstboot; i++) {
+    char *r = resolve (ctx, c->firstboot[i]);
+    if (r) {
+      free (c->firstboot[i]);
+      c->firstboot[i] = r;
+    }
+  }
+  ap = path_key (ctx, path, "autologon");
+  a = ferry_ynode_get (n, "autologon");
+  if (a && want_map (ctx, a, ap)) {
+    CLEANUP_FREE char *pp = path_key (ctx, ap, "password");
+    c->has_autologon = true;
+    check_keys (ctx, a, ap, autologon_keys);
+    get_str (ctx, a, ap, "user", true, &c->autologon.user);
+    v = get (ctx, a, ap, "password", true);
+    if (v)
+      parse_secret (ctx, v, pp, &c->autologon.password);
+    c->autologon.count = 1;
+    if (get_uint (ctx, a, ap, "count", false, 1, 100, &x))
+      c->autologon.count = (unsigned) x;
+  }
+}
+
+static void
+parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
+           struct ferry_plan *plan)
+{
+  const struct ferry_ynode *v;
+  size_t i;
+  uint64_t x;
+
+  if (!want_list (ctx, n, "vms"))
+    return;
+  if (n->n_items == 0)
+    ferry_plan_diag (ctx, n->pos, "vms", "needs at least one VM");
+  plan->vms = calloc (n->n_items + 1, sizeof *plan->vms);
+  if (plan->vms == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_items; i++) {
+    const struct ferry_ynode *m = n->items[i];
+    struct ferry_vm *vm = &plan->vms[plan->n_vms++];
+    CLEANUP_FREE char *p = path_idx (ctx, "vms", i);
+    CLEANUP_FREE char *dp = NULL;
+
+    vm->pos = m->pos;
+    if (!want_map (ctx, m, p))
+      continue;
+    check_keys (ctx, m, p, vm_keys);
+    v = get_str (ctx, m, p, "name", true, &vm->name);
+    if (v && !valid_name (vm->name)) {
+      CLEANUP_FREE char *np = path_key (ctx, p, "name");
+      ferry_plan_diag (ctx, v->pos, np,
+                       "invalid VM name '%s' (letters, digits, '_', '.', "
+                       "'-', starting with a letter or digit; at most 63)",
+                       vm->name);
+    }
+    get_str (ctx, m, p, "source", false, &vm->source);
+    get_str (ctx, m, p, "target", false, &vm->target);
+    get_str (ctx, m, p, "flavor", false, &vm->flavor);
+    if (get_uint (ctx, m, p, "vcpus", false, 1, 4096, &x))
+      vm->vcpus = (unsigned) x;
+    if (get_uint (ctx, m, p, "ram_mb", false, 64, 16777216, &x))
+      vm->ram_mb = (unsigned) x;
+    dp = path_key (ctx, p, "disks");
+    v = get (ctx, m, p, "disks", true);
+    if (v)
+      parse_disks (ctx, v, dp, vm);
+    free (dp);
+    dp = path_key (ctx, p, "ports");
+    v = ferry_ynode_get (m, "ports");
+    if (v)
+      parse_ports (ctx, v, dp, vm);
+    free (dp);
+    dp = path_key (ctx, p, "customize");
+    v = ferry_ynode_get (m, "customize");
+    if (v)
+      parse_customize (ctx, v, dp, vm);
+    get_strv (ctx, m, p, "depends_on", &vm->depends_on, &vm->n_depends_on);
+  }
+}
+
+void
+ferry_plan_parse_tree (struct ferry_pctx *ctx, const struct ferry_ynode *root,
+                       struct ferry_plan *plan)
+{
+  const struct ferry_ynode *v, *md;
+  struct ferry_pos start = { 1, 1 };
+
+  if (root == NULL || (root->kind == FERRY_YNODE_SCALAR &&
+                       root->stype == FERRY_YSCALAR_NULL)) {
+    ferry_plan_diag (ctx, start, NULL, "plan is empty");
+    return;
+  }
+  if (root->kind != FERRY_YNODE_MAP) {
+    ferry_plan_diag (ctx, root->pos, NULL,
+                     "a plan must be a mapping, not %s", node_what (root));
+    return;
+  }
+  check_keys (ctx, root, "", top_keys);
+  v = get_str (ctx, root, "", "apiVersion", true, &plan->api_version);
+  if (v && strcmp (plan->api_version, "ferry/v1") != 0)
+    ferry_plan_diag (ctx, v->pos, "apiVersion",
+                     "unsupported apiVersion '%s' (expected 'ferry/v1')",
+                     plan->api_version);
+  v = get_str (ctx, root, "", "kind", true, &plan->kind);
+  if (v && strcmp (plan->kind, "MigrationPlan") != 0)
+    ferry_plan_diag (ctx, v->pos, "kind",
+                     "unsupported kind '%s' (expected 'MigrationPlan')",
+                     plan->kind);
+  md = get (ctx, root, "", "metadata", true);
+  if (md && want_map (ctx, md, "metadata")) {
+    check_keys (ctx, md, "metadata", metadata_keys);
+    v = get_str (ctx, md, "metadata", "name", true, &plan->name);
+    if (v && !valid_plan_name (plan->name))
+      ferry_plan_diag (ctx, v->pos, "metadata.name",
+                       "invalid plan name '%s' (lower-case letters, digits "
+                       "and '-', starting with a letter or digit; at most "
+                       "63)", plan->name);
+    v = get (ctx, md, "metadata", "description", false);
+    if (v) {
+      char *d = NULL;
+      if (str_node (ctx, v, "metadata.description", &d))
+        free (d);
+    }
+  }
+  parse_state (ctx, ferry_ynode_get (root, "state"), plan);
+  if ((v = ferry_ynode_get (root, "sources")))
+    parse_sources (ctx, v, plan);
+  if ((v = ferry_ynode_get (root, "targets")))
+    parse_targets (ctx, v, plan);
+  if ((v = ferry_ynode_get (root, "defaults")) &&
+      want_map (ctx, v, "defaults")) {
+    check_keys (ctx, v, "defaults", defaults_keys);
+    get_str (ctx, v, "defaults", "source", false, &plan->defaults.source);
+    get_str (ctx, v, "defaults", "target", false, &plan->defaults.target);
+    get_str (ctx, v, "defaults", "volume_type", false,
+             &plan->defaults.volume_type);
+    get_str (ctx, v, "defaults", "flavor", false, &plan->defaults.flavor);
+  }
+  if ((v = ferry_ynode_get (root, "flavors")))
+    parse_flavors (ctx, v, plan);
+  if ((v = get (ctx, root, "", "vms", true)))
+    parse_vms (ctx, v, plan);
+}

@@ -1,0 +1,403 @@
+/* Loading a plan: read the file, parse, build, validate, collect every
+ * diagnostic sorted by position; freeing and looking things up. */
+#include "plan/plan-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+void
+ferry_plan_diag (struct ferry_pctx *ctx, struct ferry_pos pos,
+                 const char *path, const char *fmt, ...)
+{
+  CLEANUP_FREE char *msg = NULL;
+  char *line = NULL;
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = vasprintf (&msg, fmt, ap);
+  va_end (ap);
+  if (r < 0) {
+    msg = NULL;
+    ctx->oom = true;
+    return;
+  }
+  if (pos.line && path && *path)
+    r = asprintf (&line, "%s:%u:%u: %s: %s", ctx->file, pos.line, pos.col,
+                  path, msg);
+  else if (pos.line)
+    r = asprintf (&line, "%s:%u:%u: %s", ctx->file, pos.line, pos.col, msg);
+  else if (path && *path)
+    r = asprintf (&line, "%s: %s: %s", ctx->file, path, msg);
+  else
+    r = asprintf (&line, "%s: %s", ctx->file, msg);
+  if (r < 0) {
+    ctx->oom = true;
+    return;
+  }
+  if (ctx->n_d == ctx->cap_d) {
+    size_t ncap = ctx->cap_d ? ctx->cap_d * 2 : 16;
+    struct ferry_pdiag *p = reallocarray (ctx->d, ncap, sizeof *p);
+    if (p == NULL) {
+      free (line);
+      ctx->oom = true;
+      return;
+    }
+    ctx->d = p;
+    ctx->cap_d = ncap;
+  }
+  ctx->d[ctx->n_d].pos = pos;
+  ctx->d[ctx->n_d].seq = ctx->n_d;
+  ctx->d[ctx->n_d].line = line;
+  ctx->n_d++;
+}
+
+static int
+diag_cmp (const void *a, const void *b)
+{
+  const struct ferry_pdiag *x = a, *y = b;
+
+  if (x->pos.line != y->pos.line)
+    return x->pos.line < y->pos.line ? -1 : 1;
+  if (x->pos.col != y->pos.col)
+    return x->pos.col < y->pos.col ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+char *
+ferry_plan_resolve (const char *dir, const char *p)
+{
+  char *r;
+
+  if (p == NULL)
+    return NULL;
+  if (p[0] == '/' || dir == NULL || strcmp (dir, ".") == 0 || *dir == '\0')
+    return strdup (p);
+  if (asprintf (&r, "%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/",
+                p) < 0)
+    return NULL;
+  return r;
+}
+
+size_t
+ferry_plan_distance (const char *a, const char *b, size_t cap)
+{
+  size_t la = strlen (a), lb = strlen (b), i, j;
+  size_t row[64], prev, tmp, best;
+
+  if (la >= FERRY_ARRAY_SIZE (row) || lb >= FERRY_ARRAY_SIZE (row))
+    return cap + 1;
+  if ((la > lb ? la - lb : lb - la) > cap)
+    return cap + 1;
+  for (j = 0; j <= lb; j++)
+    row[j] = j;
+  for (i = 1; i <= la; i++) {
+    prev = row[0];
+    row[0] = i;
+    best = row[0];
+    for (j = 1; j <= lb; j++) {
+      tmp = row[j];
+      row[j] = prev + (a[i - 1] != b[j - 1]);
+      if (tmp + 1 < row[j])
+        row[j] = tmp + 1;
+      if (row[j - 1] + 1 < row[j])
+        row[j] = row[j - 1] + 1;
+      prev = tmp;
+      if (row[j] < best)
+        best = row[j];
+    }
+    if (best > cap)
+      return cap + 1;
+  }
+  return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+/* The directory of FILE, made absolute so that the engine can use resolved
+ * paths from any working directory. */
+static char *
+plan_dir (const char *file)
+{
+  const char *slash = strrchr (file, '/');
+  CLEANUP_FREE char *d = NULL;
+  char cwd[4096];
+  char *r;
+
+  if (slash == NULL)
+    d = strdup (".");
+  else if (slash == file)
+    d = strdup ("/");
+  else
+    d = strndup (file, (size_t) (slash - file));
+  if (d == NULL)
+    return NULL;
+  if (d[0] == '/')
+    return TAKE_PTR (d);
+  if (getcwd (cwd, sizeof cwd) == NULL)
+    return TAKE_PTR (d);
+  if (strcmp (d, ".") == 0)
+    return strdup (cwd);
+  if (asprintf (&r, "%s/%s", cwd, d) < 0)
+    return NULL;
+  return r;
+}
+
+int
+ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
+                        unsigned flags, struct ferry_plan **ret,
+                        struct ferry_diag *diag, struct ferry_err *err)
+{
+  struct ferry_pctx ctx = { .file = file, .flags = flags };
+  struct ferry_ydoc doc;
+  struct ferry_plan *plan = NULL;
+  size_t i;
+  int r = -1;
+
+  memset (diag, 0, sizeof *diag);
+  memset (&doc, 0, sizeof doc);
+  plan = calloc (1, sizeof *plan);
+  if (plan == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  plan->file = strdup (file);
+  plan->dir = plan_dir (file);
+  if (plan->file == NULL || plan->dir == NULL) {
+    ferry_plan_free (plan);
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  }
+  ctx.dir = plan->dir;
+
+  if (len > FERRY_PLAN_MAX_BYTES)
+    ferry_plan_diag (&ctx, (struct ferry_pos){ 0, 0 }, NULL,
+                     "plan file is too large (%zu bytes; the limit is %u MiB)",
+                     len, FERRY_PLAN_MAX_BYTES >> 20);
+  else if (ferry_plan_yaml_parse (&ctx, buf, len, &doc) == 0) {
+    ferry_plan_parse_tree (&ctx, doc.root, plan);
+    if (!ctx.oom)
+      ferry_plan_validate (&ctx, doc.root, plan);
+  }
+  ferry_plan_yaml_free (&doc);
+
+  if (ctx.oom) {
+    ferry_err_set (err, ENOMEM, "cannot allocate memory");
+    goto out;
+  }
+  if (ctx.n_d == 0) {
+    *ret = TAKE_PTR (plan);
+    r = 0;
+    goto out;
+  }
+  qsort (ctx.d, ctx.n_d, sizeof *ctx.d, diag_cmp);
+  diag->lines = calloc (ctx.n_d, sizeof *diag->lines);
+  if (diag->lines == NULL) {
+    ferry_err_set (err, errno, "cannot allocate memory");
+    goto out;
+  }
+  for (i = 0; i < ctx.n_d; i++) {
+    diag->lines[i] = ctx.d[i].line;
+    ctx.d[i].line = NULL;
+  }
+  diag->n = ctx.n_d;
+out:
+  for (i = 0; i < ctx.n_d; i++)
+    free (ctx.d[i].line);
+  free (ctx.d);
+  ferry_plan_free (plan);
+  return r;
+}
+
+int
+ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
+                 struct ferry_diag *diag, struct ferry_err *err)
+{
+  CLEANUP_CLOSE int fd = -1;
+  CLEANUP_FREE char *buf = NULL;
+  size_t len = 0, cap = 0;
+  ssize_t n;
+
+  memset (diag, 0, sizeof *diag);
+  fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot open plan '%s'", file);
+  /* Read at most one byte past the limit: enough to know it is too big. */
+  for (;;) {
+    if (len == cap) {
+      size_t ncap = cap ? cap * 2 : 65536;
+      char *p;
+      if (ncap > FERRY_PLAN_MAX_BYTES + 1)
+        ncap = FERRY_PLAN_MAX_BYTES + 1;
+      if (ncap == cap)
+        break;
+      p = realloc (buf, ncap);
+      if (p == NULL)
+        return ferry_err_set (err, errno, "cannot allocate memory");
+      buf = p;
+      cap = ncap;
+    }
+    n = read (fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return ferry_err_set (err, errno, "cannot read plan '%s'", file);
+    if (n == 0)
+      break;
+    len += (size_t) n;
+  }
+  return ferry_plan_load_buffer (file, buf ? buf : "", len, flags, ret, diag,
+                                 err);
+}
+
+static void
+free_strv (char **v, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    free (v[i]);
+  free (v);
+}
+
+void
+ferry_plan_free (struct ferry_plan *plan)
+{
+  size_t i, j;
+
+  if (plan == NULL)
+    return;
+  free (plan->file);
+  free (plan->dir);
+  free (plan->api_version);
+  free (plan->kind);
+  free (plan->name);
+  free (plan->state.backend);
+  free (plan->state.path);
+  free (plan->state.pool);
+  free (plan->state.object);
+  free (plan->state.conf);
+  free (plan->state.user);
+  for (i = 0; i < plan->n_sources; i++) {
+    struct ferry_source *s = &plan->sources[i];
+    free (s->name);
+    free (s->type);
+    free (s->path);
+    free (s->pool);
+    free (s->conf);
+    free (s->uri);
+  }
+  free (plan->sources);
+  for (i = 0; i < plan->n_targets; i++) {
+    struct ferry_plan_target *t = &plan->targets[i];
+    free (t->name);
+    free (t->type);
+    free (t->path);
+    free (t->uri);
+    free (t->pool);
+    free (t->cloud);
+    free (t->ceph.conf);
+    free (t->ceph.user);
+    free (t->ceph.volumes_pool);
+    free (t->ceph.images_pool);
+  }
+  free (plan->targets);
+  free (plan->defaults.source);
+  free (plan->defaults.target);
+  free (plan->defaults.volume_type);
+  free (plan->defaults.flavor);
+  for (i = 0; i < plan->n_flavors; i++)
+    free (plan->flavors[i].name);
+  free (plan->flavors);
+  for (i = 0; i < plan->n_vms; i++) {
+    struct ferry_vm *vm = &plan->vms[i];
+    struct ferry_customize *c = &vm->customize;
+    free (vm->name);
+    free (vm->source);
+    free (vm->target);
+    free (vm->flavor);
+    for (j = 0; j < vm->n_disks; j++) {
+      free (vm->disks[j].file);
+      free (vm->disks[j].path);
+      free (vm->disks[j].volume_type);
+    }
+    free (vm->disks);
+    for (j = 0; j < vm->n_ports; j++) {
+      free (vm->ports[j].network);
+      free (vm->ports[j].subnet);
+      free (vm->ports[j].fixed_ip);
+      free (vm->ports[j].mac);
+      free_strv (vm->ports[j].security_groups, vm->ports[j].n_security_groups);
+    }
+    free (vm->ports);
+    free (c->hostname);
+    for (j = 0; j < c->n_files; j++) {
+      free (c->files[j].src);
+      free (c->files[j].dst);
+      free (c->files[j].mode);
+    }
+    free (c->files);
+    free_strv (c->firstboot, c->n_firstboot);
+    free (c->autologon.user);
+    free (c->autologon.password.ref);
+    free_strv (vm->depends_on, vm->n_depends_on);
+  }
+  free (plan->vms);
+  free (plan);
+}
+
+void
+ferry_diag_free (struct ferry_diag *diag)
+{
+  if (diag == NULL)
+    return;
+  free_strv (diag->lines, diag->n);
+  diag->lines = NULL;
+  diag->n = 0;
+}
+
+const struct ferry_vm *
+ferry_plan_vm (const struct ferry_plan *plan, const char *name)
+{
+  size_t i;
+
+  for (i = 0; name && i < plan->n_vms; i++)
+    if (plan->vms[i].name && strcmp (plan->vms[i].name, name) == 0)
+      return &plan->vms[i];
+  return NULL;
+}
+
+const struct ferry_plan_target *
+ferry_plan_target (const struct ferry_plan *plan, const char *name)
+{
+  size_t i;
+
+  for (i = 0; name && i < plan->n_targets; i++)
+    if (strcmp (plan->targets[i].name, name) == 0)
+      return &plan->targets[i];
+  return NULL;
+}
+
+const struct ferry_source *
+ferry_plan_source (const struct ferry_plan *plan, const char *name)
+{
+  size_t i;
+
+  for (i = 0; name && i < plan->n_sources; i++)
+    if (strcmp (plan->sources[i].name, name) == 0)
+      return &plan->sources[i];
+  return NULL;
+}
+
+const struct ferry_flavor *
+ferry_plan_flavor (const struct ferry_plan *plan, const char *name)
+{
+  size_t i;
+
+  for (i = 0; name && i < plan->n_flavors; i++)
+    if (strcmp (plan->flavors[i].name, name) == 0)
+      return &plan->flavors[i];
+  return NULL;
+}

@@ -1,0 +1,497 @@
+/* Cross checks on a parsed plan: names that must exist, values that must be
+ * unique, the dependency graph, and the disk files themselves. */
+#include "plan/plan-int.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disk/disk.h"
+#include "util/cleanup.h"
+
+/* A value that must be unique in the plan, for sort-based duplicate
+ * detection (plans may hold thousands of VMs). */
+struct uniq {
+  const char *key;      /* compared with strcmp */
+  size_t seq;           /* order of appearance */
+  struct ferry_pos pos; /* where it was written */
+  char *path;           /* key path for the message */
+};
+
+static int
+uniq_cmp (const void *a, const void *b)
+{
+  const struct uniq *x = a, *y = b;
+  int c = strcmp (x->key, y->key);
+
+  if (c)
+    return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Report every value of U that appeared before, as "duplicate WHAT 'v'". */
+static void
+report_dups (struct ferry_pctx *ctx, struct uniq *u, size_t n,
+             const char *what)
+{
+  size_t i, first = 0;
+
+  qsort (u, n, sizeof *u, uniq_cmp);
+  for (i = 0; i < n; i++) {
+    if (i == 0 || strcmp (u[i].key, u[i - 1].key) != 0) {
+      first = i;
+      continue;
+    }
+    ferry_plan_diag (ctx, u[i].pos, u[i].path,
+                     "duplicate %s '%s' (first at line %u)", what, u[i].key,
+                     u[first].pos.line);
+  }
+}
+
+static void
+uniq_free (struct uniq *u, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    free (u[i].path);
+  free (u);
+}
+
+/* Rewrite a valid address in its canonical text form, so that duplicates
+ * are found however they are spelt (::1 and 0::1). */
+static void
+canon_ip (struct ferry_pctx *ctx, char **ip)
+{
+  unsigned char b[16];
+  char canon[INET6_ADDRSTRLEN];
+  int af = AF_INET;
+  char *c;
+
+  if (inet_pton (AF_INET, *ip, b) != 1) {
+    af = AF_INET6;
+    if (inet_pton (AF_INET6, *ip, b) != 1)
+      return;
+  }
+  if (inet_ntop (af, b, canon, sizeof canon) == NULL)
+    return;
+  c = strdup (canon);
+  if (c == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  free (*ip);
+  *ip = c;
+}
+
+/* The position of MAP[KEY]'s value, or MAP's own. */
+static struct ferry_pos
+pos_of (const struct ferry_ynode *map, const char *key)
+{
+  const struct ferry_ynode *v = ferry_ynode_get (map, key);
+
+  return v ? v->pos : map->pos;
+}
+
+/* Report NAME not being one of the plan's WHATs, with a suggestion. */
+static void
+unknown_ref (struct ferry_pctx *ctx, struct ferry_pos pos, const char *path,
+             const char *what, const char *name, const char *const *names,
+             size_t n)
+{
+  const char *best = NULL;
+  size_t bd = 3, d, i;
+
+  for (i = 0; i < n; i++) {
+    d = ferry_plan_distance (name, names[i], 2);
+    if (d < bd && d < strlen (names[i])) {
+      bd = d;
+      best = names[i];
+    }
+  }
+  if (best)
+    ferry_plan_diag (ctx, pos, path, "unknown %s '%s'; did you mean '%s'?",
+                     what, name, best);
+  else
+    ferry_plan_diag (ctx, pos, path, "unknown %s '%s'", what, name);
+}
+
+/* Check that NAME is a source/target/flavor of the plan. */
+static bool
+check_ref (struct ferry_pctx *ctx, const struct ferry_plan *plan,
+           struct ferry_pos pos, const char *path, const char *what,
+           const char *name)
+{
+  CLEANUP_FREE const char **names = NULL;
+  size_t n = 0, i;
+
+  if (strcmp (what, "source") == 0) {
+    if (ferry_plan_source (plan, name))
+      return true;
+    n = plan->n_sources;
+    names = calloc (n + 1, sizeof *names);
+    for (i = 0; names && i < n; i++)
+      names[i] = plan->sources[i].name;
+  } else if (strcmp (what, "target") == 0) {
+    if (ferry_plan_target (plan, name))
+      return true;
+    n = plan->n_targets;
+    names = calloc (n + 1, sizeof *names);
+    for (i = 0; names && i < n; i++)
+      names[i] = plan->targets[i].name;
+  } else {
+    if (ferry_plan_flavor (plan, name))
+      return true;
+    n = plan->n_flavors;
+    names = calloc (n + 1, sizeof *names);
+    for (i = 0; names && i < n; i++)
+      names[i] = plan->flavors[i].name;
+  }
+  if (names == NULL) {
+    ctx->oom = true;
+    return false;
+  }
+  unknown_ref (ctx, pos, path, what, name, names, n);
+  return false;
+}
+
+/* One depends_on edge. */
+struct edge {
+  size_t to;            /* VM index */
+  struct ferry_pos pos; /* the depends_on entry */
+  size_t item;          /* index in depends_on */
+};
+
+struct vertex {
+  struct edge *edges;
+  size_t n_edges;
+  size_t next;   /* DFS: next edge to follow */
+  int color;     /* 0 white, 1 on the stack, 2 done */
+};
+
+/* Find and report dependency cycles with an iterative depth-first search
+ * (no recursion: a plan may chain thousands of VMs). */
+static void
+find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
+             struct vertex *vx)
+{
+  CLEANUP_FREE size_t *stack = calloc (plan->n_vms + 1, sizeof *stack);
+  size_t sp, s, i, k;
+
+  if (stack == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (s = 0; s < plan->n_vms; s++) {
+    if (vx[s].color)
+      continue;
+    sp = 0;
+    stack[sp++] = s;
+    vx[s].color = 1;
+    while (sp > 0) {
+      size_t u = stack[sp - 1];
+      struct edge *e;
+      if (vx[u].next == vx[u].n_edges) {
+        vx[u].color = 2;
+        sp--;
+        continue;
+      }
+      e = &vx[u].edges[vx[u].next++];
+      if (vx[e->to].color == 0) {
+        vx[e->to].color = 1;
+        stack[sp++] = e->to;
+      } else if (vx[e->to].color == 1) {
+        /* Cycle: from e->to on the stack up to u, then back to e->to. */
+        char *msg = NULL, *t;
+        CLEANUP_FREE char *path = NULL;
+        for (k = 0; k < sp && stack[k] != e->to; k++)
+          ;
+        for (i = k; i < sp; i++) {
+          if (asprintf (&t, "%s%s%s", msg ? msg : "", msg ? " -> " : "",
+                        plan->vms[stack[i]].name) < 0) {
+            ctx->oom = true;
+            free (msg);
+            return;
+          }
+          free (msg);
+          msg = t;
+        }
+        if (asprintf (&path, "vms[%zu].depends_on[%zu]", u, e->item) < 0)
+          path = NULL;
+        ferry_plan_diag (ctx, e->pos, path, "dependency cycle: %s -> %s",
+                         msg, plan->vms[e->to].name);
+        free (msg);
+      }
+    }
+  }
+}
+
+/* The disk's path: FILE under the source's directory (or the plan's), or
+ * an rbd: name for rbd sources.  Opens it unless told not to. */
+static void
+check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
+            const struct ferry_source *src, struct ferry_disk_spec *ds,
+            const struct ferry_ynode *dn, const char *path)
+{
+  struct ferry_err err = { 0 };
+  struct ferry_disk *disk = NULL;
+  CLEANUP_FREE char *fp = NULL;
+  CLEANUP_FREE char *sp = NULL;
+
+  if (ds->file == NULL)
+    return;
+  if (src && src->type && strcmp (src->type, "rbd") == 0) {
+    /* rbd:POOL/IMAGE[:conf=..]: validate does no network I/O. */
+    if (asprintf (&ds->path, "rbd:%s/%s%s%s", src->pool ? src->pool : "rbd",
+                  ds->file, src->conf ? ":conf=" : "",
+                  src->conf ? src->conf : "") < 0) {
+      ds->path = NULL;
+      ctx->oom = true;
+    }
+    return;
+  }
+  ds->path = ferry_plan_resolve (src && src->path ? src->path : plan->dir,
+                                 ds->file);
+  if (ds->path == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  if (ctx->flags & FERRY_PLAN_NO_DISK_CHECK)
+    return;
+  if (asprintf (&fp, "%s.file", path) < 0 ||
+      asprintf (&sp, "%s.size_gb", path) < 0) {
+    ctx->oom = true;
+    return;
+  }
+  if (ferry_disk_open (ds->path, &disk, &err) < 0) {
+    ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
+    return;
+  }
+  if (ds->size_gb && ds->size_gb * (UINT64_C (1) << 30) < disk->virtual_size)
+    ferry_plan_diag (ctx, pos_of (dn, "size_gb"), sp,
+                     "must be at least the source's virtual size (%" PRIu64
+                     " bytes)",
+                     disk->virtual_size);
+  ferry_disk_close (disk);
+}
+
+/* Fill defaults and check the references, disks and ports of VM I. */
+static void
+check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
+          struct ferry_plan *plan, size_t i, const struct ferry_ynode *m)
+{
+  struct ferry_vm *vm = &plan->vms[i];
+  const struct ferry_source *src = NULL;
+  const struct ferry_flavor *fl = NULL;
+  const struct ferry_ynode *disks = ferry_ynode_get (m, "disks");
+  CLEANUP_FREE char *p = NULL;
+  char *kp = NULL;
+  size_t j;
+
+  if (asprintf (&p, "vms[%zu]", i) < 0) {
+    p = NULL;
+    ctx->oom = true;
+    return;
+  }
+  (void) dflt;
+  if (vm->source) {
+    if (asprintf (&kp, "%s.source", p) >= 0)
+      check_ref (ctx, plan, pos_of (m, "source"), kp, "source", vm->source);
+    free (kp);
+  } else if (plan->defaults.source && ferry_ynode_get (m, "source") == NULL)
+    vm->source = strdup (plan->defaults.source);
+  src = ferry_plan_source (plan, vm->source);
+
+  if (vm->target) {
+    if (asprintf (&kp, "%s.target", p) >= 0)
+      check_ref (ctx, plan, pos_of (m, "target"), kp, "target", vm->target);
+    free (kp);
+  } else if (plan->defaults.target)
+    vm->target = strdup (plan->defaults.target);
+  else if (ferry_ynode_get (m, "target") == NULL)
+    ferry_plan_diag (ctx, m->pos, p,
+                     "no target (set 'target' here or 'defaults.target')");
+
+  if (vm->flavor) {
+    if (asprintf (&kp, "%s.flavor", p) >= 0)
+      check_ref (ctx, plan, pos_of (m, "flavor"), kp, "flavor", vm->flavor);
+    free (kp);
+  } else if (plan->defaults.flavor && ferry_ynode_get (m, "flavor") == NULL)
+    vm->flavor = strdup (plan->defaults.flavor);
+  fl = ferry_plan_flavor (plan, vm->flavor);
+  if (vm->vcpus == 0)
+    vm->vcpus = fl && fl->vcpus ? fl->vcpus : 1;
+  if (vm->ram_mb == 0)
+    vm->ram_mb = fl && fl->ram_mb ? fl->ram_mb : 1024;
+
+  for (j = 0; disks && disks->kind == FERRY_YNODE_SEQ && j < vm->n_disks &&
+              j < disks->n_items;
+       j++) {
+    CLEANUP_FREE char *dp = NULL;
+    if (asprintf (&dp, "%s.disks[%zu]", p, j) < 0) {
+      ctx->oom = true;
+      return;
+    }
+    check_disk (ctx, plan, src, &vm->disks[j], disks->items[j], dp);
+  }
+}
+
+void
+ferry_plan_validate (struct ferry_pctx *ctx, const struct ferry_ynode *root,
+                     struct ferry_plan *plan)
+{
+  const struct ferry_ynode *vms, *dflt;
+  struct uniq *names = NULL, *macs = NULL, *ips = NULL;
+  size_t n_names = 0, n_macs = 0, n_ips = 0, n_ports = 0;
+  struct vertex *vx = NULL;
+  size_t i, j;
+
+  if (root == NULL || root->kind != FERRY_YNODE_MAP)
+    return;
+  vms = ferry_ynode_get (root, "vms");
+  dflt = ferry_ynode_get (root, "defaults");
+  if (dflt && dflt->kind == FERRY_YNODE_MAP) {
+    if (plan->defaults.source)
+      check_ref (ctx, plan, pos_of (dflt, "source"), "defaults.source",
+                 "source", plan->defaults.source);
+    if (plan->defaults.target)
+      check_ref (ctx, plan, pos_of (dflt, "target"), "defaults.target",
+                 "target", plan->defaults.target);
+    if (plan->defaults.flavor)
+      check_ref (ctx, plan, pos_of (dflt, "flavor"), "defaults.flavor",
+                 "flavor", plan->defaults.flavor);
+  }
+  if (vms == NULL || vms->kind != FERRY_YNODE_SEQ)
+    return;
+
+  for (i = 0; i < plan->n_vms; i++)
+    n_ports += plan->vms[i].n_ports;
+  names = calloc (plan->n_vms + 1, sizeof *names);
+  macs = calloc (n_ports + 1, sizeof *macs);
+  ips = calloc (n_ports + 1, sizeof *ips);
+  vx = calloc (plan->n_vms + 1, sizeof *vx);
+  if (names == NULL || macs == NULL || ips == NULL || vx == NULL) {
+    ctx->oom = true;
+    goto out;
+  }
+
+  for (i = 0; i < plan->n_vms && i < vms->n_items; i++) {
+    const struct ferry_ynode *m = vms->items[i], *ports;
+    struct ferry_vm *vm = &plan->vms[i];
+
+    if (m->kind != FERRY_YNODE_MAP)
+      continue;
+    check_vm (ctx, dflt, plan, i, m);
+    if (vm->name) {
+      names[n_names].key = vm->name;
+      names[n_names].seq = i;
+      names[n_names].pos = pos_of (m, "name");
+      if (asprintf (&names[n_names].path, "vms[%zu].name", i) < 0)
+        names[n_names].path = NULL;
+      n_names++;
+    }
+    ports = ferry_ynode_get (m, "ports");
+    for (j = 0; ports && ports->kind == FERRY_YNODE_SEQ && j < vm->n_ports &&
+                j < ports->n_items;
+         j++) {
+      struct ferry_port *pt = &vm->ports[j];
+      const struct ferry_ynode *pn = ports->items[j];
+      if (pt->mac) {
+        macs[n_macs].key = pt->mac;
+        macs[n_macs].seq = n_macs;
+        macs[n_macs].pos = pos_of (pn, "mac");
+        if (asprintf (&macs[n_macs].path, "vms[%zu].ports[%zu].mac", i, j) < 0)
+          macs[n_macs].path = NULL;
+        n_macs++;
+      }
+      if (pt->fixed_ip) {
+        canon_ip (ctx, &pt->fixed_ip);
+        ips[n_ips].key = pt->fixed_ip;
+        ips[n_ips].seq = n_ips;
+        ips[n_ips].pos = pos_of (pn, "fixed_ip");
+        if (asprintf (&ips[n_ips].path, "vms[%zu].ports[%zu].fixed_ip", i,
+                      j) < 0)
+          ips[n_ips].path = NULL;
+        n_ips++;
+      }
+    }
+  }
+  report_dups (ctx, names, n_names, "VM name");
+  report_dups (ctx, macs, n_macs, "MAC address");
+  report_dups (ctx, ips, n_ips, "fixed IP");
+
+  /* The dependency graph.  NAMES is sorted by name now. */
+  for (i = 0; i < plan->n_vms && i < vms->n_items; i++) {
+    const struct ferry_ynode *dep = ferry_ynode_get (vms->items[i],
+                                                     "depends_on");
+    struct ferry_vm *vm = &plan->vms[i];
+    if (dep == NULL || dep->kind != FERRY_YNODE_SEQ)
+      continue;
+    vx[i].edges = calloc (dep->n_items + 1, sizeof *vx[i].edges);
+    if (vx[i].edges == NULL) {
+      ctx->oom = true;
+      goto out;
+    }
+    for (j = 0; j < dep->n_items; j++) {
+      const struct ferry_ynode *d = dep->items[j];
+      struct uniq *hit;
+      CLEANUP_FREE char *p = NULL;
+      if (d->kind != FERRY_YNODE_SCALAR || d->stype != FERRY_YSCALAR_STR ||
+          d->str[0] == '\0')
+        continue; /* reported by the parser */
+      if (asprintf (&p, "vms[%zu].depends_on[%zu]", i, j) < 0)
+        p = NULL;
+      if (vm->name && strcmp (vm->name, d->str) == 0) {
+        ferry_plan_diag (ctx, d->pos, p, "a VM cannot depend on itself");
+        continue;
+      }
+      {
+        /* bsearch on the key field: names are sorted by key first. */
+        size_t lo = 0, hi = n_names;
+        hit = NULL;
+        while (lo < hi) {
+          size_t mid = lo + (hi - lo) / 2;
+          int c = strcmp (names[mid].key, d->str);
+          if (c == 0) {
+            hit = &names[mid];
+            break;
+          }
+          if (c < 0)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+      }
+      if (hit == NULL) {
+        CLEANUP_FREE const char **all = calloc (n_names + 1, sizeof *all);
+        size_t k;
+        if (all == NULL) {
+          ctx->oom = true;
+          goto out;
+        }
+        for (k = 0; k < n_names; k++)
+          all[k] = names[k].key;
+        unknown_ref (ctx, d->pos, p, "VM", d->str, all, n_names);
+        continue;
+      }
+      /* The first VM of that name (duplicates are reported above). */
+      while (hit > names && strcmp (hit[-1].key, d->str) == 0)
+        hit--;
+      vx[i].edges[vx[i].n_edges].to = hit->seq;
+      vx[i].edges[vx[i].n_edges].pos = d->pos;
+      vx[i].edges[vx[i].n_edges].item = j;
+      vx[i].n_edges++;
+    }
+  }
+  find_cycles (ctx, plan, vx);
+
+out:
+  uniq_free (names, n_names);
+  uniq_free (macs, n_macs);
+  uniq_free (ips, n_ips);
+  for (i = 0; vx && i < plan->n_vms; i++)
+    free (vx[i].edges);
+  free (vx);
+}
