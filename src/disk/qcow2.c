@@ -569,21 +569,14 @@ qcow2_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   return 0;
 }
 
-/* Read [off, off+len) of the file into BUF; bytes past the end of the file
- * read as zeroes (as qemu does for a short last cluster). */
+/* Read [off, off+len) of the file into BUF (a data cluster cut short by
+ * the end of the file is an error, not zeroes). */
 static int
 read_host (struct ferry_disk *disk, uint8_t *buf, uint64_t len, uint64_t off,
            struct ferry_err *err)
 {
-  uint64_t avail = off < disk->file_size ? disk->file_size - off : 0;
-
-  if (avail > len)
-    avail = len;
-  if (avail < len)
-    memset (buf + avail, 0, len - avail);
-  if (avail == 0)
-    return 0;
-  return ferry_disk_pread_exact (disk, buf, avail, off, "qcow2 data", err);
+  return ferry_disk_pread_exact (disk, buf, len, off, "qcow2 data cluster",
+                                 err);
 }
 
 /* Inflate the compressed cluster described by U into OUT (one cluster).
