@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# qcow2-hostile.py OUTDIR — a corpus of hostile qcow2 images made from small
+# qcow2-hostile.py OUTDIR [BLOCKS] — a corpus of hostile qcow2 images made from small
 # valid ones (qemu-img): bad-*.qcow2 must be refused (ferry exits 1),
 # good-*.qcow2 are odd but valid and must read as qemu reads them.
 # Truncations, every header field at 0 / max / past EOF, L1/L2 entries
@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 out = sys.argv[1]
+blocks = int(sys.argv[2]) if len(sys.argv) > 2 else 48  # 64 KiB each
 os.makedirs(out, exist_ok=True)
 os.chdir(out)
 
@@ -22,7 +23,7 @@ def run(*a):
 def make(name, *opts, compress=False):
     raw = name + ".src"
     with open(raw, "wb") as f:
-        for i in range(48):               # 3 MiB: 16 KiB data every 64 KiB
+        for i in range(blocks):           # 16 KiB data every 64 KiB
             f.write(bytes([(i * 7 + 1) & 0xff]) * 16384 + b"\0" * 49152)
     run("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
         *(["-c"] if compress else []), *opts, raw, name)
