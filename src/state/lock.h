@@ -4,6 +4,7 @@
 #define FERRY_LOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,5 +36,10 @@ bool ferry_lock_is_stale (const struct ferry_lock_owner *owner);
 int ferry_lock_break (const char *path, bool force,
                       struct ferry_lock_owner *ret_owner,
                       struct ferry_err *err);
+/* "pid 1234 on host 'h' since 2026-11-23T20:41:00Z (ferry 0.1.0)", or
+ * "an unknown owner (the lock file is garbled)" when OWNER->pid is 0 (what
+ * ferry_lock_read returns for a lock file it cannot parse). */
+void ferry_lock_describe (const struct ferry_lock_owner *owner, char *buf,
+                          size_t len);
 
 #endif

@@ -1,0 +1,334 @@
+/* Plan locks, file backend: git's lockfile shape.  The lock is a file
+ * created with O_CREAT|O_EXCL holding "key=value" lines:
+ *
+ *   host=migr01
+ *   pid=1234
+ *   started=1795466460
+ *   version=0.1.0
+ *
+ * written and fsync'd before acquire returns.  A lock file that cannot be
+ * parsed (a crash between create and write, a hand edit) is held by an
+ * unknown owner: it is refused, and only unlock --force removes it. */
+#include "state/lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+#define LOCK_MAX_SIZE 4096 /* a lock file larger than this is garbled */
+
+struct ferry_lock {
+  char *path;                  /* the lock file */
+  char content[LOCK_MAX_SIZE]; /* what we wrote: our proof of ownership */
+  size_t len;                  /* bytes of content */
+};
+
+/* mkdir -p the directory part of PATH (mode 0700 for what we create). */
+static int
+mkdir_parents (const char *path, struct ferry_err *err)
+{
+  CLEANUP_FREE char *dir = strdup (path);
+  char *p;
+
+  if (dir == NULL)
+    return ferry_err_set (err, ENOMEM, "lock '%s'", path);
+  p = strrchr (dir, '/');
+  if (p == NULL || p == dir)
+    return 0;
+  *p = '\0';
+  for (p = dir + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+      return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
+    *p = '/';
+  }
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
+  return 0;
+}
+
+/* Read at most LOCK_MAX_SIZE bytes of PATH into BUF (NUL-terminated).
+ * 1 read, 0 no such file, -1 error.  *RET_LEN is the byte count; a file
+ * longer than the buffer reports LOCK_MAX_SIZE (garbled). */
+static int
+read_lock_file (const char *path, char *buf, size_t *ret_len,
+                struct ferry_err *err)
+{
+  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  size_t have = 0;
+  ssize_t n;
+
+  if (fd < 0 && errno == ENOENT)
+    return 0;
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot open lock file '%s'", path);
+  while (have < LOCK_MAX_SIZE) {
+    n = read (fd, buf + have, LOCK_MAX_SIZE - have);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return ferry_err_set (err, errno, "cannot read lock file '%s'", path);
+    if (n == 0)
+      break;
+    have += (size_t)n;
+  }
+  buf[have < LOCK_MAX_SIZE ? have : LOCK_MAX_SIZE - 1] = '\0';
+  *ret_len = have;
+  return 1;
+}
+
+/* Parse a decimal integer in [MIN, MAX] that is the whole of S. */
+static bool
+parse_int (const char *s, long long min, long long max, long long *ret)
+{
+  char *end;
+  long long v;
+
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  v = strtoll (s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max)
+    return false;
+  *ret = v;
+  return true;
+}
+
+/* Parse lock file text BUF into *RET.  False if anything is missing,
+ * repeated, out of range or not "key=value". */
+static bool
+parse_owner (char *buf, size_t len, struct ferry_lock_owner *ret)
+{
+  struct ferry_lock_owner o;
+  unsigned seen = 0;
+  char *line, *next, *eq;
+  long long v;
+
+  memset (&o, 0, sizeof o);
+  if (len == 0 || len >= LOCK_MAX_SIZE || strlen (buf) != len ||
+      buf[len - 1] != '\n')
+    return false;
+  for (line = buf; *line; line = next) {
+    next = strchr (line, '\n');
+    *next++ = '\0';
+    eq = strchr (line, '=');
+    if (eq == NULL)
+      return false;
+    *eq++ = '\0';
+    if (strcmp (line, "host") == 0 && !(seen & 1) && *eq &&
+        strlen (eq) < sizeof o.host) {
+      strcpy (o.host, eq);
+      seen |= 1;
+    } else if (strcmp (line, "pid") == 0 && !(seen & 2) &&
+               parse_int (eq, 1, INT_MAX, &v)) {
+      o.pid = (pid_t)v;
+      seen |= 2;
+    } else if (strcmp (line, "started") == 0 && !(seen & 4) &&
+               parse_int (eq, 0, INT64_C (253402300799), &v)) {
+      o.started = v;
+      seen |= 4;
+    } else if (strcmp (line, "version") == 0 && !(seen & 8) && *eq &&
+               strlen (eq) < sizeof o.version) {
+      strcpy (o.version, eq);
+      seen |= 8;
+    } else
+      return false;
+  }
+  if (seen != 15)
+    return false;
+  *ret = o;
+  return true;
+}
+
+/* Read the owner of the lock at PATH; see lock.h.  A garbled lock file is
+ * present (1) with an unknown owner: pid 0, empty host and version. */
+int
+ferry_lock_read (const char *path, struct ferry_lock_owner *ret,
+                 struct ferry_err *err)
+{
+  char buf[LOCK_MAX_SIZE];
+  size_t len = 0;
+  int r;
+
+  r = read_lock_file (path, buf, &len, err);
+  if (r <= 0)
+    return r;
+  if (!parse_owner (buf, len, ret))
+    memset (ret, 0, sizeof *ret);
+  return 1;
+}
+
+/* "pid 1234 on host 'h' since 2026-11-23T20:41:00Z (ferry 0.1.0)", or
+ * "an unknown owner (the lock file is garbled)". */
+void
+ferry_lock_describe (const struct ferry_lock_owner *o, char *buf, size_t len)
+{
+  time_t t = (time_t)o->started;
+  struct tm tm;
+  char when[32];
+
+  if (o->pid <= 0) {
+    snprintf (buf, len, "an unknown owner (the lock file is garbled)");
+    return;
+  }
+  gmtime_r (&t, &tm);
+  strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  snprintf (buf, len, "pid %d on host '%s' since %s (ferry %s)", (int)o->pid,
+            o->host, when, o->version);
+}
+
+/* Take the lock at PATH; see lock.h. */
+int
+ferry_lock_acquire (const char *path, struct ferry_lock **ret,
+                    struct ferry_err *err)
+{
+  struct ferry_lock *lock;
+  struct ferry_lock_owner o;
+  char host[256] = "";
+  char who[512];
+  size_t done;
+  ssize_t n;
+  int fd = -1, tries, r;
+
+  if (mkdir_parents (path, err) < 0)
+    return -1;
+  for (tries = 0; tries < 3; tries++) {
+    fd =
+        open (path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 || errno != EEXIST)
+      break;
+    r = ferry_lock_read (path, &o, err);
+    if (r < 0)
+      return -1;
+    if (r == 0)
+      continue; /* released between our open and our read: try again */
+    ferry_lock_describe (&o, who, sizeof who);
+    if (o.pid <= 0)
+      return ferry_err_set (err, EBUSY,
+                            "plan is locked by %s at '%s'; if no run is "
+                            "active, run 'ferry unlock --force'",
+                            who, path);
+    return ferry_err_set (err, EBUSY,
+                          "plan is locked by %s; if that run is dead, run "
+                          "'ferry unlock'",
+                          who);
+  }
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot create lock file '%s'", path);
+
+  lock = calloc (1, sizeof *lock);
+  if (lock == NULL || (lock->path = strdup (path)) == NULL) {
+    free (lock);
+    close (fd);
+    unlink (path);
+    return ferry_err_set (err, ENOMEM, "lock '%s'", path);
+  }
+  gethostname (host, sizeof host - 1);
+  n = snprintf (lock->content, sizeof lock->content,
+                "host=%s\npid=%d\nstarted=%lld\nversion=%s\n",
+                host[0] ? host : "unknown", (int)getpid (),
+                (long long)time (NULL), FERRY_VERSION);
+  lock->len = (size_t)n;
+  for (done = 0; done < lock->len; done += (size_t)n) {
+    n = write (fd, lock->content + done, lock->len - done);
+    if (n < 0 && errno == EINTR) {
+      n = 0;
+      continue;
+    }
+    if (n <= 0)
+      break;
+  }
+  if (done < lock->len || fsync (fd) < 0) {
+    ferry_err_set (err, n < 0 ? errno : EIO, "cannot write lock file '%s'",
+                   path);
+    close (fd);
+    unlink (path);
+    free (lock->path);
+    free (lock);
+    return -1;
+  }
+  close (fd);
+  *ret = lock;
+  return 0;
+}
+
+/* Release LOCK: remove the file only if it still holds what we wrote (it
+ * may have been broken with --force and taken by another run). */
+void
+ferry_lock_release (struct ferry_lock *lock)
+{
+  char buf[LOCK_MAX_SIZE];
+  size_t len = 0;
+
+  if (lock == NULL)
+    return;
+  if (read_lock_file (lock->path, buf, &len, NULL) == 1 && len == lock->len &&
+      memcmp (buf, lock->content, len) == 0)
+    unlink (lock->path);
+  free (lock->path);
+  free (lock);
+}
+
+/* True if OWNER ran on this host and its process is gone. */
+bool
+ferry_lock_is_stale (const struct ferry_lock_owner *owner)
+{
+  char host[256] = "";
+
+  if (owner->pid <= 0)
+    return false;
+  if (gethostname (host, sizeof host - 1) < 0 ||
+      strcmp (host[0] ? host : "unknown", owner->host) != 0)
+    return false;
+  return kill (owner->pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Remove the lock at PATH when stale, or when FORCE; see lock.h. */
+int
+ferry_lock_break (const char *path, bool force,
+                  struct ferry_lock_owner *ret_owner, struct ferry_err *err)
+{
+  struct ferry_lock_owner o;
+  char host[256] = "";
+  char who[512];
+  int r;
+
+  r = ferry_lock_read (path, &o, err);
+  if (r <= 0)
+    return r;
+  ferry_lock_describe (&o, who, sizeof who);
+  if (!force && !ferry_lock_is_stale (&o)) {
+    gethostname (host, sizeof host - 1);
+    if (o.pid <= 0)
+      return ferry_err_set (err, EBUSY,
+                            "lock '%s' is held by %s; remove it with "
+                            "--force if no run is active",
+                            path, who);
+    if (strcmp (host[0] ? host : "unknown", o.host) != 0)
+      return ferry_err_set (err, EBUSY,
+                            "lock '%s' is held by %s, on another host: "
+                            "cannot tell whether it still runs; remove it "
+                            "with --force if it does not",
+                            path, who);
+    return ferry_err_set (err, EBUSY,
+                          "lock '%s' is held by %s, which is still running; "
+                          "stop it first, or remove the lock with --force",
+                          path, who);
+  }
+  if (unlink (path) < 0 && errno != ENOENT)
+    return ferry_err_set (err, errno, "cannot remove lock file '%s'", path);
+  if (ret_owner != NULL)
+    *ret_owner = o;
+  return 1;
+}
