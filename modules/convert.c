@@ -18,6 +18,7 @@
 #include "modules/local.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 char *
 ferry_local_disk_path (const struct ferry_step *step, size_t disk)
@@ -209,6 +210,9 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (rec && rec->has_checkpoint && stat (part, &st) == 0 &&
       rec->checkpoint <= src->virtual_size)
     co.resume_from = rec->checkpoint;
+  if (co.resume_from)
+    ferry_info ("%s: resuming from %llu MiB (checkpoint in the journal)",
+                step->id, (unsigned long long) (co.resume_from >> 20));
   co.threads = ctx->io_threads;
   co.checkpoint_interval = ctx->checkpoint_interval;
   co.checkpoint = convert_on_checkpoint;

@@ -84,6 +84,15 @@ ferry_ctx_record (struct ferry_ctx *ctx, const struct ferry_step *step,
 
   if (ctx->dry_run || ctx->journal == NULL)
     return 0;
+  /* an object already on record (a rerun re-adopting it) is not news */
+  if (ev == FERRY_EVENT_CREATED) {
+    const struct ferry_step_record *rec =
+        ferry_journal_step (ctx->journal, step->id);
+    size_t i;
+    for (i = 0; rec && i < rec->n_created; i++)
+      if (strcmp (rec->created[i], id) == 0)
+        return 0;
+  }
   e.step = step->id;
   e.event = ev;
   e.offset = offset;

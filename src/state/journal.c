@@ -192,10 +192,9 @@ record_apply (struct ferry_journal *j, const struct ferry_journal_entry *e)
     return -1;
   switch (e->event) {
   case FERRY_EVENT_BEGIN:
-    /* a new attempt: earlier checkpoints belong to the previous one */
+    /* a new attempt keeps the checkpoint: it is what the attempt resumes
+     * from (the module checks that the world still agrees) */
     r->last = e->event;
-    r->has_checkpoint = false;
-    r->checkpoint = 0;
     break;
   case FERRY_EVENT_DONE:
     r->last = e->event;

@@ -38,7 +38,7 @@ struct ferry_step_record {
   char *step;              /* step id */
   enum ferry_event last;   /* last begin/done/fail event */
   int64_t time_ms;         /* when the last event was written */
-  bool has_checkpoint;     /* a checkpoint since the last begin... */
+  bool has_checkpoint;     /* a checkpoint since the last done...   */
   uint64_t checkpoint;     /* ...its offset (reset by DONE) */
   char **created;          /* ids of created objects, in order */
   size_t n_created;
