@@ -549,18 +549,20 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
     return -1;
   for (i = 0; i < p->bat_entries; i++)
     p->bat[i] = le64toh (p->bat[i]);
+  /* sector bitmap entries first: payload checks below rely on them */
+  for (i = p->chunk_ratio; i < p->bat_entries; i += p->chunk_ratio + 1)
+    if ((p->bat[i] & 7) != 0 && (p->bat[i] & 7) != SB_PRESENT)
+      return ferry_err_set (err, 0,
+                            "'%s': VHDX BAT entry %llu (sector bitmap) has "
+                            "invalid state %llu",
+                            disk->path, (unsigned long long) i,
+                            (unsigned long long) (p->bat[i] & 7));
   for (i = 0; i < p->bat_entries; i++) {
     e = p->bat[i];
     st = e & 7;
     off = (e >> 20) * MiB;
     if (i % (p->chunk_ratio + 1) == p->chunk_ratio) {
-      /* sector bitmap entry */
-      if (st != 0 && st != SB_PRESENT)
-        return ferry_err_set (err, 0,
-                              "'%s': VHDX BAT entry %llu (sector bitmap) has "
-                              "invalid state %llu",
-                              disk->path, (unsigned long long) i,
-                              (unsigned long long) st);
+      /* sector bitmap entry (state checked above) */
       if (st != SB_PRESENT || !p->has_parent)
         continue;
       len = MiB;
