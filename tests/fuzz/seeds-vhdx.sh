@@ -1,0 +1,14 @@
+#!/bin/bash
+# seeds-vhdx.sh OUTDIR: VHDX seeds (dynamic, fixed, differencing).
+set -eu
+out=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+truncate -s 2M "$t/r.raw"
+head -c 70000 /dev/urandom | dd of="$t/r.raw" bs=512 seek=100 conv=notrunc status=none
+qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M,log_size=1M "$t/r.raw" "$t/dyn.vhdx"
+qemu-img convert -f raw -O vhdx -o subformat=fixed,block_size=1M,log_size=1M "$t/r.raw" "$t/fixed.vhdx"
+head -c 1536 /dev/urandom > "$t/w"
+/usr/bin/python3 "$top/tests/gen/vhdtool.py" diff-vhdx "$t/dyn.vhdx" "$t/diff.avhdx" \
+  --write 1024:"$t/w"
+cp "$t/dyn.vhdx" "$t/fixed.vhdx" "$t/diff.avhdx" "$out/"
