@@ -33,8 +33,14 @@ libferry.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-ferry: src/main.o libferry.a
+ferry: src/main.o build/schema.o libferry.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# `ferry schema` prints the JSON Schema compiled in from schemas/.
+build/schema.c: schemas/ferry-plan-v1.json
+	mkdir -p build
+	{ echo 'const char ferry_schema_json[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
 
 tests/unit/test-%: tests/unit/test-%.c libferry.a
 	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< libferry.a $(LIBS) -lcmocka
@@ -89,6 +95,7 @@ clean-objs:
 	rm -f $(LIB_OBJS) $(LIB_OBJS:.o=.d) src/main.o src/main.d libferry.a
 
 clean: clean-objs
+	rm -rf build
 	rm -f ferry $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_BINS)
 
 .PHONY: all check check-asan fuzz bench demo install format clean clean-objs

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Locks: two concurrent applies → one refused with the owner's details;
+# stale locks; ferry unlock.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/example-lib.sh"
+LOCK=$STATE/example-local.state.lock
+
+"$FERRY" apply --yes --parallel 1 --io-threads 1 "$PLAN" >"$TMP/a.out" 2>&1 & A=$!
+# freeze A as soon as it holds the lock
+for _ in $(seq 1 2000); do [ -s "$LOCK" ] && break; sleep 0.005; done
+kill -STOP "$A" 2>/dev/null
+if [ -s "$LOCK" ]; then
+  out=$("$FERRY" apply --yes "$PLAN" 2>&1); rc=$?
+  is "second concurrent apply is refused" "$rc" 1
+  ok "... naming the owner's pid" grep -q "pid $A" <<<"$out"
+  ok "... and host" grep -q "$(hostname)" <<<"$out"
+  out=$("$FERRY" unlock "$PLAN" 2>&1); rc=$?
+  is "unlock refuses a live owner's lock" "$rc" 1
+else
+  is "first apply took the lock" "missing" "present"
+fi
+kill -CONT "$A"; wait "$A"; rc=$?
+is "the first apply completes" "$rc" 0
+ok "lock released after apply" test ! -e "$LOCK"
+ok "result intact" outputs_match
+
+# a stale lock (dead pid on this host) from a crashed run
+sh -c 'exit 0' & dead=$!; wait $dead
+"$FERRY" apply --yes "$PLAN" >/dev/null &   # hold and kill to leave a lock
+P=$!; for _ in $(seq 1 2000); do [ -s "$LOCK" ] && break; sleep 0.005; done
+kill -9 $P 2>/dev/null; wait $P 2>/dev/null
+if [ -e "$LOCK" ]; then
+  ok "status works while a stale lock exists" "$FERRY" status "$PLAN"
+  out=$("$FERRY" unlock "$PLAN" 2>&1); rc=$?
+  is "unlock removes a dead owner's lock" "$rc" 0
+  ok "... and says whose it was" grep -q "removed lock of pid $P" <<<"$out"
+else
+  ok "apply finished before it could be killed (no stale lock to test)" true
+fi
+ok "unlock with no lock is fine" "$FERRY" unlock "$PLAN"
+done_testing
