@@ -1,0 +1,28 @@
+#!/bin/bash
+# Seeds for fuzz-vmdk: small images of every single-file VMDK kind, and
+# text descriptors (their extents do not resolve under /proc/self/fd, which
+# still exercises the descriptor parser).
+set -eu
+out=$1
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+top=$(cd "$(dirname "$0")/../.." && pwd)
+head -c 300000 /dev/urandom > "$tmp/src.raw"
+truncate -s 1M "$tmp/src.raw"
+for sub in monolithicSparse streamOptimized monolithicFlat; do
+  qemu-img convert -f raw -O vmdk -o subformat=$sub "$tmp/src.raw" \
+    "$tmp/$sub.vmdk"
+done
+cp "$tmp/monolithicSparse.vmdk" "$out/seed-sparse"
+cp "$tmp/streamOptimized.vmdk" "$out/seed-stream"
+cp "$tmp/monolithicFlat.vmdk" "$out/seed-descriptor"
+/usr/bin/python3 "$top/tests/gen/vmdk-images.py" stream "$tmp/src.raw" \
+  "$out/seed-stream-footer"
+qemu-img create -q -f vmdk -o zeroed_grain=on -b monolithicSparse.vmdk \
+  -F vmdk "$tmp/delta.vmdk"
+qemu-io -f vmdk -c "write -P 0xab 4096 70000" -c "write -z 200k 64k" \
+  "$tmp/delta.vmdk" >/dev/null
+cp "$tmp/delta.vmdk" "$out/seed-delta"
+printf '# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType="vmfs"\nRW 2048 VMFS "%s" 0\nRW 100 ZERO\n' \
+  "$(basename "$out")" > "$out/seed-vmfs"
