@@ -1,0 +1,326 @@
+#!/bin/bash
+# bench/convert.sh — ferry convert against qemu-img and nbdcopy.
+#
+# One synthetic disk (BENCH_SIZE virtual, ~40% allocated: random blocks,
+# text-like blocks, allocated zero runs, holes; fixed seed) is generated once
+# into $FERRY_BENCH_DIR and converted with qemu-img into VMDK
+# monolithicSparse, VMDK streamOptimized, VHDX dynamic and qcow2.  Then, per
+# format, BENCH_RUNS interleaved runs of each tool, the page cache dropped
+# before every run (when root):
+#
+#   table 1: output on tmpfs (/dev/shm): the converter's own speed
+#   table 2: output on disk, every tool timed until `sync -f OUT` returns,
+#            against `dd conv=fsync` of the allocated bytes (the disk's floor)
+#   table 3: the same data in a disk 8x larger (BENCH_BIG_SIZE): the time
+#            follows the allocated bytes, not the virtual size
+#
+# A tool that fails shows as "error" (first line of its stderr below the
+# table), the bench goes on.  Env:
+#   BENCH_SIZE=8G  BENCH_RUNS=3  FERRY_BENCH_DIR=/var/tmp/ferry-bench
+#   BENCH_FORMATS="raw vmdk-sparse vmdk-stream vhdx qcow2"
+#   BENCH_DISK_FORMATS (default: BENCH_FORMATS; "" skips table 2)
+#   BENCH_BIG_SIZE (default 8 x BENCH_SIZE; BENCH_BIG=0 skips table 3)
+#   BENCH_TIMEOUT=900 (seconds per run)  BENCH_SHM=/dev/shm  FERRY=./ferry
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+FERRY=${FERRY:-$TOP/ferry}
+SIZE=${BENCH_SIZE:-8G}
+RUNS=${BENCH_RUNS:-3}
+DIR=${FERRY_BENCH_DIR:-/var/tmp/ferry-bench}
+SHM=${BENCH_SHM:-/dev/shm}
+FORMATS=${BENCH_FORMATS:-raw vmdk-sparse vmdk-stream vhdx qcow2}
+DISK_FORMATS=${BENCH_DISK_FORMATS-$FORMATS}
+TIMEOUT=${BENCH_TIMEOUT:-900}
+SEED=20261123
+GEN_VERSION=1
+PY=/usr/bin/python3
+TIME=/usr/bin/time
+
+die() { echo "bench/convert.sh: $*" >&2; exit 1; }
+for t in qemu-img qemu-nbd nbdcopy timeout; do
+  command -v "$t" >/dev/null || die "'$t' is not installed"
+done
+[ -x "$TIME" ] || die "GNU time is not installed (Debian package 'time')"
+[ -x "$FERRY" ] || die "'$FERRY' is not built (make)"
+[ -x "$PY" ] || die "/usr/bin/python3 is not installed"
+
+# to_bytes 8G -> 8589934592
+to_bytes() {
+  numfmt --from=iec "${1%B}" 2>/dev/null || die "bad size '$1'"
+}
+SIZE_B=$(to_bytes "$SIZE")
+BIG_B=$(to_bytes "${BENCH_BIG_SIZE:-$((SIZE_B * 8))}")
+mkdir -p "$DIR" || die "cannot create '$DIR'"
+WORK=$(mktemp -d "$DIR/run.XXXXXX") || die "cannot create a scratch dir"
+OUT_SHM="$SHM/ferry-bench-out.$$.raw"
+OUT_DISK="$WORK/out.raw"
+trap 'rm -rf "$WORK" "$OUT_SHM"' EXIT
+trap 'exit 130' INT TERM
+
+# --- the source disk --------------------------------------------------------
+
+# gen_raw PATH BYTES: the synthetic disk.  Extents of 64 KiB..16 MiB; 60% of
+# them holes, the rest random (incompressible), text-like (compresses ~4x)
+# or allocated zeroes.
+gen_raw() {
+  "$PY" - "$1" "$2" "$SEED" <<'EOF'
+import os, random, sys
+path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+pool = rng.randbytes(64 << 20)
+words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz")
+               for _ in range(rng.randint(2, 10))) for _ in range(2000)]
+text = bytearray()
+while len(text) < (8 << 20):
+    line = b" ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
+    text += b"%08d " % len(text) + line + b"\n"
+text = bytes(text)
+zero = bytes(4 << 20)
+fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.ftruncate(fd, size)
+off = 0
+alloc = 0
+while off < size:
+    n = min(size - off, (64 << 10) * rng.randint(1, 256))
+    r = rng.random()
+    if r >= 0.6:
+        src = pool if r < 0.76 else text if r < 0.92 else zero
+        done = 0
+        while done < n:
+            k = min(n - done, 4 << 20)
+            start = rng.randrange(0, len(src) - k + 1) & ~4095
+            os.pwrite(fd, src[start:start + k], off + done)
+            done += k
+        alloc += n
+    off += n
+os.fsync(fd)
+os.close(fd)
+os.rename(path + ".tmp", path)
+print("%d" % alloc)
+EOF
+}
+
+# ext FORMAT -> file name suffix; qfmt FORMAT -> qemu driver name
+ext() {
+  case $1 in
+    raw) echo raw ;; vmdk-sparse) echo vmdk ;; vmdk-stream) echo stream.vmdk ;;
+    vhdx) echo vhdx ;; qcow2) echo qcow2 ;; *) die "unknown format '$1'" ;;
+  esac
+}
+qfmt() { case $1 in vmdk-*) echo vmdk ;; *) echo "$1" ;; esac; }
+qopts() {
+  case $1 in
+    vmdk-sparse) echo "-o subformat=monolithicSparse" ;;
+    vmdk-stream) echo "-o subformat=streamOptimized" ;;
+    vhdx) echo "-o subformat=dynamic" ;;
+  esac
+}
+
+BASE="$DIR/src-$SIZE_B"
+STAMP="$BASE.gen$GEN_VERSION.seed$SEED"
+if [ ! -f "$STAMP" ] || [ ! -f "$BASE.raw" ]; then
+  echo "generating the source disk: $SIZE virtual, seed $SEED -> $BASE.raw"
+  rm -f "$BASE".* "$DIR/big-$SIZE_B".*
+  start=$(date +%s)
+  gen_raw "$BASE.raw" "$SIZE_B" >"$STAMP.tmp" || die "generation failed"
+  mv "$STAMP.tmp" "$STAMP"
+  echo "  done in $(($(date +%s) - start)) s"
+fi
+for f in $FORMATS; do
+  [ "$f" = raw ] && continue
+  img="$BASE.$(ext "$f")"
+  if [ ! -f "$img" ]; then
+    echo "converting the source to $f -> $img"
+    # shellcheck disable=SC2046
+    qemu-img convert -f raw -O "$(qfmt "$f")" $(qopts "$f") "$BASE.raw" \
+      "$img.tmp" && mv "$img.tmp" "$img" || die "qemu-img convert to $f failed"
+  fi
+done
+BIG="$DIR/big-$SIZE_B-$BIG_B.qcow2"
+if [ "${BENCH_BIG:-1}" != 0 ] && [ ! -f "$BIG" ]; then
+  echo "making the same data in a $((BIG_B >> 30)) GiB qcow2 -> $BIG"
+  { [ -f "$BASE.qcow2" ] || qemu-img convert -f raw -O qcow2 "$BASE.raw" "$BASE.qcow2"; } &&
+    cp --sparse=always "$BASE.qcow2" "$BIG.tmp" &&
+    qemu-img resize -q -f qcow2 "$BIG.tmp" "$BIG_B" && mv "$BIG.tmp" "$BIG" ||
+    die "cannot make '$BIG'"
+fi
+# allocated bytes: what the generator wrote (zero runs included)
+ALLOC=$(cat "$STAMP")
+ALLOC_MIB=$((ALLOC >> 20))
+echo "source: $SIZE virtual ($SIZE_B bytes), $ALLOC_MIB MiB allocated" \
+  "($((ALLOC * 100 / SIZE_B))%), $RUNS runs per tool, interleaved"
+
+DROP=0
+if [ "$(id -u)" = 0 ] && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
+  DROP=1
+else
+  echo "note: not root or /proc/sys/vm/drop_caches not writable:" \
+    "the page cache is NOT dropped between runs (warm-cache numbers)"
+fi
+drop_caches() {
+  sync
+  [ "$DROP" = 1 ] && echo 3 >/proc/sys/vm/drop_caches
+  return 0
+}
+
+# --- running and timing -----------------------------------------------------
+
+TOOLS="ferry qemu-img qemu-img-m16W nbdcopy"
+# run_tool TOOL FORMAT SRC OUT: one conversion (or the dd floor)
+run_tool() {
+  local tool=$1 fmt=$2 src=$3 out=$4
+  case $tool in
+    ferry) "$FERRY" convert "$src" "$out" ;;
+    qemu-img) qemu-img convert -f "$fmt" -O raw "$src" "$out" ;;
+    qemu-img-m16W) qemu-img convert -f "$fmt" -m 16 -W -O raw "$src" "$out" ;;
+    nbdcopy) nbdcopy -- [ qemu-nbd -r -f "$fmt" "$src" ] "$out" ;;
+    dd) dd if=/dev/zero of="$out" bs=4M count=$(((ALLOC + (4 << 20) - 1) >> 22)) \
+          conv=fsync status=none ;;
+  esac
+}
+
+# timed KEY TOOL FORMAT SRC OUT SYNC: one run; appends "seconds rss_kib" to
+# $WORK/KEY.times, or the error to $WORK/KEY.err.  SYNC=1 times the final
+# `sync -f OUT` too.
+timed() {
+  local key=$1 tool=$2 fmt=$3 src=$4 out=$5 sync=$6 t0 t1 rc
+  [ -f "$WORK/$key.err" ] && return 0 # failed before: don't retry
+  rm -f "$out"
+  drop_caches
+  t0=$(date +%s.%N)
+  export -f run_tool
+  export FERRY ALLOC
+  timeout "$TIMEOUT" "$TIME" -f '%M' -o "$WORK/rss" \
+    bash -c 'run_tool "$@"' _ "$tool" "$fmt" "$src" "$out" \
+    >"$WORK/out" 2>"$WORK/stderr"
+  rc=$?
+  if [ "$rc" = 0 ] && [ "$sync" = 1 ]; then sync -f "$out" || rc=$?; fi
+  t1=$(date +%s.%N)
+  if [ "$rc" != 0 ]; then
+    { [ "$rc" = 124 ] && echo "timed out after ${TIMEOUT}s" ||
+        grep -v '^Command exited' "$WORK/stderr" | head -1 |
+        grep . || echo "exit status $rc"; } >"$WORK/$key.err"
+    return 0
+  fi
+  # the first run of each tool is checked: a fast wrong answer is no answer
+  if [ ! -f "$WORK/$key.times" ] && [ "$tool" != dd ] &&
+    ! qemu-img compare -q -f raw -F raw "$REF" "$out" 2>/dev/null; then
+    echo "output differs from the source" >"$WORK/$key.err"
+    return 0
+  fi
+  echo "$t0 $t1 $(tail -1 "$WORK/rss")" |
+    awk '{ printf "%.3f %d\n", $2 - $1, $3 }' >>"$WORK/$key.times"
+}
+
+# stat KEY: "median min max_rss_kib n" of KEY's runs, or nothing
+stat_of() {
+  [ -s "$WORK/$1.times" ] || return 0
+  sort -n "$WORK/$1.times" | awk '
+    { t[NR] = $1; if ($2 > rss) rss = $2 }
+    END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2;
+          printf "%.3f %.3f %d %d\n", m, t[1], rss, NR }'
+}
+
+# table TITLE PREFIX FORMATS TOOLS: one row per format x tool
+table() {
+  local title=$1 prefix=$2 formats=$3 tools=$4 f t s med min rss n q best
+  local ratio_q ratio_b errs=""
+  echo
+  echo "$title"
+  printf '%-12s %-14s %9s %9s %9s %9s %9s %9s\n' format tool median_s min_s \
+    MiB/s rss_MiB /qemu-img /best-peer
+  for f in $formats; do
+    q=$(stat_of "$prefix.$f.qemu-img" | cut -d' ' -f1)
+    best=""
+    for t in qemu-img qemu-img-m16W nbdcopy; do
+      s=$(stat_of "$prefix.$f.$t" | cut -d' ' -f1)
+      [ -n "$s" ] || continue
+      if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
+    done
+    for t in $tools; do
+      s=$(stat_of "$prefix.$f.$t")
+      if [ -z "$s" ]; then
+        printf '%-12s %-14s %9s\n' "$f" "$t" error
+        [ -f "$WORK/$prefix.$f.$t.err" ] &&
+          errs+="  $f/$t: $(cat "$WORK/$prefix.$f.$t.err")"$'\n'
+        continue
+      fi
+      read -r med min rss _ <<<"$s"
+      ratio_q=- ratio_b=-
+      if [ "$t" = ferry ]; then
+        [ -n "$q" ] && ratio_q=$(awk "BEGIN{printf \"%.2f\", $med / $q}")
+        [ -n "$best" ] && ratio_b=$(awk "BEGIN{printf \"%.2f\", $med / $best}")
+      fi
+      printf '%-12s %-14s %9s %9s %9s %9s %9s %9s\n' "$f" "$t" "$med" "$min" \
+        "$(awk "BEGIN{printf \"%.0f\", $ALLOC / 1048576 / $med}")" \
+        "$((rss / 1024))" "$ratio_q" "$ratio_b"
+    done
+  done
+  [ -z "$errs" ] || printf 'errors:\n%s' "$errs"
+}
+
+src_of() {
+  if [ "$1" = raw ]; then echo "$BASE.raw"; else echo "$BASE.$(ext "$1")"; fi
+}
+REF="$BASE.raw"
+
+# --- table 1: into tmpfs ----------------------------------------------------
+for f in $FORMATS; do
+  echo "running: $f -> tmpfs" >&2
+  for r in $(seq 1 "$RUNS"); do
+    for t in $TOOLS; do
+      timed "shm.$f.$t" "$t" "$(qfmt "$f")" "$(src_of "$f")" "$OUT_SHM" 0
+    done
+  done
+  rm -f "$OUT_SHM"
+done
+table "== into tmpfs ($SHM), median of $RUNS; MiB/s = allocated MiB / s" \
+  shm "$FORMATS" "$TOOLS"
+
+# --- table 2: into a file on disk, flushed ----------------------------------
+if [ -n "$DISK_FORMATS" ]; then
+  for f in $DISK_FORMATS; do
+    echo "running: $f -> disk" >&2
+    for r in $(seq 1 "$RUNS"); do
+      for t in $TOOLS; do
+        timed "disk.$f.$t" "$t" "$(qfmt "$f")" "$(src_of "$f")" "$OUT_DISK" 1
+      done
+      timed "disk.$f.dd" dd raw /dev/zero "$OUT_DISK" 1
+    done
+    rm -f "$OUT_DISK"
+  done
+  table "== into a file on disk ($DIR), each time includes sync -f OUT; dd = dd conv=fsync of $ALLOC_MIB MiB" \
+    disk "$DISK_FORMATS" "$TOOLS dd"
+  for f in $DISK_FORMATS; do
+    a=$(stat_of "disk.$f.ferry" | cut -d' ' -f1)
+    b=$(stat_of "disk.$f.dd" | cut -d' ' -f1)
+    [ -n "$a" ] && [ -n "$b" ] &&
+      echo "  $f: ferry / dd floor = $(awk "BEGIN{printf \"%.2f\", $a / $b}")"
+  done
+fi
+
+# --- table 3: the same data in a bigger disk --------------------------------
+# label BYTES -> "8G" / "512M"
+label() {
+  if [ $(($1 % (1 << 30))) = 0 ]; then echo "$(($1 >> 30))G"
+  else echo "$(($1 >> 20))M"; fi
+}
+if [ "${BENCH_BIG:-1}" != 0 ]; then
+  SMALL_L="qcow2-$(label "$SIZE_B")" BIG_L="qcow2-$(label "$BIG_B")"
+  echo "running: $BIG_L -> tmpfs" >&2
+  # qemu-img compare accepts the longer output if its tail reads as zeroes
+  for r in $(seq 1 "$RUNS"); do
+    for t in ferry qemu-img; do
+      timed "big.$BIG_L.$t" "$t" qcow2 "$BIG" "$OUT_SHM" 0
+    done
+  done
+  rm -f "$OUT_SHM"
+  for t in ferry qemu-img; do
+    for x in times err; do
+      [ -f "$WORK/shm.qcow2.$t.$x" ] &&
+        cp "$WORK/shm.qcow2.$t.$x" "$WORK/big.$SMALL_L.$t.$x"
+    done
+  done
+  table "== same allocated data ($ALLOC_MIB MiB), virtual $(label "$SIZE_B") vs $(label "$BIG_B") (qcow2, into tmpfs)" \
+    big "$SMALL_L $BIG_L" "ferry qemu-img"
+fi
