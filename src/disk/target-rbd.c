@@ -4,11 +4,15 @@
  * metadata key ferry.created-by so that later checks can tell ferry's images
  * from others'); an existing one must be at least that big and is never
  * fresh, so zero ranges are written as zeroes and stale data cannot
- * survive.  librbd image handles are thread-safe: every worker submits its
- * own aio request and waits for it. */
+ * survive.  librbd image handles are thread-safe.  pwrite copies the data
+ * and queues an aio write, so a worker goes back to reading while librbd
+ * writes; at most RBD_QUEUE_BYTES are in flight, and flush/close wait for
+ * all of them (an aio error is reported by the next pwrite, zero or
+ * flush). */
 #include "disk/target.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <rbd/librbd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +20,74 @@
 #include "clients/ceph.h"
 #include "disk/rbdname.h"
 
-#define RBD_ZERO_STEP (1ull << 30) /* bytes per write-zeroes request */
+#define RBD_ZERO_STEP (1ull << 30)   /* bytes per write-zeroes request */
+#define RBD_QUEUE_BYTES (64ull << 20) /* queued write data, at most */
 
 struct rbd_target {
   struct ferry_ceph ceph; /* connection and pool */
   rbd_image_t image;      /* the open image, NULL before rbd_open */
+  bool lock_init;         /* lock and cond initialised */
+  pthread_mutex_t lock;   /* guards the fields below */
+  pthread_cond_t cond;    /* a queued write completed */
+  uint64_t queued;        /* bytes of writes in flight */
+  unsigned inflight;      /* writes in flight */
+  int error;              /* first aio error (negative errno), 0 if none */
+  uint64_t error_offset;  /* offset of that write */
 };
 
-/* Wait for C and return its result (bytes or -errno); releases C. */
-static ssize_t
-aio_wait (rbd_completion_t c)
-{
-  ssize_t r;
+/* One queued write: owns its copy of the data. */
+struct rbd_write {
+  struct rbd_target *rt; /* target */
+  uint64_t offset;       /* where */
+  uint64_t length;       /* bytes */
+  char *buf;             /* copy of the data */
+};
 
-  rbd_aio_wait_for_complete (c);
-  r = rbd_aio_get_return_value (c);
+/* aio completion: record an error, free the copy, wake waiters. */
+static void
+write_done (rbd_completion_t c, void *arg)
+{
+  struct rbd_write *w = arg;
+  struct rbd_target *rt = w->rt;
+  ssize_t r = rbd_aio_get_return_value (c);
+
   rbd_aio_release (c);
+  pthread_mutex_lock (&rt->lock);
+  if (r < 0 && rt->error == 0) {
+    rt->error = (int) r;
+    rt->error_offset = w->offset;
+  }
+  rt->queued -= w->length;
+  rt->inflight--;
+  pthread_cond_broadcast (&rt->cond);
+  pthread_mutex_unlock (&rt->lock);
+  free (w->buf);
+  free (w);
+}
+
+/* Report the first failed aio write, if any.  Caller holds rt->lock. */
+static int
+check_error (struct ferry_target *t, struct rbd_target *rt,
+             struct ferry_err *err)
+{
+  if (rt->error == 0)
+    return 0;
+  return ferry_err_set (err, -rt->error,
+                        "cannot write to '%s' at offset %llu", t->name,
+                        (unsigned long long) rt->error_offset);
+}
+
+/* Wait until no write is in flight; -1 if one failed. */
+static int
+drain (struct ferry_target *t, struct rbd_target *rt, struct ferry_err *err)
+{
+  int r;
+
+  pthread_mutex_lock (&rt->lock);
+  while (rt->inflight > 0)
+    pthread_cond_wait (&rt->cond, &rt->lock);
+  r = check_error (t, rt, err);
+  pthread_mutex_unlock (&rt->lock);
   return r;
 }
 
@@ -41,24 +97,53 @@ rbd_target_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
 {
   struct rbd_target *rt = t->priv;
   rbd_completion_t c;
-  ssize_t r;
+  struct rbd_write *w;
+  int r;
 
-  r = rbd_aio_create_completion (NULL, NULL, &c);
+  pthread_mutex_lock (&rt->lock);
+  while (rt->inflight > 0 && rt->queued + length > RBD_QUEUE_BYTES &&
+         rt->error == 0)
+    pthread_cond_wait (&rt->cond, &rt->lock);
+  r = check_error (t, rt, err);
+  if (r == 0) {
+    rt->queued += length;
+    rt->inflight++;
+  }
+  pthread_mutex_unlock (&rt->lock);
   if (r < 0)
-    return ferry_err_set (err, (int) -r, "cannot write to '%s'", t->name);
-  r = rbd_aio_write (rt->image, offset, length, buf, c);
+    return -1;
+  w = calloc (1, sizeof *w);
+  if (w)
+    w->buf = malloc (length);
+  if (w == NULL || w->buf == NULL) {
+    r = -ENOMEM;
+    goto undo;
+  }
+  memcpy (w->buf, buf, length);
+  w->rt = rt;
+  w->offset = offset;
+  w->length = length;
+  r = rbd_aio_create_completion (w, write_done, &c);
+  if (r < 0)
+    goto undo;
+  r = rbd_aio_write (rt->image, offset, length, w->buf, c);
   if (r < 0) {
     rbd_aio_release (c);
-    return ferry_err_set (err, (int) -r,
-                          "cannot write to '%s' at offset %llu", t->name,
-                          (unsigned long long) offset);
+    goto undo;
   }
-  r = aio_wait (c);
-  if (r < 0)
-    return ferry_err_set (err, (int) -r,
-                          "cannot write to '%s' at offset %llu", t->name,
-                          (unsigned long long) offset);
   return 0;
+
+undo:
+  if (w)
+    free (w->buf);
+  free (w);
+  pthread_mutex_lock (&rt->lock);
+  rt->queued -= length;
+  rt->inflight--;
+  pthread_cond_broadcast (&rt->cond);
+  pthread_mutex_unlock (&rt->lock);
+  return ferry_err_set (err, -r, "cannot write to '%s' at offset %llu",
+                        t->name, (unsigned long long) offset);
 }
 
 /* Write zeroes (librbd discards whole objects and zeroes partial ones, so
@@ -71,6 +156,11 @@ rbd_target_zero (struct ferry_target *t, uint64_t offset, uint64_t length,
   uint64_t n;
   ssize_t r;
 
+  pthread_mutex_lock (&rt->lock);
+  r = check_error (t, rt, err);
+  pthread_mutex_unlock (&rt->lock);
+  if (r < 0)
+    return -1;
   while (length > 0) {
     n = length < RBD_ZERO_STEP ? length : RBD_ZERO_STEP;
     r = rbd_write_zeroes (rt->image, offset, n, 0, 0);
@@ -90,6 +180,8 @@ rbd_target_flush (struct ferry_target *t, struct ferry_err *err)
   struct rbd_target *rt = t->priv;
   int r;
 
+  if (drain (t, rt, err) < 0)
+    return -1;
   r = rbd_flush (rt->image);
   if (r < 0)
     return ferry_err_set (err, -r, "cannot flush '%s'", t->name);
@@ -110,6 +202,10 @@ rbd_target_close (struct ferry_target *t, struct ferry_err *err)
         r = ferry_err_set (err, -e, "cannot close '%s'", t->name);
     }
     ferry_ceph_disconnect (&rt->ceph);
+    if (rt->lock_init) {
+      pthread_mutex_destroy (&rt->lock);
+      pthread_cond_destroy (&rt->cond);
+    }
   }
   free (rt);
   free (t->name);
@@ -173,6 +269,9 @@ ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
   }
   t->ops = &rbd_ops;
   t->priv = rt;
+  pthread_mutex_init (&rt->lock, NULL);
+  pthread_cond_init (&rt->cond, NULL);
+  rt->lock_init = true;
   t->align = 512;
   t->size = size;
   t->name = strdup (spec);
