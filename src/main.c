@@ -94,6 +94,16 @@ parse_size (const char *s, uint64_t *ret)
   return 0;
 }
 
+/* Standalone checkpoints: one line per durable offset on stderr, so a
+ * script can resume with --resume-from the last one. */
+static int
+print_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
+{
+  (void) opaque, (void) err;
+  fprintf (stderr, "ferry: checkpoint %llu\n", (unsigned long long) offset);
+  return 0;
+}
+
 struct progress_state {
   bool tty;       /* live line on a TTY */
   double last;    /* last plain-line time */
@@ -194,9 +204,12 @@ cmd_convert (int argc, char **argv)
     co.opaque = &ps;
   }
   co.stop = &arg_stop;
+  co.checkpoint = print_checkpoint;
   install_signals ();
-  if (ferry_convert (argv[optind], argv[optind + 1], &co, &st, &err) < 0)
-    return die_err (&err);
+  if (ferry_convert (argv[optind], argv[optind + 1], &co, &st, &err) < 0) {
+    die_err (&err);
+    return arg_stop ? EXIT_INTERRUPTED : EXIT_ERROR;
+  }
   if (co.checksum) {
     printf ("sha256 ");
     for (i = 0; i < 32; i++)
