@@ -56,6 +56,12 @@ OUT_SHM="$SHM/ferry-bench-out.$$.raw"
 OUT_DISK="$WORK/out.raw"
 trap 'rm -rf "$WORK" "$OUT_SHM"' EXIT
 trap 'exit 130' INT TERM
+# a private copy: a rebuild of ./ferry during the bench must not change it
+cp "$FERRY" "$WORK/ferry" || die "cannot copy '$FERRY'"
+FERRY=$WORK/ferry
+echo "ferry $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')," \
+  "$(qemu-img --version | head -1), $(nbdcopy --version | head -1)," \
+  "$(nproc) CPUs"
 
 # --- the source disk --------------------------------------------------------
 
@@ -324,3 +330,4 @@ if [ "${BENCH_BIG:-1}" != 0 ]; then
   table "== same allocated data ($ALLOC_MIB MiB), virtual $(label "$SIZE_B") vs $(label "$BIG_B") (qcow2, into tmpfs)" \
     big "$SMALL_L $BIG_L" "ferry qemu-img"
 fi
+exit 0
