@@ -21,8 +21,8 @@ static const char *const extent_types[] = {
     [FERRY_VMDK_EXTENT_VMFSSPARSE] = "VMFSSPARSE",
     [FERRY_VMDK_EXTENT_SESPARSE] = "SESPARSE",
 };
-_Static_assert (FERRY_ARRAY_SIZE (extent_types) == FERRY_VMDK_EXTENT_LAST,
-                "extent_types covers every extent type");
+_Static_assert(FERRY_ARRAY_SIZE (extent_types) == FERRY_VMDK_EXTENT_LAST,
+               "extent_types covers every extent type");
 
 /* Read a little-endian field out of a header buffer. */
 static uint64_t
@@ -59,7 +59,7 @@ ferry_vmdk_decode_header (const uint8_t *buf, struct ferry_vmdk_header *ret)
   ret->overhead = get64 (buf + 64);
   ret->unclean = buf[72];
   memcpy (ret->nl, buf + 73, 4);
-  ret->compress = (uint16_t) (buf[77] | (buf[78] << 8));
+  ret->compress = (uint16_t)(buf[77] | (buf[78] << 8));
 }
 
 /* A text descriptor: printable text (no NUL in what we were given) that
@@ -76,7 +76,7 @@ ferry_vmdk_is_descriptor (const uint8_t *head, size_t len)
     for (p = nul; p < head + len; p++)
       if (*p)
         return false;
-    len = (size_t) (nul - head);
+    len = (size_t)(nul - head);
   }
   if (len < 12)
     return false;
@@ -84,7 +84,7 @@ ferry_vmdk_is_descriptor (const uint8_t *head, size_t len)
                      head[i] == '\n'))
     i++;
   if (len - i >= strlen (DESC_MAGIC) &&
-      strncasecmp ((const char *) head + i, DESC_MAGIC, strlen (DESC_MAGIC)) ==
+      strncasecmp ((const char *)head + i, DESC_MAGIC, strlen (DESC_MAGIC)) ==
           0)
     return true;
   if (memcmp (head, "createType", 10) == 0)
@@ -138,13 +138,13 @@ parse_cid (const char *path, unsigned line, const char *key, const char *s,
   if (n == 0 || n > 8)
     goto bad;
   for (i = 0; i < n; i++) {
-    if (!isxdigit ((unsigned char) s[i]))
+    if (!isxdigit ((unsigned char)s[i]))
       goto bad;
-    v = v * 16 + (unsigned) (isdigit ((unsigned char) s[i])
-                                 ? s[i] - '0'
-                                 : tolower ((unsigned char) s[i]) - 'a' + 10);
+    v = v * 16 + (unsigned)(isdigit ((unsigned char)s[i])
+                                ? s[i] - '0'
+                                : tolower ((unsigned char)s[i]) - 'a' + 10);
   }
-  *ret = (uint32_t) v;
+  *ret = (uint32_t)v;
   return 0;
 
 bad:
@@ -161,12 +161,12 @@ parse_u64 (char **p, uint64_t *ret)
   uint64_t v = 0;
   char *s = *p;
 
-  if (!isdigit ((unsigned char) *s))
+  if (!isdigit ((unsigned char)*s))
     return -1;
-  while (isdigit ((unsigned char) *s)) {
+  while (isdigit ((unsigned char)*s)) {
     if (v > (UINT64_MAX - 9) / 10)
       return -1;
-    v = v * 10 + (uint64_t) (*s - '0');
+    v = v * 10 + (uint64_t)(*s - '0');
     s++;
   }
   if (*s != '\0' && *s != ' ' && *s != '\t')
@@ -204,7 +204,7 @@ parse_extent (const char *path, unsigned line, char *s,
   type = s;
   while (*s && *s != ' ' && *s != '\t')
     s++;
-  tlen = (size_t) (s - type);
+  tlen = (size_t)(s - type);
   for (i = 0; i < FERRY_VMDK_EXTENT_LAST; i++)
     if (tlen == strlen (extent_types[i]) &&
         strncmp (type, extent_types[i], tlen) == 0)
@@ -218,9 +218,9 @@ parse_extent (const char *path, unsigned line, char *s,
       return ferry_err_set (err, 0,
                             "'%s': descriptor line %u: unknown extent type "
                             "'%.*s'",
-                            path, line, (int) (tlen > 20 ? 20 : tlen), type);
+                            path, line, (int)(tlen > 20 ? 20 : tlen), type);
   }
-  x->type = (enum ferry_vmdk_extent_type) i;
+  x->type = (enum ferry_vmdk_extent_type)i;
   s = skip_blanks (s);
   if (x->type == FERRY_VMDK_EXTENT_ZERO) {
     if (*s != '\0')
@@ -238,17 +238,15 @@ parse_extent (const char *path, unsigned line, char *s,
   name = s + 1;
   end = strchr (name, '"');
   if (end == NULL || end == name)
-    return ferry_err_set (err, 0,
-                          "'%s': descriptor line %u: bad extent file name",
-                          path, line);
+    return ferry_err_set (
+        err, 0, "'%s': descriptor line %u: bad extent file name", path, line);
   *end = '\0';
   s = skip_blanks (end + 1);
   if (*s != '\0') {
     if (x->type != FERRY_VMDK_EXTENT_FLAT || parse_u64 (&s, &x->offset) < 0 ||
         *skip_blanks (s) != '\0' || x->offset > FERRY_VMDK_MAX_SECTORS)
-      return ferry_err_set (err, 0,
-                            "'%s': descriptor line %u: bad extent offset",
-                            path, line);
+      return ferry_err_set (
+          err, 0, "'%s': descriptor line %u: bad extent offset", path, line);
   }
   x->file = strdup (name);
   if (x->file == NULL)
@@ -271,10 +269,10 @@ ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
 
   nul = memchr (text, 0, len);
   if (nul)
-    len = (size_t) (nul - text);
+    len = (size_t)(nul - text);
   if (len > FERRY_VMDK_MAX_DESCRIPTOR)
-    return ferry_err_set (err, 0, "'%s': descriptor larger than %u bytes",
-                          path, FERRY_VMDK_MAX_DESCRIPTOR);
+    return ferry_err_set (err, 0, "'%s': descriptor larger than %u bytes", path,
+                          FERRY_VMDK_MAX_DESCRIPTOR);
   buf = malloc (len + 1);
   if (buf == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -313,14 +311,14 @@ ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
       x = &d.extents[d.nr_extents];
       memset (x, 0, sizeof *x);
       d.nr_extents++;
-      if (parse_extent (path, lineno, line + strcspn (line, " \t"), x, err) <
-          0)
+      if (parse_extent (path, lineno, line + strcspn (line, " \t"), x, err) < 0)
         goto fail;
       if (x->sectors > FERRY_VMDK_MAX_SECTORS - total) {
         ferry_err_set (err, 0,
                        "'%s': descriptor line %u: extents add up to more "
                        "than %llu sectors",
-                       path, lineno, (unsigned long long) FERRY_VMDK_MAX_SECTORS);
+                       path, lineno,
+                       (unsigned long long)FERRY_VMDK_MAX_SECTORS);
         goto fail;
       }
       total += x->sectors;
@@ -349,16 +347,16 @@ ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
       if (*val == '\0' || strlen (val) >= sizeof d.create_type ||
           val[strspn (val, "abcdefghijklmnopqrstuvwxyz"
                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")] != '\0') {
-        ferry_err_set (err, 0, "'%s': descriptor line %u: bad createType",
-                       path, lineno);
+        ferry_err_set (err, 0, "'%s': descriptor line %u: bad createType", path,
+                       lineno);
         goto fail;
       }
       snprintf (d.create_type, sizeof d.create_type, "%s", val);
     } else if (strcmp (key, "parentFileNameHint") == 0) {
       if (*val == '\0' || d.parent_hint) {
         ferry_err_set (err, 0,
-                       "'%s': descriptor line %u: bad parentFileNameHint",
-                       path, lineno);
+                       "'%s': descriptor line %u: bad parentFileNameHint", path,
+                       lineno);
         goto fail;
       }
       d.parent_hint = strdup (val);

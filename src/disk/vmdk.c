@@ -24,13 +24,13 @@
 #include "disk/vmdk.h"
 #include "util/cleanup.h"
 
-#define MAX_OPEN_FILES 64          /* extent files kept open at once */
-#define GT_CACHE_BYTES (2u << 20)  /* grain tables cached per disk */
-#define MAX_GD_BYTES (32u << 20)   /* largest grain directory we load */
-#define MAX_GRAIN_SECTORS 16384    /* 8 MiB grains at most */
-#define MAX_GTES 4096              /* entries per grain table at most */
-#define MAX_SPAN (4u << 20)        /* compressed bytes read in one go */
-#define MAX_ALLOC_SCAN_GTS 1024    /* count allocation when this cheap */
+#define MAX_OPEN_FILES 64         /* extent files kept open at once */
+#define GT_CACHE_BYTES (2u << 20) /* grain tables cached per disk */
+#define MAX_GD_BYTES (32u << 20)  /* largest grain directory we load */
+#define MAX_GRAIN_SECTORS 16384   /* 8 MiB grains at most */
+#define MAX_GTES 4096             /* entries per grain table at most */
+#define MAX_SPAN (4u << 20)       /* compressed bytes read in one go */
+#define MAX_ALLOC_SCAN_GTS 1024   /* count allocation when this cheap */
 
 /* One extent file. */
 struct vmdk_file {
@@ -100,9 +100,9 @@ static bool
 vmdk_probe (const uint8_t *head, size_t len, const uint8_t *tail,
             size_t tail_len)
 {
-  (void) tail, (void) tail_len;
-  if (len >= 4 && (memcmp (head, "KDMV", 4) == 0 ||
-                   memcmp (head, "COWD", 4) == 0))
+  (void)tail, (void)tail_len;
+  if (len >= 4 &&
+      (memcmp (head, "KDMV", 4) == 0 || memcmp (head, "COWD", 4) == 0))
     return true;
   return ferry_vmdk_is_descriptor (head, len);
 }
@@ -125,7 +125,7 @@ open_extent_file (const char *path, struct stat *st, uint64_t *ret_size,
     return -1;
   }
   if (S_ISREG (st->st_mode)) {
-    *ret_size = (uint64_t) st->st_size;
+    *ret_size = (uint64_t)st->st_size;
   } else if (S_ISBLK (st->st_mode)) {
     end = lseek (fd, 0, SEEK_END);
     if (end < 0) {
@@ -133,7 +133,7 @@ open_extent_file (const char *path, struct stat *st, uint64_t *ret_size,
       close (fd);
       return -1;
     }
-    *ret_size = (uint64_t) end;
+    *ret_size = (uint64_t)end;
   } else {
     close (fd);
     return ferry_err_set (err, 0,
@@ -226,12 +226,12 @@ file_pread (struct vmdk_priv *p, struct vmdk_file *f, void *buf, size_t len,
     return ferry_err_set (err, 0,
                           "'%s': %s at offset %llu (%zu bytes) is past the "
                           "end of the file (%llu bytes)",
-                          f->path, what, (unsigned long long) off, len,
-                          (unsigned long long) f->size);
+                          f->path, what, (unsigned long long)off, len,
+                          (unsigned long long)f->size);
   if (file_get (p, f, &fd, err) < 0)
     return -1;
   while (done < len) {
-    r = pread (fd, (char *) buf + done, len - done, (off_t) (off + done));
+    r = pread (fd, (char *)buf + done, len - done, (off_t)(off + done));
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0) {
@@ -239,10 +239,9 @@ file_pread (struct vmdk_priv *p, struct vmdk_file *f, void *buf, size_t len,
       if (r == 0)
         return ferry_err_set (err, 0, "'%s': %s: unexpected end of file",
                               f->path, what);
-      return ferry_err_set (err, errno, "'%s': cannot read %s", f->path,
-                            what);
+      return ferry_err_set (err, errno, "'%s': cannot read %s", f->path, what);
     }
-    done += (size_t) r;
+    done += (size_t)r;
   }
   file_put (p, f);
   return 0;
@@ -277,10 +276,10 @@ check_header (const char *path, const struct ferry_vmdk_header *h,
                           which, h->version);
   if (h->capacity == 0 || h->capacity > FERRY_VMDK_MAX_SECTORS)
     return ferry_err_set (err, 0, "'%s': %s: bad capacity %llu sectors", path,
-                          which, (unsigned long long) h->capacity);
+                          which, (unsigned long long)h->capacity);
   if (h->grain_size == 0 || h->grain_size > MAX_GRAIN_SECTORS)
-    return ferry_err_set (err, 0, "'%s': %s: bad grain size %llu sectors",
-                          path, which, (unsigned long long) h->grain_size);
+    return ferry_err_set (err, 0, "'%s': %s: bad grain size %llu sectors", path,
+                          which, (unsigned long long)h->grain_size);
   if (h->gtes_per_gt == 0 || h->gtes_per_gt > MAX_GTES)
     return ferry_err_set (err, 0,
                           "'%s': %s: bad number of grain table entries %u",
@@ -294,7 +293,7 @@ check_header (const char *path, const struct ferry_vmdk_header *h,
     return ferry_err_set (err, 0,
                           "'%s': %s: overHead %llu sectors is past the end "
                           "of the file",
-                          path, which, (unsigned long long) h->overhead);
+                          path, which, (unsigned long long)h->overhead);
   if (h->desc_offset != 0 &&
       (h->desc_size == 0 ||
        h->desc_size > FERRY_VMDK_MAX_DESCRIPTOR / FERRY_VMDK_SECTOR ||
@@ -303,17 +302,16 @@ check_header (const char *path, const struct ferry_vmdk_header *h,
     return ferry_err_set (err, 0,
                           "'%s': %s: embedded descriptor (sector %llu, %llu "
                           "sectors) is outside the file",
-                          path, which, (unsigned long long) h->desc_offset,
-                          (unsigned long long) h->desc_size);
+                          path, which, (unsigned long long)h->desc_offset,
+                          (unsigned long long)h->desc_size);
   return 0;
 }
 
 /* Load the header and grain directory of the sparse extent in F.  With
  * RET_DESC, also return the embedded descriptor text (NULL if none). */
 static int
-sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
-             struct vmdk_sparse **ret, char **ret_desc,
-             struct ferry_err *err)
+sparse_load (struct vmdk_priv *p, struct vmdk_file *f, struct vmdk_sparse **ret,
+             char **ret_desc, struct ferry_err *err)
 {
   struct vmdk_sparse *sp = NULL;
   struct ferry_vmdk_header h;
@@ -325,9 +323,8 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
     return -1;
   ferry_vmdk_decode_header (buf, &h);
   if (h.magic == FERRY_VMDK_COWD_MAGIC)
-    return ferry_err_set (err, 0,
-                          "'%s': vmfsSparse (COWD) VMDK is not supported",
-                          f->path);
+    return ferry_err_set (
+        err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported", f->path);
   if (check_header (f->path, &h, f->size, "sparse header", err) < 0)
     return -1;
   if (ret_desc && h.desc_offset != 0) {
@@ -357,9 +354,8 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
     if (check_header (f->path, &foot, f->size, "footer", err) < 0)
       return -1;
     if (foot.gd_offset == FERRY_VMDK_GD_AT_END)
-      return ferry_err_set (err, 0,
-                            "'%s': footer: grain directory offset missing",
-                            f->path);
+      return ferry_err_set (
+          err, 0, "'%s': footer: grain directory offset missing", f->path);
     h = foot;
   }
 
@@ -379,11 +375,10 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
     sp->meta_end = (h.desc_offset + h.desc_size) * FERRY_VMDK_SECTOR;
   nr_grains = (h.capacity + h.grain_size - 1) / h.grain_size;
   sp->nr_gd = (nr_grains + sp->gtes - 1) / sp->gtes;
-  gt_bytes = (uint64_t) sp->gtes * 4;
+  gt_bytes = (uint64_t)sp->gtes * 4;
   if (sp->nr_gd > MAX_GD_BYTES / 4) {
-    ferry_err_set (err, 0,
-                   "'%s': grain directory of %llu entries is too large",
-                   f->path, (unsigned long long) sp->nr_gd);
+    ferry_err_set (err, 0, "'%s': grain directory of %llu entries is too large",
+                   f->path, (unsigned long long)sp->nr_gd);
     goto fail;
   }
   if (h.gd_offset == 0 || h.gd_offset > f->size / FERRY_VMDK_SECTOR ||
@@ -391,8 +386,8 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
     ferry_err_set (err, 0,
                    "'%s': grain directory (sector %llu, %llu entries) is "
                    "outside the file",
-                   f->path, (unsigned long long) h.gd_offset,
-                   (unsigned long long) sp->nr_gd);
+                   f->path, (unsigned long long)h.gd_offset,
+                   (unsigned long long)sp->nr_gd);
     goto fail;
   }
   sp->gd_start = h.gd_offset * FERRY_VMDK_SECTOR;
@@ -413,14 +408,14 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
     ferry_err_set (err, errno, "cannot allocate memory");
     goto fail;
   }
-  if (file_pread (p, f, sp->gd, sp->nr_gd * 4, sp->gd_start,
-                  "grain directory", err) < 0)
+  if (file_pread (p, f, sp->gd, sp->nr_gd * 4, sp->gd_start, "grain directory",
+                  err) < 0)
     goto fail;
   for (i = 0; i < sp->nr_gd; i++) {
     uint64_t gt = le32toh (sp->gd[i]);
     uint64_t off = gt * FERRY_VMDK_SECTOR;
 
-    sp->gd[i] = (uint32_t) gt;
+    sp->gd[i] = (uint32_t)gt;
     if (gt == 0)
       continue;
     if (off > f->size || gt_bytes > f->size - off ||
@@ -429,8 +424,7 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
       ferry_err_set (err, 0,
                      "'%s': grain directory entry %llu (sector %llu) points "
                      "outside the file or at its header or grain directory",
-                     f->path, (unsigned long long) i,
-                     (unsigned long long) gt);
+                     f->path, (unsigned long long)i, (unsigned long long)gt);
       goto fail;
     }
   }
@@ -460,7 +454,7 @@ get_gtes (struct vmdk_priv *p, size_t idx, uint64_t grain, uint32_t *out,
     n = max;
   if (gt >= sp->nr_gd)
     return ferry_err_set (err, 0, "'%s': grain %llu outside the directory",
-                          e->file->path, (unsigned long long) grain);
+                          e->file->path, (unsigned long long)grain);
   if (sp->gd[gt] == 0) {
     memset (out, 0, n * 4);
     *ret_n = n;
@@ -470,8 +464,8 @@ get_gtes (struct vmdk_priv *p, size_t idx, uint64_t grain, uint32_t *out,
   slot = &p->slots[(gt + idx * 97) % p->nr_slots];
   if (slot->ext != idx + 1 || slot->gt != gt) {
     slot->ext = 0;
-    if (file_pread (p, e->file, slot->entries, (size_t) sp->gtes * 4,
-                    (uint64_t) sp->gd[gt] * FERRY_VMDK_SECTOR, "grain table",
+    if (file_pread (p, e->file, slot->entries, (size_t)sp->gtes * 4,
+                    (uint64_t)sp->gd[gt] * FERRY_VMDK_SECTOR, "grain table",
                     err) < 0) {
       pthread_mutex_unlock (&p->gt_lock);
       return -1;
@@ -503,19 +497,18 @@ check_grain (const struct vmdk_extent *e, uint64_t g, uint32_t gte,
              struct ferry_err *err)
 {
   const struct vmdk_sparse *sp = e->sp;
-  uint64_t off = (uint64_t) gte * FERRY_VMDK_SECTOR;
+  uint64_t off = (uint64_t)gte * FERRY_VMDK_SECTOR;
   uint64_t len = sp->compressed ? (sp->markers ? 12 : 1) : grain_used (e, g);
-  uint64_t gt_off = (uint64_t) sp->gd[g / sp->gtes] * FERRY_VMDK_SECTOR;
+  uint64_t gt_off = (uint64_t)sp->gd[g / sp->gtes] * FERRY_VMDK_SECTOR;
 
-  if (off < sp->meta_end || off > e->file->size ||
-      len > e->file->size - off ||
+  if (off < sp->meta_end || off > e->file->size || len > e->file->size - off ||
       overlaps (off, len, sp->gd_start, sp->gd_end - sp->gd_start) ||
       overlaps (off, len, sp->rgd_start, sp->rgd_end - sp->rgd_start) ||
-      overlaps (off, len, gt_off, (uint64_t) sp->gtes * 4))
+      overlaps (off, len, gt_off, (uint64_t)sp->gtes * 4))
     return ferry_err_set (err, 0,
                           "'%s': grain table entry for grain %llu (sector "
                           "%u) points outside the file or at its metadata",
-                          e->file->path, (unsigned long long) g, gte);
+                          e->file->path, (unsigned long long)g, gte);
   return 0;
 }
 
@@ -537,9 +530,8 @@ find_extent (const struct vmdk_priv *p, uint64_t offset)
 
 /* block_status of a sparse extent: a run of grains of one kind. */
 static int
-sparse_status (struct vmdk_priv *p, size_t idx, uint64_t rel,
-               uint64_t length, struct ferry_extent *ret,
-               struct ferry_err *err)
+sparse_status (struct vmdk_priv *p, size_t idx, uint64_t rel, uint64_t length,
+               struct ferry_extent *ret, struct ferry_err *err)
 {
   const struct vmdk_extent *e = &p->extents[idx];
   uint64_t gb = e->sp->grain_bytes, end = rel + length, g = rel / gb;
@@ -588,15 +580,15 @@ flat_status (struct vmdk_priv *p, const struct vmdk_extent *e, uint64_t rel,
   ret->length = length;
   if (file_get (p, e->file, &fd, &ignore) < 0)
     return; /* pread will report it */
-  data = lseek (fd, (off_t) off, SEEK_DATA);
-  if (data >= 0 && (uint64_t) data > off) {
+  data = lseek (fd, (off_t)off, SEEK_DATA);
+  if (data >= 0 && (uint64_t)data > off) {
     ret->kind = FERRY_EXTENT_ZERO;
-    if ((uint64_t) data - off < length)
-      ret->length = (uint64_t) data - off;
+    if ((uint64_t)data - off < length)
+      ret->length = (uint64_t)data - off;
   } else if (data >= 0) {
-    hole = lseek (fd, (off_t) off, SEEK_HOLE);
-    if (hole > (off_t) off && (uint64_t) hole - off < length)
-      ret->length = (uint64_t) hole - off;
+    hole = lseek (fd, (off_t)off, SEEK_HOLE);
+    if (hole > (off_t)off && (uint64_t)hole - off < length)
+      ret->length = (uint64_t)hole - off;
   } else if (errno == ENXIO) {
     ret->kind = FERRY_EXTENT_ZERO;
   }
@@ -670,11 +662,11 @@ span_get (struct vmdk_priv *p, const struct vmdk_extent *e,
     ferry_err_set (err, 0,
                    "'%s': compressed grain at offset %llu (%zu bytes) is "
                    "past the end of the file",
-                   e->file->path, (unsigned long long) off, len);
+                   e->file->path, (unsigned long long)off, len);
     return NULL;
   }
   if (want > e->file->size - off)
-    want = (size_t) (e->file->size - off);
+    want = (size_t)(e->file->size - off);
   if (want > c->span_cap) {
     uint8_t *n = realloc (c->span, want);
     if (n == NULL) {
@@ -685,8 +677,7 @@ span_get (struct vmdk_priv *p, const struct vmdk_extent *e,
     c->span_cap = want;
   }
   c->span_len = 0;
-  if (file_pread (p, e->file, c->span, want, off, "compressed grain", err) <
-      0)
+  if (file_pread (p, e->file, c->span, want, off, "compressed grain", err) < 0)
     return NULL;
   c->span_off = off;
   c->span_len = want;
@@ -697,14 +688,14 @@ span_get (struct vmdk_priv *p, const struct vmdk_extent *e,
  * bytes into it to OUT.  AHEAD: bytes worth reading ahead. */
 static int
 read_compressed (struct vmdk_priv *p, const struct vmdk_extent *e,
-                 struct inflate_ctx *c, uint64_t g, uint32_t gte,
-                 uint64_t in, uint64_t take, size_t ahead, uint8_t *out,
+                 struct inflate_ctx *c, uint64_t g, uint32_t gte, uint64_t in,
+                 uint64_t take, size_t ahead, uint8_t *out,
                  struct ferry_err *err)
 {
   const struct vmdk_sparse *sp = e->sp;
   uint64_t gb = sp->grain_bytes, used = grain_used (e, g);
-  uint64_t off = (uint64_t) gte * FERRY_VMDK_SECTOR;
-  size_t csize, bound = (size_t) (2 * gb + 4096), actual = 0;
+  uint64_t off = (uint64_t)gte * FERRY_VMDK_SECTOR;
+  size_t csize, bound = (size_t)(2 * gb + 4096), actual = 0;
   const uint8_t *data;
   uint8_t *dst;
   enum libdeflate_result r;
@@ -720,12 +711,11 @@ read_compressed (struct vmdk_priv *p, const struct vmdk_extent *e,
       return ferry_err_set (err, 0,
                             "'%s': compressed grain %llu at offset %llu: bad "
                             "size %zu",
-                            e->file->path, (unsigned long long) g,
-                            (unsigned long long) off, csize);
+                            e->file->path, (unsigned long long)g,
+                            (unsigned long long)off, csize);
     off += 12;
   } else {
-    csize = e->file->size - off < bound ? (size_t) (e->file->size - off)
-                                        : bound;
+    csize = e->file->size - off < bound ? (size_t)(e->file->size - off) : bound;
   }
   data = span_get (p, e, c, off, csize, ahead, err);
   if (data == NULL)
@@ -748,27 +738,26 @@ read_compressed (struct vmdk_priv *p, const struct vmdk_extent *e,
     r = libdeflate_zlib_decompress_ex (c->dec, data, csize, dst, gb, NULL,
                                        &actual);
   if (r != LIBDEFLATE_SUCCESS)
-    return ferry_err_set (err, 0,
-                          "'%s': compressed grain %llu at offset %llu: bad "
-                          "deflate data%s",
-                          e->file->path, (unsigned long long) g,
-                          (unsigned long long) off,
-                          r == LIBDEFLATE_INSUFFICIENT_SPACE
-                              ? " (inflates past the grain size)"
-                              : "");
+    return ferry_err_set (
+        err, 0,
+        "'%s': compressed grain %llu at offset %llu: bad "
+        "deflate data%s",
+        e->file->path, (unsigned long long)g, (unsigned long long)off,
+        r == LIBDEFLATE_INSUFFICIENT_SPACE ? " (inflates past the grain size)"
+                                           : "");
   if (actual != gb && actual != used)
     return ferry_err_set (err, 0,
                           "'%s': compressed grain %llu at offset %llu "
                           "inflates to %zu bytes, expected %llu",
-                          e->file->path, (unsigned long long) g,
-                          (unsigned long long) off, actual,
-                          (unsigned long long) used);
+                          e->file->path, (unsigned long long)g,
+                          (unsigned long long)off, actual,
+                          (unsigned long long)used);
   if (actual < in + take)
     return ferry_err_set (err, 0,
                           "'%s': compressed grain %llu at offset %llu is "
                           "short",
-                          e->file->path, (unsigned long long) g,
-                          (unsigned long long) off);
+                          e->file->path, (unsigned long long)g,
+                          (unsigned long long)off);
   if (dst != out)
     memcpy (out, dst + in, take);
   return 0;
@@ -789,8 +778,7 @@ sparse_pread (struct vmdk_priv *p, size_t idx, uint8_t *buf, uint64_t rel,
 
   while (len > 0) {
     g = rel / gb;
-    if (get_gtes (p, idx, g, ents, (rel % gb + len + gb - 1) / gb, &n, err) <
-        0)
+    if (get_gtes (p, idx, g, ents, (rel % gb + len + gb - 1) / gb, &n, err) < 0)
       goto out;
     for (i = 0; i < n && len > 0; i++, g++) {
       in = rel % gb;
@@ -802,26 +790,26 @@ sparse_pread (struct vmdk_priv *p, size_t idx, uint8_t *buf, uint64_t rel,
       } else if (e->sp->compressed) {
         /* read ahead over the following grains when they come next in
          * the file, as they do in streamOptimized images */
-        ahead = (size_t) (gb + 4096);
+        ahead = (size_t)(gb + 4096);
         if (i + 1 < n && ents[i + 1] > ents[i] && len > take) {
           uint64_t rest = (len - take + gb - 1) / gb, last = i + rest;
           if (last >= n)
             last = n - 1;
-          while (last > i && (ents[last] < ents[i] ||
-                              (uint64_t) (ents[last] - ents[i]) *
-                                      FERRY_VMDK_SECTOR >
-                                  MAX_SPAN))
+          while (
+              last > i &&
+              (ents[last] < ents[i] ||
+               (uint64_t)(ents[last] - ents[i]) * FERRY_VMDK_SECTOR > MAX_SPAN))
             last--;
-          ahead = (size_t) ((uint64_t) (ents[last] - ents[i]) *
-                                FERRY_VMDK_SECTOR +
-                            gb + 4096);
+          ahead =
+              (size_t)((uint64_t)(ents[last] - ents[i]) * FERRY_VMDK_SECTOR +
+                       gb + 4096);
         }
-        if (read_compressed (p, e, &c, g, ents[i], in, take, ahead, buf,
-                             err) < 0)
+        if (read_compressed (p, e, &c, g, ents[i], in, take, ahead, buf, err) <
+            0)
           goto out;
       } else {
         /* coalesce grains that are contiguous in the file */
-        uint64_t foff = (uint64_t) ents[i] * FERRY_VMDK_SECTOR + in;
+        uint64_t foff = (uint64_t)ents[i] * FERRY_VMDK_SECTOR + in;
 
         run = take;
         while (i + 1 < n && run < len &&
@@ -1007,9 +995,8 @@ take_descriptor (struct ferry_disk *disk, struct ferry_vmdk_descriptor *d,
     return ferry_err_set (err, 0, "'%s': seSparse VMDK is not supported",
                           disk->path);
   if (strcasecmp (d->create_type, "vmfsSparse") == 0)
-    return ferry_err_set (err, 0,
-                          "'%s': vmfsSparse (COWD) VMDK is not supported",
-                          disk->path);
+    return ferry_err_set (
+        err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported", disk->path);
   if (d->parent_hint && !(d->has_parent_cid && d->parent_cid == 0xffffffff))
     disk->parent_hint = TAKE_PTR (d->parent_hint);
   return 0;
@@ -1051,8 +1038,8 @@ open_sparse (struct ferry_disk *disk, struct ferry_err *err)
   e->length = e->sp->capacity * FERRY_VMDK_SECTOR;
   disk->virtual_size = e->length;
   if (text) {
-    if (ferry_vmdk_parse_descriptor (disk->path, text, strlen (text), &d,
-                                     err) < 0)
+    if (ferry_vmdk_parse_descriptor (disk->path, text, strlen (text), &d, err) <
+        0)
       return -1;
     r = take_descriptor (disk, &d, "monolithicSparse", err);
     ferry_vmdk_descriptor_free (&d);
@@ -1104,8 +1091,8 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
   if (ferry_disk_pread_exact (disk, text, disk->file_size, 0, "descriptor",
                               err) < 0)
     return -1;
-  if (ferry_vmdk_parse_descriptor (disk->path, text, disk->file_size, &d,
-                                   err) < 0)
+  if (ferry_vmdk_parse_descriptor (disk->path, text, disk->file_size, &d, err) <
+      0)
     return -1;
   if (priv_new (disk, d.nr_extents ? d.nr_extents : 1, err) < 0 ||
       take_descriptor (disk, &d, "unknown", err) < 0)
@@ -1130,8 +1117,7 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
       goto out;
     }
     if (x->type == FERRY_VMDK_EXTENT_VMFSSPARSE) {
-      ferry_err_set (err, 0,
-                     "'%s': vmfsSparse (COWD) VMDK is not supported",
+      ferry_err_set (err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported",
                      disk->path);
       goto out;
     }
@@ -1169,9 +1155,8 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
         ferry_err_set (err, 0,
                        "'%s': descriptor line %u: flat extent '%s' needs "
                        "%llu bytes but the file has %llu",
-                       disk->path, x->line, f->path,
-                       (unsigned long long) need,
-                       (unsigned long long) f->size);
+                       disk->path, x->line, f->path, (unsigned long long)need,
+                       (unsigned long long)f->size);
         goto out;
       }
     } else {
@@ -1181,9 +1166,8 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
         ferry_err_set (err, 0,
                        "'%s': descriptor line %u: extent of %llu sectors is "
                        "larger than the capacity of '%s' (%llu sectors)",
-                       disk->path, x->line,
-                       (unsigned long long) x->sectors, f->path,
-                       (unsigned long long) e->sp->capacity);
+                       disk->path, x->line, (unsigned long long)x->sectors,
+                       f->path, (unsigned long long)e->sp->capacity);
         goto out;
       }
     }
@@ -1204,9 +1188,8 @@ vmdk_open (struct ferry_disk *disk, struct ferry_err *err)
       ferry_disk_pread_exact (disk, magic, 4, 0, "magic", err) < 0)
     return -1;
   if (memcmp (magic, "COWD", 4) == 0)
-    return ferry_err_set (err, 0,
-                          "'%s': vmfsSparse (COWD) VMDK is not supported",
-                          disk->path);
+    return ferry_err_set (
+        err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported", disk->path);
   if (memcmp (magic, "KDMV", 4) == 0) {
     if (open_sparse (disk, err) < 0)
       return -1;
@@ -1229,8 +1212,7 @@ vmdk_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
   struct vmdk_priv *p = disk->priv, *pp;
 
   if (parent->format != &ferry_format_vmdk)
-    return ferry_err_set (err, 0,
-                          "'%s': parent '%s' is a %s image, not a VMDK",
+    return ferry_err_set (err, 0, "'%s': parent '%s' is a %s image, not a VMDK",
                           disk->path, parent->path, parent->format->name);
   pp = parent->priv;
   if (!p->has_parent_cid)

@@ -10,9 +10,9 @@
 #include "util/err.h"
 
 #define FERRY_VMDK_SECTOR 512
-#define FERRY_VMDK_MAX_EXTENTS 65536          /* extent lines we accept */
-#define FERRY_VMDK_MAX_DESCRIPTOR (1u << 20)  /* bytes of descriptor text */
-#define FERRY_VMDK_MAX_SECTORS (1ull << 41)   /* 1 PiB of virtual disk */
+#define FERRY_VMDK_MAX_EXTENTS 65536         /* extent lines we accept */
+#define FERRY_VMDK_MAX_DESCRIPTOR (1u << 20) /* bytes of descriptor text */
+#define FERRY_VMDK_MAX_SECTORS (1ull << 41)  /* 1 PiB of virtual disk */
 
 /* Extent types of a descriptor's extent lines. */
 enum ferry_vmdk_extent_type {
@@ -48,8 +48,7 @@ struct ferry_vmdk_descriptor {
 /* Parse descriptor TEXT (LEN bytes, stops at the first NUL) read from PATH
  * (named in errors).  On success fills *RET (free with
  * ferry_vmdk_descriptor_free). */
-int ferry_vmdk_parse_descriptor (const char *path, const char *text,
-                                 size_t len,
+int ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
                                  struct ferry_vmdk_descriptor *ret,
                                  struct ferry_err *err);
 /* Free what a descriptor owns (a zeroed or half-built one is fine). */
@@ -59,7 +58,7 @@ void ferry_vmdk_descriptor_free (struct ferry_vmdk_descriptor *d);
 bool ferry_vmdk_is_descriptor (const uint8_t *head, size_t len);
 
 /* Sparse extent header (hosted sparse, "KDMV"), 512 bytes little-endian. */
-#define FERRY_VMDK_MAGIC 0x564d444bu   /* "KDMV" */
+#define FERRY_VMDK_MAGIC 0x564d444bu      /* "KDMV" */
 #define FERRY_VMDK_COWD_MAGIC 0x44574f43u /* "COWD" */
 #define FERRY_VMDK_GD_AT_END 0xffffffffffffffffull
 #define FERRY_VMDK_FLAG_NL_DETECT (1u << 0)
@@ -70,20 +69,20 @@ bool ferry_vmdk_is_descriptor (const uint8_t *head, size_t len);
 #define FERRY_VMDK_COMPRESS_DEFLATE 1
 
 struct ferry_vmdk_header {
-  uint32_t magic;           /* FERRY_VMDK_MAGIC */
-  uint32_t version;         /* 1, 2 or 3 */
-  uint32_t flags;           /* FERRY_VMDK_FLAG_* */
-  uint64_t capacity;        /* sectors */
-  uint64_t grain_size;      /* sectors per grain */
-  uint64_t desc_offset;     /* embedded descriptor, sector (0: none) */
-  uint64_t desc_size;       /* embedded descriptor, sectors */
-  uint32_t gtes_per_gt;     /* entries per grain table */
-  uint64_t rgd_offset;      /* redundant grain directory, sector */
-  uint64_t gd_offset;       /* grain directory, sector (or GD_AT_END) */
-  uint64_t overhead;        /* sectors of metadata before the grains */
-  uint8_t unclean;          /* unclean shutdown */
-  uint8_t nl[4];            /* '\n', ' ', '\r', '\n' */
-  uint16_t compress;        /* FERRY_VMDK_COMPRESS_* */
+  uint32_t magic;       /* FERRY_VMDK_MAGIC */
+  uint32_t version;     /* 1, 2 or 3 */
+  uint32_t flags;       /* FERRY_VMDK_FLAG_* */
+  uint64_t capacity;    /* sectors */
+  uint64_t grain_size;  /* sectors per grain */
+  uint64_t desc_offset; /* embedded descriptor, sector (0: none) */
+  uint64_t desc_size;   /* embedded descriptor, sectors */
+  uint32_t gtes_per_gt; /* entries per grain table */
+  uint64_t rgd_offset;  /* redundant grain directory, sector */
+  uint64_t gd_offset;   /* grain directory, sector (or GD_AT_END) */
+  uint64_t overhead;    /* sectors of metadata before the grains */
+  uint8_t unclean;      /* unclean shutdown */
+  uint8_t nl[4];        /* '\n', ' ', '\r', '\n' */
+  uint16_t compress;    /* FERRY_VMDK_COMPRESS_* */
 };
 
 /* Decode a 512-byte sparse header (no validation). */

@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fd = memfd_create ("fuzz-vmdk", MFD_CLOEXEC);
   if (fd < 0)
     return 0;
-  if (size > 0 && write (fd, data, size) != (ssize_t) size) {
+  if (size > 0 && write (fd, data, size) != (ssize_t)size) {
     close (fd);
     return 0;
   }
@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     /* an unaligned read across grains */
     if (disk.virtual_size > 4096)
-      (void) ferry_format_vmdk.pread (&disk, buf, 3000, 1000, &err);
+      (void)ferry_format_vmdk.pread (&disk, buf, 3000, 1000, &err);
   }
   ferry_format_vmdk.close (&disk);
   free (disk.parent_hint);
