@@ -12,8 +12,7 @@
 /* Convert LEN bytes of UTF-16 (big- or little-endian) to a NUL-terminated
  * UTF-8 string, stopping at the first NUL character.  Unpaired surrogates
  * become U+FFFD.  Returns NULL only when out of memory. */
-char *ferry_vhd_utf16_to_utf8 (const uint8_t *buf, size_t len,
-                               bool big_endian);
+char *ferry_vhd_utf16_to_utf8 (const uint8_t *buf, size_t len, bool big_endian);
 
 /* Format a 16-byte GUID stored the Microsoft way (first three fields
  * little-endian) as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into OUT[37]. */

@@ -52,9 +52,9 @@ static const uint8_t guid_bat[16] = {0x66, 0x77, 0xc2, 0x2d, 0x23, 0xf6,
 static const uint8_t guid_metadata[16] = {0x06, 0xa2, 0x7c, 0x8b, 0x90, 0x47,
                                           0x9a, 0x4b, 0xb8, 0xfe, 0x57, 0x5f,
                                           0x05, 0x0f, 0x88, 0x6e};
-static const uint8_t guid_file_params[16] = {
-    0x37, 0x67, 0xa1, 0xca, 0x36, 0xfa, 0x43, 0x4d,
-    0xb3, 0xb6, 0x33, 0xf0, 0xaa, 0x44, 0xe7, 0x6b};
+static const uint8_t guid_file_params[16] = {0x37, 0x67, 0xa1, 0xca, 0x36, 0xfa,
+                                             0x43, 0x4d, 0xb3, 0xb6, 0x33, 0xf0,
+                                             0xaa, 0x44, 0xe7, 0x6b};
 static const uint8_t guid_vdisk_size[16] = {0x24, 0x42, 0xa5, 0x2f, 0x1b, 0xcd,
                                             0x76, 0x48, 0xb2, 0x11, 0x5d, 0xbe,
                                             0xd8, 0x3b, 0xf4, 0xb8};
@@ -69,16 +69,16 @@ static const uint8_t guid_locator_type[16] = {
     0xb7, 0x89, 0x25, 0xb8, 0xe9, 0x44, 0x59, 0x13};
 
 struct vhdx_priv {
-  uint64_t *bat;             /* host-endian BAT entries */
-  uint64_t bat_entries;      /* entries in BAT */
-  uint64_t nblocks;          /* payload blocks covering the virtual size */
-  uint64_t chunk_ratio;      /* payload blocks per sector bitmap block */
-  uint32_t block_size;       /* bytes per payload block */
-  uint32_t sector_size;      /* logical sector size: 512 or 4096 */
-  bool has_parent;           /* differencing disk */
+  uint64_t *bat;               /* host-endian BAT entries */
+  uint64_t bat_entries;        /* entries in BAT */
+  uint64_t nblocks;            /* payload blocks covering the virtual size */
+  uint64_t chunk_ratio;        /* payload blocks per sector bitmap block */
+  uint32_t block_size;         /* bytes per payload block */
+  uint32_t sector_size;        /* logical sector size: 512 or 4096 */
+  bool has_parent;             /* differencing disk */
   uint8_t data_write_guid[16]; /* current header's DataWriteGuid */
-  char linkage[40];          /* parent_linkage value (no braces), or "" */
-  char linkage2[40];         /* parent_linkage2 value (no braces), or "" */
+  char linkage[40];            /* parent_linkage value (no braces), or "" */
+  char linkage2[40];           /* parent_linkage2 value (no braces), or "" */
 };
 
 static uint16_t
@@ -121,7 +121,7 @@ static bool
 vhdx_probe (const uint8_t *head, size_t len, const uint8_t *tail,
             size_t tail_len)
 {
-  (void) tail, (void) tail_len;
+  (void)tail, (void)tail_len;
   return len >= 8 && memcmp (head, "vhdxfile", 8) == 0;
 }
 
@@ -143,7 +143,7 @@ vhdx_read_headers (struct ferry_disk *disk, struct vhdx_priv *p,
 
   for (i = 0; i < 2; i++) {
     if (ferry_disk_pread_exact (disk, h[i], VHDX_HEADER_SIZE,
-                                (uint64_t) (i + 1) * 64 * KiB, "VHDX header",
+                                (uint64_t)(i + 1) * 64 * KiB, "VHDX header",
                                 err) < 0)
       return -1;
     why[i] = NULL;
@@ -153,8 +153,7 @@ vhdx_read_headers (struct ferry_disk *disk, struct vhdx_priv *p,
       why[i] = "bad CRC32C checksum";
     else if (rd16 (h[i] + 66) != 1)
       why[i] = "unsupported version";
-    if (why[i] == NULL &&
-        (best < 0 || rd64 (h[i] + 8) > rd64 (h[best] + 8)))
+    if (why[i] == NULL && (best < 0 || rd64 (h[i] + 8) > rd64 (h[best] + 8)))
       best = i;
   }
   if (best < 0)
@@ -195,7 +194,7 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
     return ferry_err_set (err, errno, "cannot allocate memory");
   for (copy = 0; copy < 2; copy++) {
     if (ferry_disk_pread_exact (disk, rt, VHDX_REGION_SIZE,
-                                (uint64_t) (3 + copy) * 64 * KiB,
+                                (uint64_t)(3 + copy) * 64 * KiB,
                                 "VHDX region table", err) < 0)
       return -1;
     if (memcmp (rt, "regi", 4) != 0)
@@ -227,14 +226,13 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
       continue;
     }
     if (off < VHDX_HEADER_AREA || off % MiB != 0 || len == 0 ||
-        len % MiB != 0 || off > disk->file_size ||
-        len > disk->file_size - off)
+        len % MiB != 0 || off > disk->file_size || len > disk->file_size - off)
       return ferry_err_set (err, 0,
                             "'%s': VHDX region table entry %u (%s): offset "
                             "%llu length %u is misaligned or outside the file",
                             disk->path, i,
                             memcmp (e, guid_bat, 16) == 0 ? "BAT" : "metadata",
-                            (unsigned long long) off, len);
+                            (unsigned long long)off, len);
     if (memcmp (e, guid_bat, 16) == 0) {
       *bat_off = off;
       *bat_len = len;
@@ -244,12 +242,10 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
     }
   }
   if (*bat_len == 0 || *meta_len == 0)
-    return ferry_err_set (err, 0,
-                          "'%s': VHDX region table has no %s region",
+    return ferry_err_set (err, 0, "'%s': VHDX region table has no %s region",
                           disk->path, *bat_len == 0 ? "BAT" : "metadata");
   if (do_overlap (*bat_off, *bat_len, *meta_off, *meta_len))
-    return ferry_err_set (err, 0,
-                          "'%s': VHDX BAT and metadata regions overlap",
+    return ferry_err_set (err, 0, "'%s': VHDX BAT and metadata regions overlap",
                           disk->path);
   return 0;
 }
@@ -366,8 +362,7 @@ is_item (struct ferry_disk *disk, const uint8_t *e, uint32_t ilen,
 /* Read the metadata table and the items we need. */
 static int
 vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
-                    uint64_t meta_off, uint64_t meta_len,
-                    struct ferry_err *err)
+                    uint64_t meta_off, uint64_t meta_len, struct ferry_err *err)
 {
   CLEANUP_FREE uint8_t *tab = NULL, *loc = NULL;
   uint8_t item[8];
@@ -385,9 +380,8 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
                               "VHDX metadata table", err) < 0)
     return -1;
   if (memcmp (tab, "metadata", 8) != 0)
-    return ferry_err_set (err, 0,
-                          "'%s': VHDX metadata table has a bad signature",
-                          disk->path);
+    return ferry_err_set (
+        err, 0, "'%s': VHDX metadata table has a bad signature", disk->path);
   n = rd16 (tab + 10);
   if (n > VHDX_MAX_ENTRIES)
     return ferry_err_set (err, 0,
@@ -399,8 +393,8 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
     ioff = rd32 (e + 16);
     ilen = rd32 (e + 20);
     flags = rd32 (e + 24);
-    if (ilen > 0 && (ioff < VHDX_REGION_SIZE || ioff > meta_len ||
-                     ilen > meta_len - ioff))
+    if (ilen > 0 &&
+        (ioff < VHDX_REGION_SIZE || ioff > meta_len || ilen > meta_len - ioff))
       return ferry_err_set (err, 0,
                             "'%s': VHDX metadata entry %u: offset %u length "
                             "%u is outside the metadata region",
@@ -415,9 +409,9 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
       p->block_size = rd32 (item);
       p->has_parent = (rd32 (item + 4) & 2) != 0;
       snprintf (disk->subformat, sizeof disk->subformat, "%s",
-                p->has_parent             ? "differencing"
+                p->has_parent           ? "differencing"
                 : (rd32 (item + 4) & 1) ? "fixed"
-                                          : "dynamic");
+                                        : "dynamic");
       got_params = true;
     } else if ((r = is_item (disk, e, ilen, guid_vdisk_size, 8,
                              "virtual disk size", err)) != 0) {
@@ -479,7 +473,7 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
     return ferry_err_set (err, 0,
                           "'%s': VHDX virtual disk size %llu is zero, above "
                           "64 TiB or not a multiple of the sector size",
-                          disk->path, (unsigned long long) disk->virtual_size);
+                          disk->path, (unsigned long long)disk->virtual_size);
   if (p->has_parent) {
     if (loc_len == 0)
       return ferry_err_set (err, 0,
@@ -535,12 +529,13 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
     return ferry_err_set (err, 0,
                           "'%s': VHDX BAT region (%llu bytes) is too small "
                           "for %llu entries",
-                          disk->path, (unsigned long long) bat_len,
-                          (unsigned long long) p->bat_entries);
+                          disk->path, (unsigned long long)bat_len,
+                          (unsigned long long)p->bat_entries);
   if (p->bat_entries * 8 > VHDX_MAX_BAT_BYTES)
-    return ferry_err_set (err, 0, "'%s': VHDX BAT of %llu entries is too "
-                          "large", disk->path,
-                          (unsigned long long) p->bat_entries);
+    return ferry_err_set (err, 0,
+                          "'%s': VHDX BAT of %llu entries is too "
+                          "large",
+                          disk->path, (unsigned long long)p->bat_entries);
   p->bat = malloc (p->bat_entries * 8);
   if (p->bat == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -555,8 +550,8 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (sector bitmap) has "
                             "invalid state %llu",
-                            disk->path, (unsigned long long) i,
-                            (unsigned long long) (p->bat[i] & 7));
+                            disk->path, (unsigned long long)i,
+                            (unsigned long long)(p->bat[i] & 7));
   for (i = 0; i < p->bat_entries; i++) {
     e = p->bat[i];
     st = e & 7;
@@ -573,9 +568,8 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
         return ferry_err_set (err, 0,
                               "'%s': VHDX BAT entry %llu (block %llu) has "
                               "invalid state %llu",
-                              disk->path, (unsigned long long) i,
-                              (unsigned long long) blk,
-                              (unsigned long long) st);
+                              disk->path, (unsigned long long)i,
+                              (unsigned long long)blk, (unsigned long long)st);
       if (st != PAYLOAD_FULLY_PRESENT && st != PAYLOAD_PARTIALLY_PRESENT)
         continue;
       if (st == PAYLOAD_PARTIALLY_PRESENT &&
@@ -584,8 +578,8 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
                               "'%s': VHDX BAT entry %llu (block %llu) is "
                               "partially present but the sector bitmap block "
                               "of its chunk is missing",
-                              disk->path, (unsigned long long) i,
-                              (unsigned long long) blk);
+                              disk->path, (unsigned long long)i,
+                              (unsigned long long)blk);
       start = blk * p->block_size;
       len = disk->virtual_size - start < p->block_size
                 ? disk->virtual_size - start
@@ -597,14 +591,14 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (file offset %llu) "
                             "points at the headers, BAT or metadata",
-                            disk->path, (unsigned long long) i,
-                            (unsigned long long) off);
+                            disk->path, (unsigned long long)i,
+                            (unsigned long long)off);
     if (off > disk->file_size || len > disk->file_size - off)
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (file offset %llu) "
                             "points past the end of the file",
-                            disk->path, (unsigned long long) i,
-                            (unsigned long long) off);
+                            disk->path, (unsigned long long)i,
+                            (unsigned long long)off);
   }
   return 0;
 }
@@ -619,14 +613,14 @@ vhdx_open (struct ferry_disk *disk, struct ferry_err *err)
     return ferry_err_set (err, 0,
                           "'%s': file too short for a VHDX image (%llu "
                           "bytes, truncated?)",
-                          disk->path, (unsigned long long) disk->file_size);
+                          disk->path, (unsigned long long)disk->file_size);
   p = calloc (1, sizeof *p);
   if (p == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   disk->priv = p;
   if (vhdx_read_headers (disk, p, err) < 0 ||
-      vhdx_read_regions (disk, &bat_off, &bat_len, &meta_off, &meta_len,
-                         err) < 0 ||
+      vhdx_read_regions (disk, &bat_off, &bat_len, &meta_off, &meta_len, err) <
+          0 ||
       vhdx_read_metadata (disk, p, meta_off, meta_len, err) < 0 ||
       vhdx_load_bat (disk, p, bat_off, bat_len, meta_off, meta_len, err) < 0)
     return -1;
@@ -638,8 +632,7 @@ vhdx_open (struct ferry_disk *disk, struct ferry_err *err)
  * 0 on error. */
 static uint64_t
 vhdx_block_run (struct ferry_disk *disk, uint64_t blk, uint64_t boff,
-                uint64_t n, enum ferry_extent_kind *kind,
-                struct ferry_err *err)
+                uint64_t n, enum ferry_extent_kind *kind, struct ferry_err *err)
 {
   struct vhdx_priv *p = disk->priv;
   enum ferry_extent_kind absent =
@@ -667,10 +660,10 @@ vhdx_block_run (struct ferry_disk *disk, uint64_t blk, uint64_t boff,
   s1 = base + (boff + n + ss - 1) / ss;
   first_byte = s0 / 8;
   nbytes = (s1 + 7) / 8 - first_byte;
-  if (ferry_disk_pread_exact (
-          disk, bm, nbytes,
-          (p->bat[bitmap_index (p, blk)] >> 20) * MiB + first_byte,
-          "VHDX sector bitmap", err) < 0)
+  if (ferry_disk_pread_exact (disk, bm, nbytes,
+                              (p->bat[bitmap_index (p, blk)] >> 20) * MiB +
+                                  first_byte,
+                              "VHDX sector bitmap", err) < 0)
     return 0;
 #define VHDX_BIT(sec) ((bm[(sec) / 8 - first_byte] >> ((sec) % 8)) & 1)
   bit = VHDX_BIT (s0);
@@ -690,7 +683,7 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   struct vhdx_priv *p = disk->priv;
   enum ferry_extent_kind kind = FERRY_EXTENT_LAST, k;
   uint64_t pos = offset, end = offset + length, blk, boff, n, run;
-  const uint64_t piece = (uint64_t) VHDX_BITMAP_PIECE * 8 * p->sector_size;
+  const uint64_t piece = (uint64_t)VHDX_BITMAP_PIECE * 8 * p->sector_size;
 
   ret->offset = offset;
   while (pos < end) {
@@ -703,7 +696,7 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
       n = end - pos;
     if (blk >= p->nblocks)
       return ferry_err_set (err, 0, "'%s': offset %llu is past the BAT",
-                            disk->path, (unsigned long long) pos);
+                            disk->path, (unsigned long long)pos);
     run = vhdx_block_run (disk, blk, boff, n, &k, err);
     if (run == 0)
       return -1;
@@ -735,7 +728,7 @@ vhdx_pread (struct ferry_disk *disk, void *buf, uint64_t length,
     n = p->block_size - boff < length ? p->block_size - boff : length;
     if (blk >= p->nblocks)
       return ferry_err_set (err, 0, "'%s': read at %llu is past the BAT",
-                            disk->path, (unsigned long long) offset);
+                            disk->path, (unsigned long long)offset);
     e = p->bat[payload_index (p, blk)];
     if ((e & 7) != PAYLOAD_FULLY_PRESENT &&
         (e & 7) != PAYLOAD_PARTIALLY_PRESENT) {
@@ -775,8 +768,7 @@ vhdx_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
   char got[37];
 
   if (parent->format != &ferry_format_vhdx)
-    return ferry_err_set (err, 0,
-                          "'%s': parent '%s' is a %s image, not a VHDX",
+    return ferry_err_set (err, 0, "'%s': parent '%s' is a %s image, not a VHDX",
                           disk->path, parent->path, parent->format->name);
   pp = parent->priv;
   ferry_vhd_guid_string (pp->data_write_guid, got);
