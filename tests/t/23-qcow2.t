@@ -67,11 +67,7 @@ ok "qcow2 over a raw backing file: bytes equal" same overraw overraw.qcow2
 qemu-img convert -q -f raw -O vmdk src.raw b.vmdk
 qemu-img create -q -f qcow2 -b b.vmdk -F vmdk overvmdk.qcow2
 qemu-io -c "write -P 0x43 128k 64k" overvmdk.qcow2 >/dev/null
-if [ "$("$FERRY" inspect --json b.vmdk 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["format"])' 2>/dev/null)" = vmdk ]; then
-  ok "qcow2 over a VMDK backing file: bytes equal" same overvmdk overvmdk.qcow2
-else
-  T_N=$((T_N + 1)); echo "ok $T_N # SKIP the VMDK reader has not landed yet"
-fi
+ok "qcow2 over a VMDK backing file: bytes equal" same overvmdk overvmdk.qcow2
 
 # A backing file given with an absolute path, and a missing one.
 qemu-img create -q -f qcow2 -b "$TMP/src.raw" -F raw abs.qcow2
@@ -91,7 +87,12 @@ is "sources unchanged (bytes)" "$(sha256sum src.raw base.qcow2 mid.qcow2 top.qco
 is "sources unchanged (mtimes)" "$(stat -c %Y.%y base.qcow2 mid.qcow2 top.qcow2)" "$mt"
 
 # Unsupported variants are refused clearly.
-qemu-img create -q -f qcow2 --object secret,id=s0,data=pw -o encrypt.format=luks,encrypt.key-secret=s0 enc.qcow2 1M
+# (LUKS key setup times itself and can fail on a loaded machine: then mark a
+# plain image as LUKS-encrypted in its header, which is what we look at.)
+qemu-img create -q -f qcow2 --object secret,id=s0,data=pw \
+  -o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 enc.qcow2 1M 2>/dev/null ||
+  { qemu-img create -q -f qcow2 enc.qcow2 1M &&
+    printf '\0\0\0\2' | dd of=enc.qcow2 bs=1 seek=32 conv=notrunc 2>/dev/null; }
 out=$("$FERRY" convert enc.qcow2 enc.out 2>&1); rc=$?
 is "encrypted: exit 1" "$rc" 1
 ok "encrypted: says not supported" grep -q "encrypted qcow2 images are not supported" <<<"$out"
