@@ -28,12 +28,13 @@ done
   done
 } >"$D/plan.yaml"
 echo "plan-scale: $N VMs, $((N * 3)) disks; making the world all-done (apply)..."
-"$FERRY" -q apply --yes --parallel 4 "$D/plan.yaml" >/dev/null
+"$FERRY" -q apply --yes --parallel 4 "$D/plan.yaml" >/dev/null 2>&1
 printf '%-34s %10s %12s\n' "command ($N VMs x 3 disks)" "seconds" "peak RSS MiB"
 for cmd in "validate" "graph" "plan --detailed-exitcode"; do
   best=""; rss=""
   for r in 1 2 3; do
-    res=$( { /usr/bin/time -f '%e %M' "$FERRY" $cmd "$D/plan.yaml" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$D/time" -f '%e %M' "$FERRY" $cmd "$D/plan.yaml" >/dev/null 2>&1 || true
+    res=$(tail -1 "$D/time")
     t=${res% *}; m=${res#* }
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; fi
     rss=$m
