@@ -9,8 +9,8 @@
 
 /* A connection and an I/O context on one pool. */
 struct ferry_ceph {
-  rados_t cluster;   /* connected cluster handle */
-  rados_ioctx_t io;  /* I/O context on the pool */
+  rados_t cluster;  /* connected cluster handle */
+  rados_ioctx_t io; /* I/O context on the pool */
 };
 
 /* Connect as client.ID (NAME->id, "admin" if empty) using NAME->conf (or

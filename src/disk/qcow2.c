@@ -21,9 +21,9 @@
 
 #include "util/cleanup.h"
 
-#define QCOW2_MAGIC 0x514649fbu         /* "QFI\xfb" */
-#define QCOW2_MAX_L1_ENTRIES (4u << 20) /* 32 MiB of L1 table, as qemu */
-#define QCOW2_MAX_BACKING_NAME 1023     /* qemu's limit */
+#define QCOW2_MAGIC 0x514649fbu          /* "QFI\xfb" */
+#define QCOW2_MAX_L1_ENTRIES (4u << 20)  /* 32 MiB of L1 table, as qemu */
+#define QCOW2_MAX_BACKING_NAME 1023      /* qemu's limit */
 #define QCOW2_L2_CACHE_BYTES (16u << 20) /* L2 cache budget */
 #define QCOW2_L2_CACHE_MIN 4             /* slots, whatever the budget */
 
@@ -62,19 +62,19 @@ struct qcow2_l2_slot {
 };
 
 struct qcow2 {
-  unsigned cluster_bits;    /* log2 of the cluster size */
-  uint64_t cluster_size;    /* bytes */
-  unsigned unit_bits;       /* log2 of the allocation unit */
-  bool ext_l2;              /* 128-bit L2 entries with subcluster bitmaps */
-  unsigned l2_bits;         /* log2 of the entries per L2 table */
-  uint64_t l1_offset;       /* file offset of the L1 table */
-  uint32_t l1_size;         /* entries in L1 */
-  uint64_t *l1;             /* L1 table, host byte order */
-  pthread_mutex_t lock;     /* guards the slots and the stamp */
+  unsigned cluster_bits;       /* log2 of the cluster size */
+  uint64_t cluster_size;       /* bytes */
+  unsigned unit_bits;          /* log2 of the allocation unit */
+  bool ext_l2;                 /* 128-bit L2 entries with subcluster bitmaps */
+  unsigned l2_bits;            /* log2 of the entries per L2 table */
+  uint64_t l1_offset;          /* file offset of the L1 table */
+  uint32_t l1_size;            /* entries in L1 */
+  uint64_t *l1;                /* L1 table, host byte order */
+  pthread_mutex_t lock;        /* guards the slots and the stamp */
   struct qcow2_l2_slot *slots; /* L2 cache */
-  size_t nslots;            /* slots in the cache */
-  uint64_t stamp;           /* LRU clock */
-  bool lock_init;           /* the mutex was initialised */
+  size_t nslots;               /* slots in the cache */
+  uint64_t stamp;              /* LRU clock */
+  bool lock_init;              /* the mutex was initialised */
 };
 
 static uint32_t
@@ -134,8 +134,8 @@ check_table (struct ferry_disk *disk, const struct qcow2 *q, uint64_t off,
 
 /* Read and check the backing file name into DISK->parent_hint. */
 static int
-read_backing_name (struct ferry_disk *disk, const struct qcow2 *q,
-                   uint64_t off, uint32_t len, struct ferry_err *err)
+read_backing_name (struct ferry_disk *disk, const struct qcow2 *q, uint64_t off,
+                   uint32_t len, struct ferry_err *err)
 {
   char name[QCOW2_MAX_BACKING_NAME + 1];
 
@@ -147,8 +147,8 @@ read_backing_name (struct ferry_disk *disk, const struct qcow2 *q,
                           "'%s': invalid qcow2 backing file name (offset "
                           "%llu, %u bytes)",
                           disk->path, (unsigned long long) off, len);
-  if (ferry_disk_pread_exact (disk, name, len, off, "backing file name",
-                              err) < 0)
+  if (ferry_disk_pread_exact (disk, name, len, off, "backing file name", err) <
+      0)
     return -1;
   name[len] = '\0';
   if (strlen (name) != len)
@@ -186,12 +186,11 @@ check_features (struct ferry_disk *disk, struct qcow2 *q, const uint8_t *h,
                           "not supported",
                           disk->path);
   if (incompat & ~QCOW2_INCOMPAT_KNOWN)
-    return ferry_err_set (err, 0,
-                          "'%s': qcow2 image uses unknown incompatible "
-                          "features (0x%llx)",
-                          disk->path,
-                          (unsigned long long) (incompat &
-                                                ~QCOW2_INCOMPAT_KNOWN));
+    return ferry_err_set (
+        err, 0,
+        "'%s': qcow2 image uses unknown incompatible "
+        "features (0x%llx)",
+        disk->path, (unsigned long long) (incompat & ~QCOW2_INCOMPAT_KNOWN));
   if (ctype != 0 && !(incompat & QCOW2_INCOMPAT_COMPRESSION))
     return ferry_err_set (err, 0,
                           "'%s': qcow2 compression type %u without its "
@@ -303,8 +302,7 @@ qcow2_open (struct ferry_disk *disk, struct ferry_err *err)
   q->l1_size = be32 (h + 36);
   q->l1_offset = be64 (h + 40);
   if (q->l1_size > QCOW2_MAX_L1_ENTRIES)
-    return ferry_err_set (err, 0,
-                          "'%s': qcow2 L1 table too big (%u entries)",
+    return ferry_err_set (err, 0, "'%s': qcow2 L1 table too big (%u entries)",
                           disk->path, q->l1_size);
   if (q->l1_size < need)
     return ferry_err_set (err, 0,
@@ -320,8 +318,8 @@ qcow2_open (struct ferry_disk *disk, struct ferry_err *err)
                           disk->path);
   rc_clusters = be32 (h + 56);
   if (check_table (disk, q, be64 (h + 48),
-                   (uint64_t) rc_clusters << q->cluster_bits,
-                   "refcount table", err) < 0)
+                   (uint64_t) rc_clusters << q->cluster_bits, "refcount table",
+                   err) < 0)
     return -1;
   nb_snapshots = be32 (h + 60);
   if (nb_snapshots > 65536)
@@ -363,8 +361,8 @@ qcow2_open (struct ferry_disk *disk, struct ferry_err *err)
  * entry is empty).  Caller holds q->lock; the pointer is valid until it
  * drops it. */
 static const uint64_t *
-l2_get (struct ferry_disk *disk, struct qcow2 *q, uint64_t idx,
-        bool *unalloc, uint64_t *l2off, struct ferry_err *err)
+l2_get (struct ferry_disk *disk, struct qcow2 *q, uint64_t idx, bool *unalloc,
+        uint64_t *l2off, struct ferry_err *err)
 {
   uint64_t e, off, n;
   struct qcow2_l2_slot *s, *victim;
@@ -423,8 +421,8 @@ l2_get (struct ferry_disk *disk, struct qcow2 *q, uint64_t idx,
  * L2OFF; VOFF its virtual offset) holds. */
 static int
 decode_unit (struct ferry_disk *disk, struct qcow2 *q, const uint64_t *table,
-             uint64_t l2off, uint64_t i, uint64_t voff,
-             struct qcow2_unit *ret, struct ferry_err *err)
+             uint64_t l2off, uint64_t i, uint64_t voff, struct qcow2_unit *ret,
+             struct ferry_err *err)
 {
   unsigned per = q->ext_l2 ? 32 : 1;
   uint64_t ci = i / per, sc = i % per;
@@ -493,9 +491,8 @@ decode_unit (struct ferry_disk *disk, struct qcow2 *q, const uint64_t *table,
  * whose class (data / zero / unallocated) differs or at LIMIT; *RUN_END
  * gets the virtual end of the run. */
 static int
-lookup (struct ferry_disk *disk, struct qcow2 *q, uint64_t voff,
-        uint64_t limit, struct qcow2_unit *ret, uint64_t *run_end,
-        struct ferry_err *err)
+lookup (struct ferry_disk *disk, struct qcow2 *q, uint64_t voff, uint64_t limit,
+        struct qcow2_unit *ret, uint64_t *run_end, struct ferry_err *err)
 {
   uint64_t unit = voff >> q->unit_bits;
   uint64_t units_per_l2 = 1ull << (q->l2_bits + (q->ext_l2 ? 5 : 0));
@@ -528,8 +525,7 @@ lookup (struct ferry_disk *disk, struct qcow2 *q, uint64_t voff,
     }
     if (run_end) {
       while (end < limit && ++i < units_per_l2) {
-        if (decode_unit (disk, q, table, l2off, i, end, &next, &scratch) <
-            0)
+        if (decode_unit (disk, q, table, l2off, i, end, &next, &scratch) < 0)
           break; /* a bad unit further on: reported when reached */
         if ((next.kind == Q_NORMAL || next.kind == Q_COMPRESSED) !=
                 (u.kind == Q_NORMAL || u.kind == Q_COMPRESSED) ||
@@ -562,9 +558,15 @@ qcow2_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   ret->length = (end < limit ? end : limit) - offset;
   switch (u.kind) {
   case Q_NORMAL:
-  case Q_COMPRESSED: ret->kind = FERRY_EXTENT_DATA; break;
-  case Q_ZERO: ret->kind = FERRY_EXTENT_ZERO; break;
-  default: ret->kind = FERRY_EXTENT_UNALLOC; break;
+  case Q_COMPRESSED:
+    ret->kind = FERRY_EXTENT_DATA;
+    break;
+  case Q_ZERO:
+    ret->kind = FERRY_EXTENT_ZERO;
+    break;
+  default:
+    ret->kind = FERRY_EXTENT_UNALLOC;
+    break;
   }
   return 0;
 }
@@ -654,8 +656,8 @@ qcow2_pread (struct ferry_disk *disk, void *vbuf, uint64_t length,
     /* flush the pending contiguous run if this unit does not extend it */
     if (run_len > 0 &&
         (u.kind != Q_NORMAL || u.host + within != run_host + run_len)) {
-      if (read_host (disk, start + (run_voff - base), run_len, run_host,
-                     err) < 0)
+      if (read_host (disk, start + (run_voff - base), run_len, run_host, err) <
+          0)
         goto out;
       run_len = 0;
     }
@@ -683,7 +685,9 @@ qcow2_pread (struct ferry_disk *disk, void *vbuf, uint64_t length,
       }
       memcpy (buf, out + (offset - u.cluster), n);
       break;
-    case Q_ZERO: memset (buf, 0, n); break;
+    case Q_ZERO:
+      memset (buf, 0, n);
+      break;
     default:
       ferry_err_set (err, 0,
                      "'%s': internal error: read of unallocated qcow2 "

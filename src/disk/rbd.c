@@ -23,12 +23,12 @@ struct rbd_source {
 
 /* State of one block_status query. */
 struct diff_query {
-  uint64_t offset;   /* start of the query */
-  uint64_t end;      /* end of the query */
-  bool found;        /* first extent seen */
-  uint64_t first;    /* its offset */
-  uint64_t len;      /* its length */
-  bool exists;       /* data (true) or zeroes (false) */
+  uint64_t offset; /* start of the query */
+  uint64_t end;    /* end of the query */
+  bool found;      /* first extent seen */
+  uint64_t first;  /* its offset */
+  uint64_t len;    /* its length */
+  bool exists;     /* data (true) or zeroes (false) */
 };
 
 static int
@@ -134,16 +134,13 @@ rbd_source_pread (struct ferry_disk *disk, void *buf, uint64_t length,
   ssize_t r;
 
   while (done < length) {
-    r = rbd_read (s->image, offset + done, length - done,
-                  (char *) buf + done);
+    r = rbd_read (s->image, offset + done, length - done, (char *) buf + done);
     if (r < 0)
-      return ferry_err_set (err, (int) -r,
-                            "cannot read '%s' at offset %llu", disk->path,
-                            (unsigned long long) (offset + done));
+      return ferry_err_set (err, (int) -r, "cannot read '%s' at offset %llu",
+                            disk->path, (unsigned long long) (offset + done));
     if (r == 0)
       return ferry_err_set (err, 0, "'%s': short read at offset %llu",
-                            disk->path,
-                            (unsigned long long) (offset + done));
+                            disk->path, (unsigned long long) (offset + done));
     done += (uint64_t) r;
   }
   return 0;

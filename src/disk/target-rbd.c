@@ -20,7 +20,7 @@
 #include "clients/ceph.h"
 #include "disk/rbdname.h"
 
-#define RBD_ZERO_STEP (1ull << 30)   /* bytes per write-zeroes request */
+#define RBD_ZERO_STEP (1ull << 30)    /* bytes per write-zeroes request */
 #define RBD_QUEUE_BYTES (64ull << 20) /* queued write data, at most */
 
 struct rbd_target {
@@ -72,9 +72,8 @@ check_error (struct ferry_target *t, struct rbd_target *rt,
 {
   if (rt->error == 0)
     return 0;
-  return ferry_err_set (err, -rt->error,
-                        "cannot write to '%s' at offset %llu", t->name,
-                        (unsigned long long) rt->error_offset);
+  return ferry_err_set (err, -rt->error, "cannot write to '%s' at offset %llu",
+                        t->name, (unsigned long long) rt->error_offset);
 }
 
 /* Wait until no write is in flight; -1 if one failed. */
@@ -142,8 +141,8 @@ undo:
   rt->inflight--;
   pthread_cond_broadcast (&rt->cond);
   pthread_mutex_unlock (&rt->lock);
-  return ferry_err_set (err, -r, "cannot write to '%s' at offset %llu",
-                        t->name, (unsigned long long) offset);
+  return ferry_err_set (err, -r, "cannot write to '%s' at offset %llu", t->name,
+                        (unsigned long long) offset);
 }
 
 /* Write zeroes (librbd discards whole objects and zeroes partial ones, so
@@ -165,9 +164,8 @@ rbd_target_zero (struct ferry_target *t, uint64_t offset, uint64_t length,
     n = length < RBD_ZERO_STEP ? length : RBD_ZERO_STEP;
     r = rbd_write_zeroes (rt->image, offset, n, 0, 0);
     if (r < 0)
-      return ferry_err_set (err, (int) -r,
-                            "cannot zero '%s' at offset %llu", t->name,
-                            (unsigned long long) offset);
+      return ferry_err_set (err, (int) -r, "cannot zero '%s' at offset %llu",
+                            t->name, (unsigned long long) offset);
     offset += n;
     length -= n;
   }
@@ -258,8 +256,8 @@ ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
   if (ferry_rbd_name_parse (spec, &n, err) < 0)
     return -1;
   if (n.snap[0])
-    return ferry_err_set (err, 0,
-                          "'%s': cannot write to an rbd snapshot", spec);
+    return ferry_err_set (err, 0, "'%s': cannot write to an rbd snapshot",
+                          spec);
   t = calloc (1, sizeof *t);
   rt = calloc (1, sizeof *rt);
   if (t == NULL || rt == NULL) {
