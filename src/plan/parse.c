@@ -13,36 +13,32 @@
 #include "util/cleanup.h"
 
 /* Key sets of each mapping, in the order the documentation lists them. */
-static const char *const top_keys[] = { "apiVersion", "kind", "metadata",
-                                        "state", "sources", "targets",
-                                        "defaults", "flavors", "vms", NULL };
-static const char *const metadata_keys[] = { "name", "description", NULL };
-static const char *const state_keys[] = { "backend", "path", "pool", "object",
-                                          "conf", "user", NULL };
-static const char *const source_keys[] = { "type", "path", "pool", "conf",
-                                           "uri", NULL };
-static const char *const target_keys[] = { "type", "path", "uri", "pool",
-                                           "cloud", "ceph", NULL };
-static const char *const ceph_keys[] = { "conf", "user", "volumes_pool",
-                                         "images_pool", NULL };
-static const char *const defaults_keys[] = { "source", "target",
-                                             "volume_type", "flavor", NULL };
-static const char *const flavor_keys[] = { "vcpus", "ram_mb", "disk_gb",
-                                           NULL };
-static const char *const vm_keys[] = { "name", "source", "target", "flavor",
-                                       "vcpus", "ram_mb", "disks", "ports",
-                                       "customize", "depends_on", NULL };
-static const char *const disk_keys[] = { "file", "size_gb", "volume_type",
-                                         NULL };
-static const char *const port_keys[] = { "network", "subnet", "fixed_ip",
-                                         "mac", "security_groups", NULL };
-static const char *const customize_keys[] = { "virtio", "hostname", "files",
-                                              "firstboot", "autologon",
-                                              NULL };
-static const char *const file_keys[] = { "src", "dst", "mode", NULL };
-static const char *const autologon_keys[] = { "user", "password", "count",
-                                              NULL };
-static const char *const secret_keys[] = { "env", "file", NULL };
+static const char *const top_keys[] = {
+    "apiVersion", "kind",     "metadata", "state", "sources",
+    "targets",    "defaults", "flavors",  "vms",   NULL};
+static const char *const metadata_keys[] = {"name", "description", NULL};
+static const char *const state_keys[] = {"backend", "path", "pool", "object",
+                                         "conf",    "user", NULL};
+static const char *const source_keys[] = {"type", "path", "pool",
+                                          "conf", "uri",  NULL};
+static const char *const target_keys[] = {"type",  "path", "uri", "pool",
+                                          "cloud", "ceph", NULL};
+static const char *const ceph_keys[] = {"conf", "user", "volumes_pool",
+                                        "images_pool", NULL};
+static const char *const defaults_keys[] = {"source", "target", "volume_type",
+                                            "flavor", NULL};
+static const char *const flavor_keys[] = {"vcpus", "ram_mb", "disk_gb", NULL};
+static const char *const vm_keys[] = {
+    "name",  "source", "target",    "flavor",     "vcpus", "ram_mb",
+    "disks", "ports",  "customize", "depends_on", NULL};
+static const char *const disk_keys[] = {"file", "size_gb", "volume_type", NULL};
+static const char *const port_keys[] = {
+    "network", "subnet", "fixed_ip", "mac", "security_groups", NULL};
+static const char *const customize_keys[] = {"virtio",    "hostname",  "files",
+                                             "firstboot", "autologon", NULL};
+static const char *const file_keys[] = {"src", "dst", "mode", NULL};
+static const char *const autologon_keys[] = {"user", "password", "count", NULL};
+static const char *const secret_keys[] = {"env", "file", NULL};
 
 /* Keys each source/target type uses (besides "type"). */
 struct type_keys {
@@ -51,20 +47,20 @@ struct type_keys {
   const char *const *required; /* required */
 };
 static const struct type_keys source_types[] = {
-  { "directory", (const char *const[]){ "path", NULL },
-    (const char *const[]){ "path", NULL } },
-  { "rbd", (const char *const[]){ "pool", "conf", NULL },
-    (const char *const[]){ "pool", NULL } },
-  { "libvirt", (const char *const[]){ "uri", NULL },
-    (const char *const[]){ "uri", NULL } },
+    {"directory", (const char *const[]){"path", NULL},
+     (const char *const[]){"path", NULL}},
+    {"rbd", (const char *const[]){"pool", "conf", NULL},
+     (const char *const[]){"pool", NULL}},
+    {"libvirt", (const char *const[]){"uri", NULL},
+     (const char *const[]){"uri", NULL}},
 };
 static const struct type_keys target_types[] = {
-  { "local", (const char *const[]){ "path", "uri", NULL },
-    (const char *const[]){ "path", NULL } },
-  { "openstack", (const char *const[]){ "cloud", "ceph", NULL },
-    (const char *const[]){ "cloud", "ceph", NULL } },
-  { "libvirt", (const char *const[]){ "uri", "pool", "ceph", NULL },
-    (const char *const[]){ "uri", NULL } },
+    {"local", (const char *const[]){"path", "uri", NULL},
+     (const char *const[]){"path", NULL}},
+    {"openstack", (const char *const[]){"cloud", "ceph", NULL},
+     (const char *const[]){"cloud", "ceph", NULL}},
+    {"libvirt", (const char *const[]){"uri", "pool", "ceph", NULL},
+     (const char *const[]){"uri", NULL}},
 };
 
 /* "PATH.KEY", or KEY at the top. */
@@ -73,8 +69,8 @@ path_key (struct ferry_pctx *ctx, const char *path, const char *key)
 {
   char *r;
 
-  if (asprintf (&r, "%s%s%s", path ? path : "", path && *path ? "." : "",
-                key) < 0) {
+  if (asprintf (&r, "%s%s%s", path ? path : "", path && *path ? "." : "", key) <
+      0) {
     ctx->oom = true;
     return NULL;
   }
@@ -186,8 +182,7 @@ check_keys (struct ferry_pctx *ctx, const struct ferry_ynode *map,
     p = path_key (ctx, path, k->str);
     hint = suggest (allowed, k->str);
     if (hint)
-      ferry_plan_diag (ctx, k->pos, p, "unknown key; did you mean '%s'?",
-                       hint);
+      ferry_plan_diag (ctx, k->pos, p, "unknown key; did you mean '%s'?", hint);
     else
       ferry_plan_diag (ctx, k->pos, p, "unknown key");
   }
@@ -195,8 +190,7 @@ check_keys (struct ferry_pctx *ctx, const struct ferry_ynode *map,
 
 /* Is N a mapping?  Reports "must be a mapping" when not. */
 static bool
-want_map (struct ferry_pctx *ctx, const struct ferry_ynode *n,
-          const char *path)
+want_map (struct ferry_pctx *ctx, const struct ferry_ynode *n, const char *path)
 {
   if (n->kind == FERRY_YNODE_MAP)
     return true;
@@ -211,8 +205,7 @@ want_list (struct ferry_pctx *ctx, const struct ferry_ynode *n,
 {
   if (n->kind == FERRY_YNODE_SEQ)
     return true;
-  ferry_plan_diag (ctx, n->pos, path, "must be a list, not %s",
-                   node_what (n));
+  ferry_plan_diag (ctx, n->pos, path, "must be a list, not %s", node_what (n));
   return false;
 }
 
@@ -233,13 +226,13 @@ get (struct ferry_pctx *ctx, const struct ferry_ynode *map, const char *path,
 
 /* A string scalar N into *RET (a copy). */
 static bool
-str_node (struct ferry_pctx *ctx, const struct ferry_ynode *n,
-          const char *path, char **ret)
+str_node (struct ferry_pctx *ctx, const struct ferry_ynode *n, const char *path,
+          char **ret)
 {
   if (n->kind != FERRY_YNODE_SCALAR || n->stype != FERRY_YSCALAR_STR) {
     if (n->kind == FERRY_YNODE_SCALAR && n->stype != FERRY_YSCALAR_NULL)
-      ferry_plan_diag (ctx, n->pos, path,
-                       "must be a string, not %s (quote it)", node_what (n));
+      ferry_plan_diag (ctx, n->pos, path, "must be a string, not %s (quote it)",
+                       node_what (n));
     else
       ferry_plan_diag (ctx, n->pos, path, "must be a string, not %s",
                        node_what (n));
@@ -298,7 +291,7 @@ get_uint (struct ferry_pctx *ctx, const struct ferry_ynode *map,
     if (x > (UINT64_MAX - 9) / 10)
       big = true;
     else
-      x = x * 10 + (uint64_t) (*s - '0');
+      x = x * 10 + (uint64_t)(*s - '0');
   }
   if ((neg && x > 0) || x < min) {
     ferry_plan_diag (ctx, v->pos, p, "must be at least %" PRIu64, min);
@@ -364,10 +357,10 @@ valid_name (const char *s)
 {
   size_t n = strlen (s), i;
 
-  if (n == 0 || n > 63 || !isalnum ((unsigned char) s[0]))
+  if (n == 0 || n > 63 || !isalnum ((unsigned char)s[0]))
     return false;
   for (i = 1; i < n; i++)
-    if (!isalnum ((unsigned char) s[i]) && !strchr ("_.-", s[i]))
+    if (!isalnum ((unsigned char)s[i]) && !strchr ("_.-", s[i]))
       return false;
   return true;
 }
@@ -403,7 +396,7 @@ valid_hostname (const char *s)
       len = 0;
       continue;
     }
-    if (!isalnum ((unsigned char) s[i]) && !(s[i] == '-' && len > 0))
+    if (!isalnum ((unsigned char)s[i]) && !(s[i] == '-' && len > 0))
       return false;
     len++;
   }
@@ -422,10 +415,10 @@ valid_mac (char *s)
     if (i % 3 == 2) {
       if (s[i] != ':')
         return false;
-    } else if (!isxdigit ((unsigned char) s[i]))
+    } else if (!isxdigit ((unsigned char)s[i]))
       return false;
     else
-      s[i] = (char) tolower ((unsigned char) s[i]);
+      s[i] = (char)tolower ((unsigned char)s[i]);
   }
   return true;
 }
@@ -454,10 +447,10 @@ valid_env_name (const char *s)
 {
   size_t i;
 
-  if (!(isalpha ((unsigned char) s[0]) || s[0] == '_'))
+  if (!(isalpha ((unsigned char)s[0]) || s[0] == '_'))
     return false;
   for (i = 1; s[i]; i++)
-    if (!(isalnum ((unsigned char) s[i]) || s[i] == '_'))
+    if (!(isalnum ((unsigned char)s[i]) || s[i] == '_'))
       return false;
   return true;
 }
@@ -540,10 +533,9 @@ check_type (struct ferry_pctx *ctx, const struct ferry_ynode *map,
   if (t == NULL) {
     CLEANUP_FREE char *p = path_key (ctx, path, "type");
     if (n_types == 3)
-      ferry_plan_diag (ctx, tn->pos, p,
-                       "unknown %s type '%s' (expected '%s', '%s' or '%s')",
-                       what, *type, types[0].type, types[1].type,
-                       types[2].type);
+      ferry_plan_diag (
+          ctx, tn->pos, p, "unknown %s type '%s' (expected '%s', '%s' or '%s')",
+          what, *type, types[0].type, types[1].type, types[2].type);
     return NULL;
   }
   for (i = 0; i < map->n_ents; i++) {
@@ -585,7 +577,8 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     if (b && strcmp (st->backend, "file") && strcmp (st->backend, "rados"))
       ferry_plan_diag (ctx, b->pos, "state.backend",
                        "unknown state backend '%s' (expected 'file' or "
-                       "'rados')", st->backend);
+                       "'rados')",
+                       st->backend);
     get_str (ctx, n, "state", "path", false, &path);
     get_str (ctx, n, "state", "pool", false, &st->pool);
     get_str (ctx, n, "state", "object", false, &st->object);
@@ -600,13 +593,13 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     if (n)
       get (ctx, n, "state", "pool", true);
     if (n && (b = ferry_ynode_get (n, "path")))
-      ferry_plan_diag (ctx, ferry_ynode_ent (n, "path")->key->pos,
-                       "state.path", "not used by backend 'rados'");
+      ferry_plan_diag (ctx, ferry_ynode_ent (n, "path")->key->pos, "state.path",
+                       "not used by backend 'rados'");
     if (st->object == NULL && plan->name)
       st->object = xstrdup (ctx, plan->name);
   } else if (strcmp (st->backend, "file") == 0) {
-    static const char *const rados_only[] = { "pool", "object", "conf",
-                                              "user", NULL };
+    static const char *const rados_only[] = {"pool", "object", "conf", "user",
+                                             NULL};
     for (i = 0; n && rados_only[i]; i++) {
       const struct ferry_yent *e = ferry_ynode_ent (n, rados_only[i]);
       if (e) {
@@ -753,11 +746,11 @@ parse_flavors (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       continue;
     check_keys (ctx, v, p, flavor_keys);
     if (get_uint (ctx, v, p, "vcpus", true, 1, 4096, &x))
-      f->vcpus = (unsigned) x;
+      f->vcpus = (unsigned)x;
     if (get_uint (ctx, v, p, "ram_mb", true, 64, 16777216, &x))
-      f->ram_mb = (unsigned) x;
+      f->ram_mb = (unsigned)x;
     if (get_uint (ctx, v, p, "disk_gb", false, 1, 1048576, &x))
-      f->disk_gb = (unsigned) x;
+      f->disk_gb = (unsigned)x;
   }
 }
 
@@ -823,8 +816,8 @@ parse_ports (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     kp = path_key (ctx, p, "fixed_ip");
     v = get_str (ctx, d, p, "fixed_ip", false, &pt->fixed_ip);
     if (v && !valid_ip (pt->fixed_ip))
-      ferry_plan_diag (ctx, v->pos, kp,
-                       "'%s' is not an IPv4 or IPv6 address", pt->fixed_ip);
+      ferry_plan_diag (ctx, v->pos, kp, "'%s' is not an IPv4 or IPv6 address",
+                       pt->fixed_ip);
     kp2 = path_key (ctx, p, "mac");
     v = get_str (ctx, d, p, "mac", false, &pt->mac);
     if (v && !valid_mac (pt->mac))
@@ -912,7 +905,7 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       parse_secret (ctx, v, pp, &c->autologon.password);
     c->autologon.count = 1;
     if (get_uint (ctx, a, ap, "count", false, 1, 100, &x))
-      c->autologon.count = (unsigned) x;
+      c->autologon.count = (unsigned)x;
   }
 }
 
@@ -955,9 +948,9 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     get_str (ctx, m, p, "target", false, &vm->target);
     get_str (ctx, m, p, "flavor", false, &vm->flavor);
     if (get_uint (ctx, m, p, "vcpus", false, 1, 4096, &x))
-      vm->vcpus = (unsigned) x;
+      vm->vcpus = (unsigned)x;
     if (get_uint (ctx, m, p, "ram_mb", false, 64, 16777216, &x))
-      vm->ram_mb = (unsigned) x;
+      vm->ram_mb = (unsigned)x;
     dp = path_key (ctx, p, "disks");
     v = get (ctx, m, p, "disks", true);
     if (v)
@@ -981,16 +974,16 @@ ferry_plan_parse_tree (struct ferry_pctx *ctx, const struct ferry_ynode *root,
                        struct ferry_plan *plan)
 {
   const struct ferry_ynode *v, *md;
-  struct ferry_pos start = { 1, 1 };
+  struct ferry_pos start = {1, 1};
 
-  if (root == NULL || (root->kind == FERRY_YNODE_SCALAR &&
-                       root->stype == FERRY_YSCALAR_NULL)) {
+  if (root == NULL ||
+      (root->kind == FERRY_YNODE_SCALAR && root->stype == FERRY_YSCALAR_NULL)) {
     ferry_plan_diag (ctx, start, NULL, "plan is empty");
     return;
   }
   if (root->kind != FERRY_YNODE_MAP) {
-    ferry_plan_diag (ctx, root->pos, NULL,
-                     "a plan must be a mapping, not %s", node_what (root));
+    ferry_plan_diag (ctx, root->pos, NULL, "a plan must be a mapping, not %s",
+                     node_what (root));
     return;
   }
   check_keys (ctx, root, "", top_keys);
@@ -1012,7 +1005,8 @@ ferry_plan_parse_tree (struct ferry_pctx *ctx, const struct ferry_ynode *root,
       ferry_plan_diag (ctx, v->pos, "metadata.name",
                        "invalid plan name '%s' (lower-case letters, digits "
                        "and '-', starting with a letter or digit; at most "
-                       "63)", plan->name);
+                       "63)",
+                       plan->name);
     v = get (ctx, md, "metadata", "description", false);
     if (v) {
       char *d = NULL;

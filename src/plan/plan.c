@@ -13,8 +13,8 @@
 #include "util/cleanup.h"
 
 void
-ferry_plan_diag (struct ferry_pctx *ctx, struct ferry_pos pos,
-                 const char *path, const char *fmt, ...)
+ferry_plan_diag (struct ferry_pctx *ctx, struct ferry_pos pos, const char *path,
+                 const char *fmt, ...)
 {
   CLEANUP_FREE char *msg = NULL;
   char *line = NULL;
@@ -30,8 +30,8 @@ ferry_plan_diag (struct ferry_pctx *ctx, struct ferry_pos pos,
     return;
   }
   if (pos.line && path && *path)
-    r = asprintf (&line, "%s:%u:%u: %s: %s", ctx->file, pos.line, pos.col,
-                  path, msg);
+    r = asprintf (&line, "%s:%u:%u: %s: %s", ctx->file, pos.line, pos.col, path,
+                  msg);
   else if (pos.line)
     r = asprintf (&line, "%s:%u:%u: %s", ctx->file, pos.line, pos.col, msg);
   else if (path && *path)
@@ -80,8 +80,8 @@ ferry_plan_resolve (const char *dir, const char *p)
     return NULL;
   if (p[0] == '/' || dir == NULL || strcmp (dir, ".") == 0 || *dir == '\0')
     return strdup (p);
-  if (asprintf (&r, "%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/",
-                p) < 0)
+  if (asprintf (&r, "%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/", p) <
+      0)
     return NULL;
   return r;
 }
@@ -134,7 +134,7 @@ plan_dir (const char *file)
   else if (slash == file)
     d = strdup ("/");
   else
-    d = strndup (file, (size_t) (slash - file));
+    d = strndup (file, (size_t)(slash - file));
   if (d == NULL)
     return NULL;
   if (d[0] == '/')
@@ -153,7 +153,7 @@ ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
                         unsigned flags, struct ferry_plan **ret,
                         struct ferry_diag *diag, struct ferry_err *err)
 {
-  struct ferry_pctx ctx = { .file = file, .flags = flags };
+  struct ferry_pctx ctx = {.file = file, .flags = flags};
   struct ferry_ydoc doc;
   struct ferry_plan *plan = NULL;
   size_t i;
@@ -173,7 +173,7 @@ ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
   ctx.dir = plan->dir;
 
   if (len > FERRY_PLAN_MAX_BYTES)
-    ferry_plan_diag (&ctx, (struct ferry_pos){ 0, 0 }, NULL,
+    ferry_plan_diag (&ctx, (struct ferry_pos){0, 0}, NULL,
                      "plan file is too large (%zu bytes; the limit is %u MiB)",
                      len, FERRY_PLAN_MAX_BYTES >> 20);
   else if (ferry_plan_yaml_parse (&ctx, buf, len, &doc) == 0) {
@@ -246,7 +246,7 @@ ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
       return ferry_err_set (err, errno, "cannot read plan '%s'", file);
     if (n == 0)
       break;
-    len += (size_t) n;
+    len += (size_t)n;
   }
   return ferry_plan_load_buffer (file, buf ? buf : "", len, flags, ret, diag,
                                  err);

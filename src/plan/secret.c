@@ -41,13 +41,12 @@ read_secret_file (const char *path, char **ret, struct ferry_err *err)
     }
     if (n == 0)
       break;
-    len += (size_t) n;
+    len += (size_t)n;
     if (len > SECRET_MAX) {
       explicit_bzero (buf, len);
       free (buf);
-      return ferry_err_set (err, 0,
-                            "secret file '%s' is larger than %d KiB", path,
-                            SECRET_MAX / 1024);
+      return ferry_err_set (err, 0, "secret file '%s' is larger than %d KiB",
+                            path, SECRET_MAX / 1024);
     }
   }
   if (len > 0 && buf[len - 1] == '\n')
@@ -58,8 +57,7 @@ read_secret_file (const char *path, char **ret, struct ferry_err *err)
   if (memchr (buf, '\0', len)) {
     explicit_bzero (buf, len);
     free (buf);
-    return ferry_err_set (err, 0, "secret file '%s' contains a NUL byte",
-                          path);
+    return ferry_err_set (err, 0, "secret file '%s' contains a NUL byte", path);
   }
   *ret = buf;
   return 0;

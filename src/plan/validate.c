@@ -33,8 +33,7 @@ uniq_cmp (const void *a, const void *b)
 
 /* Report every value of U that appeared before, as "duplicate WHAT 'v'". */
 static void
-report_dups (struct ferry_pctx *ctx, struct uniq *u, size_t n,
-             const char *what)
+report_dups (struct ferry_pctx *ctx, struct uniq *u, size_t n, const char *what)
 {
   size_t i, first = 0;
 
@@ -167,8 +166,8 @@ struct edge {
 struct vertex {
   struct edge *edges;
   size_t n_edges;
-  size_t next;   /* DFS: next edge to follow */
-  int color;     /* 0 white, 1 on the stack, 2 done */
+  size_t next; /* DFS: next edge to follow */
+  int color;   /* 0 white, 1 on the stack, 2 done */
 };
 
 /* Find and report dependency cycles with an iterative depth-first search
@@ -220,8 +219,8 @@ find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
         }
         if (asprintf (&path, "vms[%zu].depends_on[%zu]", u, e->item) < 0)
           path = NULL;
-        ferry_plan_diag (ctx, e->pos, path, "dependency cycle: %s -> %s",
-                         msg, plan->vms[e->to].name);
+        ferry_plan_diag (ctx, e->pos, path, "dependency cycle: %s -> %s", msg,
+                         plan->vms[e->to].name);
         free (msg);
       }
     }
@@ -235,7 +234,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
             const struct ferry_source *src, struct ferry_disk_spec *ds,
             const struct ferry_ynode *dn, const char *path)
 {
-  struct ferry_err err = { 0 };
+  struct ferry_err err = {0};
   struct ferry_disk *disk = NULL;
   CLEANUP_FREE char *fp = NULL;
   CLEANUP_FREE char *sp = NULL;
@@ -252,8 +251,8 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     }
     return;
   }
-  ds->path = ferry_plan_resolve (src && src->path ? src->path : plan->dir,
-                                 ds->file);
+  ds->path =
+      ferry_plan_resolve (src && src->path ? src->path : plan->dir, ds->file);
   if (ds->path == NULL) {
     ctx->oom = true;
     return;
@@ -295,7 +294,7 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
     ctx->oom = true;
     return;
   }
-  (void) dflt;
+  (void)dflt;
   if (vm->source) {
     if (asprintf (&kp, "%s.source", p) >= 0)
       check_ref (ctx, plan, pos_of (m, "source"), kp, "source", vm->source);
@@ -411,8 +410,8 @@ ferry_plan_validate (struct ferry_pctx *ctx, const struct ferry_ynode *root,
         ips[n_ips].key = pt->fixed_ip;
         ips[n_ips].seq = n_ips;
         ips[n_ips].pos = pos_of (pn, "fixed_ip");
-        if (asprintf (&ips[n_ips].path, "vms[%zu].ports[%zu].fixed_ip", i,
-                      j) < 0)
+        if (asprintf (&ips[n_ips].path, "vms[%zu].ports[%zu].fixed_ip", i, j) <
+            0)
           ips[n_ips].path = NULL;
         n_ips++;
       }
@@ -424,8 +423,8 @@ ferry_plan_validate (struct ferry_pctx *ctx, const struct ferry_ynode *root,
 
   /* The dependency graph.  NAMES is sorted by name now. */
   for (i = 0; i < plan->n_vms && i < vms->n_items; i++) {
-    const struct ferry_ynode *dep = ferry_ynode_get (vms->items[i],
-                                                     "depends_on");
+    const struct ferry_ynode *dep =
+        ferry_ynode_get (vms->items[i], "depends_on");
     struct ferry_vm *vm = &plan->vms[i];
     if (dep == NULL || dep->kind != FERRY_YNODE_SEQ)
       continue;

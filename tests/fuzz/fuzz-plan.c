@@ -14,13 +14,13 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static const char file[] = "/fuzz/plan.yaml";
-  struct ferry_err err = { 0 };
-  struct ferry_diag diag = { 0 };
+  struct ferry_err err = {0};
+  struct ferry_diag diag = {0};
   struct ferry_plan *plan = NULL;
   size_t i;
   int r;
 
-  r = ferry_plan_load_buffer (file, (const char *) data, size,
+  r = ferry_plan_load_buffer (file, (const char *)data, size,
                               FERRY_PLAN_NO_DISK_CHECK, &plan, &diag, &err);
   if (r == 0) {
     if (plan == NULL || diag.n != 0)

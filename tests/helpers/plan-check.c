@@ -14,8 +14,8 @@ main (int argc, char **argv)
   size_t j;
 
   for (i = 1; i < argc; i++) {
-    struct ferry_err err = { 0 };
-    struct ferry_diag diag = { 0 };
+    struct ferry_err err = {0};
+    struct ferry_diag diag = {0};
     struct ferry_plan *plan = NULL;
 
     if (strcmp (argv[i], "--no-disk-check") == 0) {
