@@ -168,7 +168,10 @@ struct vertex {
   size_t n_edges;
   size_t next; /* DFS: next edge to follow */
   int color;   /* 0 white, 1 on the stack, 2 done */
+  size_t stackpos; /* DFS: index in the stack while on it */
 };
+
+#define CYCLE_SHOWN 16 /* names printed of a longer cycle */
 
 /* Find and report dependency cycles with an iterative depth-first search
  * (no recursion: a plan may chain thousands of VMs). */
@@ -187,6 +190,7 @@ find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     if (vx[s].color)
       continue;
     sp = 0;
+    vx[s].stackpos = 0;
     stack[sp++] = s;
     vx[s].color = 1;
     while (sp > 0) {
@@ -200,27 +204,33 @@ find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
       e = &vx[u].edges[vx[u].next++];
       if (vx[e->to].color == 0) {
         vx[e->to].color = 1;
+        vx[e->to].stackpos = sp;
         stack[sp++] = e->to;
       } else if (vx[e->to].color == 1) {
-        /* Cycle: from e->to on the stack up to u, then back to e->to. */
-        char *msg = NULL, *t;
+        /* Cycle: from e->to on the stack up to u, then back to e->to;
+         * a long one is shortened (the message stays one readable line). */
         CLEANUP_FREE char *path = NULL;
-        for (k = 0; k < sp && stack[k] != e->to; k++)
-          ;
-        for (i = k; i < sp; i++) {
-          if (asprintf (&t, "%s%s%s", msg ? msg : "", msg ? " -> " : "",
-                        plan->vms[stack[i]].name) < 0) {
-            ctx->oom = true;
-            free (msg);
-            return;
-          }
+        char *msg = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream (&msg, &len);
+        if (f == NULL) {
+          ctx->oom = true;
+          return;
+        }
+        k = vx[e->to].stackpos;
+        for (i = k; i < sp && i < k + CYCLE_SHOWN; i++)
+          fprintf (f, "%s -> ", plan->vms[stack[i]].name);
+        if (sp - k > CYCLE_SHOWN)
+          fprintf (f, "... (%zu more) -> ", sp - k - CYCLE_SHOWN);
+        fputs (plan->vms[e->to].name, f);
+        if (fclose (f) != 0 || msg == NULL) {
           free (msg);
-          msg = t;
+          ctx->oom = true;
+          return;
         }
         if (asprintf (&path, "vms[%zu].depends_on[%zu]", u, e->item) < 0)
           path = NULL;
-        ferry_plan_diag (ctx, e->pos, path, "dependency cycle: %s -> %s", msg,
-                         plan->vms[e->to].name);
+        ferry_plan_diag (ctx, e->pos, path, "dependency cycle: %s", msg);
         free (msg);
       }
     }
