@@ -166,8 +166,8 @@ struct edge {
 struct vertex {
   struct edge *edges;
   size_t n_edges;
-  size_t next; /* DFS: next edge to follow */
-  int color;   /* 0 white, 1 on the stack, 2 done */
+  size_t next;     /* DFS: next edge to follow */
+  int color;       /* 0 white, 1 on the stack, 2 done */
   size_t stackpos; /* DFS: index in the stack while on it */
 };
 
