@@ -167,6 +167,8 @@ run_step (struct run *r, size_t i)
   double t0 = now ();
 
   observe_step (ctx, s, &obs);
+  ferry_debug ("%s: check: %s (%s)", s->id, ferry_need_name (obs.need),
+               obs.detail);
   e.step = s->id;
   if (obs.need == FERRY_NEED_BLOCKED) {
     st = FERRY_STATUS_BLOCKED;
@@ -191,6 +193,7 @@ run_step (struct run *r, size_t i)
     st = FERRY_STATUS_APPLIED;
     goto out;
   }
+  ferry_debug ("%s: apply (module %s)", s->id, s->module->name);
   e.event = FERRY_EVENT_BEGIN;
   if (ferry_journal_append (ctx->journal, &e, &err) < 0 ||
       s->module->apply (ctx, s, &err) < 0 ||
