@@ -81,7 +81,7 @@ test_good_defaults (void **state)
   struct ferry_plan *p = NULL;
   char *got;
 
-  (void)state;
+  (void) state;
   got = diags (HEAD "  - name: a\n"
                     "    disks: [{file: a.img}]\n",
                NODISK, &p);
@@ -116,7 +116,7 @@ test_relative_paths (void **state)
   struct ferry_plan *p = NULL;
   char *got;
 
-  (void)state;
+  (void) state;
   got =
       diags ("apiVersion: ferry/v1\n"
              "kind: MigrationPlan\n"
@@ -172,7 +172,7 @@ test_relative_paths (void **state)
 static void
 test_unknown_key_did_you_mean (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - name: a\n"
               "    dsks: [{file: a.img}]\n",
          F ":8:5: vms[0].disks: missing required key\n" F
@@ -193,7 +193,7 @@ test_unknown_key_did_you_mean (void **state)
 static void
 test_wrong_type (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - name: a\n"
               "    vcpus: two\n"
               "    ram_mb: [1]\n"
@@ -214,7 +214,7 @@ test_wrong_type (void **state)
 static void
 test_unquoted_mac (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - {name: a, disks: [{file: a}], ports: [{network: n, mac: "
               "10:20:30:40:50:59}]}\n",
          F ":8:61: vms[0].ports[0].mac: must be a string, not an integer "
@@ -227,7 +227,7 @@ test_unquoted_mac (void **state)
 static void
 test_ranges_and_formats (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - name: -bad\n"
               "    vcpus: 0\n"
               "    ram_mb: 32\n"
@@ -256,7 +256,7 @@ test_ranges_and_formats (void **state)
 static void
 test_missing_required (void **state)
 {
-  (void)state;
+  (void) state;
   check ("kind: MigrationPlan\n"
          "metadata: {description: x}\n"
          "targets:\n"
@@ -278,7 +278,7 @@ test_missing_required (void **state)
 static void
 test_type_specific_keys (void **state)
 {
-  (void)state;
+  (void) state;
   check ("apiVersion: ferry/v1\n"
          "kind: MigrationPlan\n"
          "metadata: {name: t}\n"
@@ -296,10 +296,49 @@ test_type_specific_keys (void **state)
            ":9:33: targets.out.cloud: not used by targets of type 'local'");
 }
 
+/* The remaining message kinds: state backends, kind, mappings, empty
+ * strings, upper bounds, non-decimal integers, names, complex keys. */
+static void
+test_more_messages (void **state)
+{
+  (void) state;
+  check ("apiVersion: ferry/v1\n"
+         "kind: Plan\n"
+         "metadata: {name: t}\n"
+         "state: {backend: etcd}\n"
+         "sources: [a]\n"
+         "targets:\n"
+         "  bad name: {type: cloud}\n"
+         "  o: {type: local, path: \"\"}\n"
+         "flavors: {f: {vcpus: 5000, ram_mb: 0x100}}\n"
+         "vms: [{name: a, target: o, disks: [{file: a}], ? [x] : y}]\n",
+         F ":2:7: kind: unsupported kind 'Plan' (expected 'MigrationPlan')\n" F
+           ":4:18: state.backend: unknown state backend 'etcd' (expected "
+           "'file' or 'rados')\n" F
+           ":5:10: sources: must be a mapping, not a list\n" F
+           ":7:3: targets.bad name: invalid target name (letters, digits, "
+           "'_', '.', '-'; at most 63)\n" F
+           ":7:20: targets.bad name.type: unknown target type 'cloud' "
+           "(expected 'local', 'openstack' or 'libvirt')\n" F
+           ":8:26: targets.o.path: must not be empty\n" F
+           ":9:22: flavors.f.vcpus: must be at most 4096\n" F
+           ":9:36: flavors.f.ram_mb: must be a decimal integer\n" F
+           ":10:50: mapping keys must be scalars");
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: t}\n"
+         "state: {backend: rados, path: x}\n"
+         "vms: [{name: a, disks: [{file: a}]}]\n",
+         F ":4:8: state.pool: missing required key\n" F
+           ":4:25: state.path: not used by backend 'rados'\n" F
+           ":5:7: vms[0]: no target (set 'target' here or "
+           "'defaults.target')");
+}
+
 static void
 test_duplicates (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - name: a\n"
               "    disks: [{file: a.img}]\n"
               "    ports:\n"
@@ -324,7 +363,7 @@ test_duplicates (void **state)
 static void
 test_duplicate_key (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - name: a\n"
               "    disks: [{file: a.img}]\n"
               "    name: b\n",
@@ -334,7 +373,7 @@ test_duplicate_key (void **state)
 static void
 test_depends_on (void **state)
 {
-  (void)state;
+  (void) state;
   check (HEAD "  - {name: a, disks: [{file: a}], depends_on: [b]}\n"
               "  - {name: b, disks: [{file: b}], depends_on: [c, b]}\n"
               "  - {name: c, disks: [{file: c}], depends_on: [a, db1]}\n"
@@ -349,7 +388,7 @@ test_depends_on (void **state)
 static void
 test_unknown_refs (void **state)
 {
-  (void)state;
+  (void) state;
   check ("apiVersion: ferry/v1\n"
          "kind: MigrationPlan\n"
          "metadata: {name: t}\n"
@@ -375,7 +414,7 @@ test_literal_secret (void **state)
 {
   char *got;
 
-  (void)state;
+  (void) state;
   got = diags (HEAD "  - name: a\n"
                     "    disks: [{file: a.img}]\n"
                     "    customize:\n"
@@ -409,9 +448,9 @@ test_secret_read (void **state)
   char path[256], *v = NULL, *big;
   FILE *f;
 
-  (void)state;
+  (void) state;
   s.kind = FERRY_SECRET_ENV;
-  s.ref = (char *)"FERRY_TEST_PLAN_PW";
+  s.ref = (char *) "FERRY_TEST_PLAN_PW";
   setenv ("FERRY_TEST_PLAN_PW", "s3cret", 1);
   assert_int_equal (ferry_secret_read (&s, &v, &err), 0);
   assert_string_equal (v, "s3cret");
@@ -455,7 +494,7 @@ test_secret_refs_parsed (void **state)
   struct ferry_plan *p = NULL;
   char *got;
 
-  (void)state;
+  (void) state;
   got = diags (HEAD "  - name: a\n"
                     "    disks: [{file: a.img}]\n"
                     "    customize:\n"
@@ -483,7 +522,7 @@ test_anchors_merge (void **state)
   struct ferry_plan *p = NULL;
   char *got;
 
-  (void)state;
+  (void) state;
   got = diags (HEAD "  - &base\n"
                     "    name: a\n"
                     "    vcpus: 2\n"
@@ -539,7 +578,7 @@ test_alias_bomb (void **state)
                      "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
   struct timespec t0, t1;
 
-  (void)state;
+  (void) state;
   clock_gettime (CLOCK_MONOTONIC, &t0);
   check (bomb, F ":4:36: aliases expand to more than 10000 nodes; refusing "
                  "the document (an alias bomb?)");
@@ -554,7 +593,7 @@ test_deep_nesting (void **state)
   char *s = malloc (2 * n + 8);
   char *got;
 
-  (void)state;
+  (void) state;
   for (i = 0; i < n; i++)
     s[i] = '[';
   for (i = 0; i < n; i++)
@@ -592,7 +631,7 @@ test_too_large (void **state)
   struct ferry_plan *p = NULL;
   struct timespec t0, t1;
 
-  (void)state;
+  (void) state;
   assert_non_null (buf);
   memset (buf, '#', len);
   clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -615,7 +654,7 @@ test_syntax_and_encoding (void **state)
   struct ferry_diag d = {0};
   struct ferry_plan *p = NULL;
 
-  (void)state;
+  (void) state;
   check ("apiVersion: ferry/v1\n"
          "kind: [MigrationPlan\n"
          "metadata: {name: t}\n",
@@ -647,7 +686,7 @@ test_syntax_and_encoding (void **state)
 static void
 test_many_errors (void **state)
 {
-  (void)state;
+  (void) state;
   check ("apiVersion: ferry/v2\n"
          "kind: MigrationPlan\n"
          "metadata: {name: Bad_Name}\n"
@@ -678,14 +717,14 @@ test_disk_checks (void **state)
   FILE *f;
   int fd;
 
-  (void)state;
+  (void) state;
   assert_non_null (mkdtemp (dir));
   snprintf (path, sizeof path, "%s/disks", dir);
   mkdir (path, 0755);
   snprintf (path, sizeof path, "%s/disks/big.raw", dir);
   fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   assert_true (fd >= 0);
-  assert_int_equal (ftruncate (fd, (off_t)3 << 30), 0);
+  assert_int_equal (ftruncate (fd, (off_t) 3 << 30), 0);
   close (fd);
   snprintf (path, sizeof path, "%s/disks/bad.qcow2", dir);
   f = fopen (path, "w");
@@ -767,6 +806,7 @@ main (void)
       cmocka_unit_test (test_ranges_and_formats),
       cmocka_unit_test (test_missing_required),
       cmocka_unit_test (test_type_specific_keys),
+      cmocka_unit_test (test_more_messages),
       cmocka_unit_test (test_duplicates),
       cmocka_unit_test (test_duplicate_key),
       cmocka_unit_test (test_depends_on),
