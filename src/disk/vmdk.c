@@ -1,7 +1,9 @@
 /* VMDK reader: text descriptors with FLAT/SPARSE/ZERO extents, hosted
  * sparse files (monolithicSparse, twoGbMaxExtentSparse, streamOptimized
  * with compressed grains and the footer's grain directory), ESXi flat
- * (vmfs, vmfsThin), and snapshot deltas (parentFileNameHint, parentCID).
+ * (vmfs, vmfsThin), ESXi snapshot deltas (vmfsSparse "COWD" and seSparse
+ * extents, headers in vmdk-esx.c), and snapshot chains (parentFileNameHint,
+ * parentCID).
  *
  * Memory: the grain directory of each sparse extent is loaded at open (at
  * most MAX_GD_BYTES); grain tables are read on demand into a fixed-size
@@ -27,6 +29,7 @@
 #define MAX_OPEN_FILES 64         /* extent files kept open at once */
 #define GT_CACHE_BYTES (2u << 20) /* grain tables cached per disk */
 #define MAX_GD_BYTES (32u << 20)  /* largest grain directory we load */
+#define MAX_GD_ENTRIES (8u << 20) /* entries in it (64 MiB in memory) */
 #define MAX_GRAIN_SECTORS 16384   /* 8 MiB grains at most */
 #define MAX_GTES 4096             /* entries per grain table at most */
 #define MAX_SPAN (4u << 20)       /* compressed bytes read in one go */
@@ -44,20 +47,35 @@ struct vmdk_file {
   ino_t ino;         /* identity, checked when reopened */
 };
 
-/* A hosted sparse extent, read-only after open. */
+/* Kinds of sparse extent file. */
+enum vmdk_sparse_kind {
+  SPARSE_HOSTED, /* "KDMV": monolithicSparse, streamOptimized, ... */
+  SPARSE_COWD,   /* "COWD": ESX vmfsSparse delta */
+  SPARSE_SE,     /* seSparse delta */
+};
+
+/* A sparse extent, read-only after open.  Grain table entries are kept
+ * in one form for every kind: 0 unallocated, 1 zero (when gte1_zero),
+ * otherwise the grain's first sector in the file. */
 struct vmdk_sparse {
-  uint64_t capacity;    /* sectors */
-  uint64_t grain_bytes; /* bytes per grain */
-  uint32_t gtes;        /* entries per grain table */
-  uint32_t *gd;         /* grain directory (host order), nr_gd entries */
-  uint64_t nr_gd;       /* entries in gd */
-  uint64_t gd_start;    /* grain directory byte range in the file */
-  uint64_t gd_end;      /* end of it */
-  uint64_t rgd_start;   /* redundant directory range (0, 0 if none) */
-  uint64_t rgd_end;     /* end of it */
-  uint64_t meta_end;    /* bytes of header/descriptor: grains start after */
-  bool compressed;      /* grains are deflate-compressed */
-  bool markers;         /* grains have a 12-byte marker in front */
+  enum vmdk_sparse_kind kind; /* header format */
+  struct ferry_vmdk_layout l; /* seSparse: regions, to decode entries */
+  uint64_t capacity;          /* sectors */
+  uint64_t grain_bytes;       /* bytes per grain */
+  uint32_t gtes;              /* entries per grain table */
+  uint32_t gte_bytes;         /* bytes per on-disk GD/GT entry: 4 or 8 */
+  bool gte1_zero;             /* entry 1 means a zero grain */
+  uint64_t *gd;               /* grain table byte offsets, 0 for none */
+  uint64_t nr_gd;             /* entries in gd */
+  uint64_t gd_start;          /* grain directory byte range in the file */
+  uint64_t gd_end;            /* end of it */
+  uint64_t rgd_start;         /* redundant directory range (0, 0 if none) */
+  uint64_t rgd_end;           /* end of it */
+  uint64_t header_end;        /* bytes of header: no table starts in it */
+  uint64_t meta_end;          /* grains start at or after this byte */
+  uint64_t grains_end;        /* and end before this one (or EOF) */
+  bool compressed;            /* grains are deflate-compressed */
+  bool markers;               /* grains have a 12-byte marker in front */
 };
 
 /* One extent of the virtual disk. */
@@ -74,7 +92,7 @@ struct vmdk_extent {
 struct gt_slot {
   size_t ext;        /* extent index + 1, 0 when empty */
   uint64_t gt;       /* grain table index in that extent */
-  uint32_t *entries; /* host-order entries */
+  uint64_t *entries; /* entries in the reader's form (see vmdk_sparse) */
 };
 
 struct vmdk_priv {
@@ -89,7 +107,7 @@ struct vmdk_priv {
   pthread_mutex_t gt_lock;     /* guards slots[] and their entries */
   struct gt_slot *slots;       /* grain table cache */
   size_t nr_slots;             /* entries in slots */
-  uint32_t *slab;              /* storage for slots' entries */
+  uint64_t *slab;              /* storage for slots' entries */
   bool has_cid;                /* cid is valid */
   uint32_t cid;                /* this image's CID */
   bool has_parent_cid;         /* parent_cid is valid */
@@ -100,9 +118,13 @@ static bool
 vmdk_probe (const uint8_t *head, size_t len, const uint8_t *tail,
             size_t tail_len)
 {
-  (void)tail, (void)tail_len;
+  static const uint8_t se_magic[8] = {0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0};
+
+  (void) tail, (void) tail_len;
   if (len >= 4 &&
       (memcmp (head, "KDMV", 4) == 0 || memcmp (head, "COWD", 4) == 0))
+    return true;
+  if (len >= 8 && memcmp (head, se_magic, 8) == 0)
     return true;
   return ferry_vmdk_is_descriptor (head, len);
 }
@@ -125,7 +147,7 @@ open_extent_file (const char *path, struct stat *st, uint64_t *ret_size,
     return -1;
   }
   if (S_ISREG (st->st_mode)) {
-    *ret_size = (uint64_t)st->st_size;
+    *ret_size = (uint64_t) st->st_size;
   } else if (S_ISBLK (st->st_mode)) {
     end = lseek (fd, 0, SEEK_END);
     if (end < 0) {
@@ -133,7 +155,7 @@ open_extent_file (const char *path, struct stat *st, uint64_t *ret_size,
       close (fd);
       return -1;
     }
-    *ret_size = (uint64_t)end;
+    *ret_size = (uint64_t) end;
   } else {
     close (fd);
     return ferry_err_set (err, 0,
@@ -226,12 +248,12 @@ file_pread (struct vmdk_priv *p, struct vmdk_file *f, void *buf, size_t len,
     return ferry_err_set (err, 0,
                           "'%s': %s at offset %llu (%zu bytes) is past the "
                           "end of the file (%llu bytes)",
-                          f->path, what, (unsigned long long)off, len,
-                          (unsigned long long)f->size);
+                          f->path, what, (unsigned long long) off, len,
+                          (unsigned long long) f->size);
   if (file_get (p, f, &fd, err) < 0)
     return -1;
   while (done < len) {
-    r = pread (fd, (char *)buf + done, len - done, (off_t)(off + done));
+    r = pread (fd, (char *) buf + done, len - done, (off_t) (off + done));
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0) {
@@ -241,7 +263,7 @@ file_pread (struct vmdk_priv *p, struct vmdk_file *f, void *buf, size_t len,
                               f->path, what);
       return ferry_err_set (err, errno, "'%s': cannot read %s", f->path, what);
     }
-    done += (size_t)r;
+    done += (size_t) r;
   }
   file_put (p, f);
   return 0;
@@ -276,10 +298,10 @@ check_header (const char *path, const struct ferry_vmdk_header *h,
                           which, h->version);
   if (h->capacity == 0 || h->capacity > FERRY_VMDK_MAX_SECTORS)
     return ferry_err_set (err, 0, "'%s': %s: bad capacity %llu sectors", path,
-                          which, (unsigned long long)h->capacity);
+                          which, (unsigned long long) h->capacity);
   if (h->grain_size == 0 || h->grain_size > MAX_GRAIN_SECTORS)
     return ferry_err_set (err, 0, "'%s': %s: bad grain size %llu sectors", path,
-                          which, (unsigned long long)h->grain_size);
+                          which, (unsigned long long) h->grain_size);
   if (h->gtes_per_gt == 0 || h->gtes_per_gt > MAX_GTES)
     return ferry_err_set (err, 0,
                           "'%s': %s: bad number of grain table entries %u",
@@ -293,7 +315,7 @@ check_header (const char *path, const struct ferry_vmdk_header *h,
     return ferry_err_set (err, 0,
                           "'%s': %s: overHead %llu sectors is past the end "
                           "of the file",
-                          path, which, (unsigned long long)h->overhead);
+                          path, which, (unsigned long long) h->overhead);
   if (h->desc_offset != 0 &&
       (h->desc_size == 0 ||
        h->desc_size > FERRY_VMDK_MAX_DESCRIPTOR / FERRY_VMDK_SECTOR ||
@@ -302,29 +324,83 @@ check_header (const char *path, const struct ferry_vmdk_header *h,
     return ferry_err_set (err, 0,
                           "'%s': %s: embedded descriptor (sector %llu, %llu "
                           "sectors) is outside the file",
-                          path, which, (unsigned long long)h->desc_offset,
-                          (unsigned long long)h->desc_size);
+                          path, which, (unsigned long long) h->desc_offset,
+                          (unsigned long long) h->desc_size);
   return 0;
 }
 
-/* Load the header and grain directory of the sparse extent in F.  With
+/* Load and check the grain directory of SP (gd_start, nr_gd, gtes,
+ * gte_bytes and header_end set): every grain table must lie inside the
+ * file, clear of the header and of the directory itself. */
+static int
+gd_load (struct vmdk_priv *p, struct vmdk_file *f, struct vmdk_sparse *sp,
+         struct ferry_err *err)
+{
+  CLEANUP_FREE uint8_t *raw = NULL;
+  uint64_t gt_bytes = (uint64_t) sp->gtes * sp->gte_bytes, i, off;
+  uint32_t v32;
+  uint64_t v64;
+
+  if (sp->nr_gd > MAX_GD_ENTRIES || sp->nr_gd > MAX_GD_BYTES / sp->gte_bytes)
+    return ferry_err_set (err, 0,
+                          "'%s': grain directory of %llu entries is too large",
+                          f->path, (unsigned long long) sp->nr_gd);
+  if (sp->gd_start > f->size ||
+      sp->nr_gd * sp->gte_bytes > f->size - sp->gd_start)
+    return ferry_err_set (err, 0,
+                          "'%s': grain directory (byte %llu, %llu entries) is "
+                          "outside the file",
+                          f->path, (unsigned long long) sp->gd_start,
+                          (unsigned long long) sp->nr_gd);
+  sp->gd_end = sp->gd_start + sp->nr_gd * sp->gte_bytes;
+  if (overlaps (sp->gd_start, sp->gd_end - sp->gd_start, 0, sp->header_end))
+    return ferry_err_set (err, 0, "'%s': grain directory overlaps the header",
+                          f->path);
+  raw = malloc (sp->nr_gd * sp->gte_bytes);
+  sp->gd = malloc (sp->nr_gd * sizeof *sp->gd);
+  if (raw == NULL || sp->gd == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  if (file_pread (p, f, raw, sp->nr_gd * sp->gte_bytes, sp->gd_start,
+                  "grain directory", err) < 0)
+    return -1;
+  for (i = 0; i < sp->nr_gd; i++) {
+    if (sp->gte_bytes == 4) {
+      memcpy (&v32, raw + i * 4, 4);
+      off = (uint64_t) le32toh (v32) * FERRY_VMDK_SECTOR;
+    } else {
+      memcpy (&v64, raw + i * 8, 8);
+      if (ferry_vmdk_se_gd_entry (f->path, &sp->l, i, le64toh (v64), &off,
+                                  err) < 0)
+        return -1;
+    }
+    sp->gd[i] = off;
+    if (off == 0)
+      continue;
+    if (off > f->size || gt_bytes > f->size - off ||
+        overlaps (off, gt_bytes, 0, sp->header_end) ||
+        overlaps (off, gt_bytes, sp->gd_start, sp->gd_end - sp->gd_start))
+      return ferry_err_set (err, 0,
+                            "'%s': grain directory entry %llu (byte %llu) "
+                            "points outside the file or at its header or "
+                            "grain directory",
+                            f->path, (unsigned long long) i,
+                            (unsigned long long) off);
+  }
+  return 0;
+}
+
+/* Load a hosted sparse ("KDMV") extent whose first sector is in BUF.  With
  * RET_DESC, also return the embedded descriptor text (NULL if none). */
 static int
-sparse_load (struct vmdk_priv *p, struct vmdk_file *f, struct vmdk_sparse **ret,
-             char **ret_desc, struct ferry_err *err)
+hosted_load (struct vmdk_priv *p, struct vmdk_file *f, const uint8_t *buf,
+             struct vmdk_sparse *sp, char **ret_desc, struct ferry_err *err)
 {
-  struct vmdk_sparse *sp = NULL;
   struct ferry_vmdk_header h;
-  uint8_t buf[FERRY_VMDK_SECTOR];
-  uint64_t nr_grains, i, gt_bytes;
+  uint8_t foot_buf[FERRY_VMDK_SECTOR];
+  uint64_t nr_grains;
   CLEANUP_FREE char *desc = NULL;
 
-  if (file_pread (p, f, buf, sizeof buf, 0, "sparse header", err) < 0)
-    return -1;
   ferry_vmdk_decode_header (buf, &h);
-  if (h.magic == FERRY_VMDK_COWD_MAGIC)
-    return ferry_err_set (
-        err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported", f->path);
   if (check_header (f->path, &h, f->size, "sparse header", err) < 0)
     return -1;
   if (ret_desc && h.desc_offset != 0) {
@@ -347,10 +423,10 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f, struct vmdk_sparse **ret,
                             "'%s': grain directory at end but the file has "
                             "no footer",
                             f->path);
-    if (file_pread (p, f, buf, sizeof buf, f->size - 2 * FERRY_VMDK_SECTOR,
-                    "footer", err) < 0)
+    if (file_pread (p, f, foot_buf, sizeof foot_buf,
+                    f->size - 2 * FERRY_VMDK_SECTOR, "footer", err) < 0)
       return -1;
-    ferry_vmdk_decode_header (buf, &foot);
+    ferry_vmdk_decode_header (foot_buf, &foot);
     if (check_header (f->path, &foot, f->size, "footer", err) < 0)
       return -1;
     if (foot.gd_offset == FERRY_VMDK_GD_AT_END)
@@ -359,94 +435,167 @@ sparse_load (struct vmdk_priv *p, struct vmdk_file *f, struct vmdk_sparse **ret,
     h = foot;
   }
 
-  sp = calloc (1, sizeof *sp);
-  if (sp == NULL)
-    return ferry_err_set (err, errno, "cannot allocate memory");
+  sp->kind = SPARSE_HOSTED;
   sp->capacity = h.capacity;
   sp->grain_bytes = h.grain_size * FERRY_VMDK_SECTOR;
   sp->gtes = h.gtes_per_gt;
+  sp->gte_bytes = 4;
+  sp->gte1_zero = true;
   sp->compressed = (h.flags & FERRY_VMDK_FLAG_COMPRESSED) != 0;
   sp->markers = (h.flags & FERRY_VMDK_FLAG_MARKERS) != 0;
+  sp->header_end = FERRY_VMDK_SECTOR;
   sp->meta_end = h.overhead * FERRY_VMDK_SECTOR;
   if (sp->meta_end < FERRY_VMDK_SECTOR)
     sp->meta_end = FERRY_VMDK_SECTOR;
   if (h.desc_offset != 0 &&
       (h.desc_offset + h.desc_size) * FERRY_VMDK_SECTOR > sp->meta_end)
     sp->meta_end = (h.desc_offset + h.desc_size) * FERRY_VMDK_SECTOR;
+  sp->grains_end = f->size;
   nr_grains = (h.capacity + h.grain_size - 1) / h.grain_size;
   sp->nr_gd = (nr_grains + sp->gtes - 1) / sp->gtes;
-  gt_bytes = (uint64_t)sp->gtes * 4;
-  if (sp->nr_gd > MAX_GD_BYTES / 4) {
-    ferry_err_set (err, 0, "'%s': grain directory of %llu entries is too large",
-                   f->path, (unsigned long long)sp->nr_gd);
-    goto fail;
-  }
-  if (h.gd_offset == 0 || h.gd_offset > f->size / FERRY_VMDK_SECTOR ||
-      sp->nr_gd * 4 > f->size - h.gd_offset * FERRY_VMDK_SECTOR) {
-    ferry_err_set (err, 0,
-                   "'%s': grain directory (sector %llu, %llu entries) is "
-                   "outside the file",
-                   f->path, (unsigned long long)h.gd_offset,
-                   (unsigned long long)sp->nr_gd);
-    goto fail;
-  }
+  if (h.gd_offset == 0 || h.gd_offset > f->size / FERRY_VMDK_SECTOR)
+    return ferry_err_set (err, 0,
+                          "'%s': grain directory (sector %llu, %llu entries) "
+                          "is outside the file",
+                          f->path, (unsigned long long) h.gd_offset,
+                          (unsigned long long) sp->nr_gd);
   sp->gd_start = h.gd_offset * FERRY_VMDK_SECTOR;
-  sp->gd_end = sp->gd_start + sp->nr_gd * 4;
-  if (overlaps (sp->gd_start, sp->nr_gd * 4, 0, FERRY_VMDK_SECTOR)) {
-    ferry_err_set (err, 0, "'%s': grain directory overlaps the header",
-                   f->path);
-    goto fail;
-  }
   if ((h.flags & FERRY_VMDK_FLAG_RGD) && h.rgd_offset != 0 &&
       h.rgd_offset <= f->size / FERRY_VMDK_SECTOR &&
+      sp->nr_gd <= MAX_GD_ENTRIES &&
       sp->nr_gd * 4 <= f->size - h.rgd_offset * FERRY_VMDK_SECTOR) {
     sp->rgd_start = h.rgd_offset * FERRY_VMDK_SECTOR;
     sp->rgd_end = sp->rgd_start + sp->nr_gd * 4;
   }
-  sp->gd = malloc (sp->nr_gd * 4);
-  if (sp->gd == NULL) {
-    ferry_err_set (err, errno, "cannot allocate memory");
-    goto fail;
-  }
-  if (file_pread (p, f, sp->gd, sp->nr_gd * 4, sp->gd_start, "grain directory",
-                  err) < 0)
-    goto fail;
-  for (i = 0; i < sp->nr_gd; i++) {
-    uint64_t gt = le32toh (sp->gd[i]);
-    uint64_t off = gt * FERRY_VMDK_SECTOR;
-
-    sp->gd[i] = (uint32_t)gt;
-    if (gt == 0)
-      continue;
-    if (off > f->size || gt_bytes > f->size - off ||
-        overlaps (off, gt_bytes, 0, FERRY_VMDK_SECTOR) ||
-        overlaps (off, gt_bytes, sp->gd_start, sp->gd_end - sp->gd_start)) {
-      ferry_err_set (err, 0,
-                     "'%s': grain directory entry %llu (sector %llu) points "
-                     "outside the file or at its header or grain directory",
-                     f->path, (unsigned long long)i, (unsigned long long)gt);
-      goto fail;
-    }
-  }
-  *ret = sp;
+  if (gd_load (p, f, sp, err) < 0)
+    return -1;
   if (ret_desc)
     *ret_desc = TAKE_PTR (desc);
   return 0;
+}
 
-fail:
-  sparse_free (sp);
-  return -1;
+/* Load a vmfsSparse (COWD) or seSparse extent of kind KIND. */
+static int
+esx_load (struct vmdk_priv *p, struct vmdk_file *f, enum vmdk_sparse_kind kind,
+          struct vmdk_sparse *sp, struct ferry_err *err)
+{
+  uint8_t buf[FERRY_VMDK_COWD_HEADER];
+  struct ferry_vmdk_layout *l = &sp->l;
+
+  if (kind == SPARSE_COWD) {
+    if (file_pread (p, f, buf, FERRY_VMDK_COWD_HEADER, 0, "COWD header", err) <
+            0 ||
+        ferry_vmdk_cowd_layout (f->path, buf, f->size, l, err) < 0)
+      return -1;
+  } else {
+    if (file_pread (p, f, buf, FERRY_VMDK_SECTOR, 0, "seSparse header", err) <
+            0 ||
+        ferry_vmdk_se_layout (f->path, buf, f->size, l, err) < 0 ||
+        file_pread (p, f, buf, FERRY_VMDK_SECTOR, l->volatile_off,
+                    "seSparse volatile header", err) < 0 ||
+        ferry_vmdk_se_check_volatile (f->path, buf, err) < 0)
+      return -1;
+  }
+  sp->kind = kind;
+  sp->capacity = l->capacity;
+  sp->grain_bytes = l->grain_size * FERRY_VMDK_SECTOR;
+  sp->gtes = l->gtes;
+  sp->gte_bytes = l->gte_bytes;
+  sp->gte1_zero = kind == SPARSE_SE;
+  sp->nr_gd = l->nr_gd;
+  sp->gd_start = l->gd_start;
+  sp->header_end = l->header_end;
+  sp->meta_end = l->grains_start;
+  sp->grains_end = l->grains_end < f->size ? l->grains_end : f->size;
+  return gd_load (p, f, sp, err);
+}
+
+/* Load the header and grain directory of the sparse extent in F, listed
+ * as TYPE (SPARSE, VMFSSPARSE or SESPARSE); the magic must fit the type.
+ * With RET_DESC, also return a hosted extent's embedded descriptor text
+ * (NULL if none). */
+static int
+sparse_load (struct vmdk_priv *p, struct vmdk_file *f,
+             enum ferry_vmdk_extent_type type, struct vmdk_sparse **ret,
+             char **ret_desc, struct ferry_err *err)
+{
+  struct vmdk_sparse *sp = NULL;
+  uint8_t buf[FERRY_VMDK_SECTOR];
+  uint32_t magic;
+  uint64_t magic64;
+  int r;
+
+  if (file_pread (p, f, buf, sizeof buf, 0, "sparse header", err) < 0)
+    return -1;
+  memcpy (&magic, buf, 4);
+  magic = le32toh (magic);
+  memcpy (&magic64, buf, 8);
+  magic64 = le64toh (magic64);
+  sp = calloc (1, sizeof *sp);
+  if (sp == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  if (type == FERRY_VMDK_EXTENT_SESPARSE) {
+    if (magic64 != FERRY_VMDK_SE_MAGIC)
+      r = ferry_err_set (err, 0,
+                         "'%s': SESPARSE extent has a bad magic (not a "
+                         "seSparse file)",
+                         f->path);
+    else
+      r = esx_load (p, f, SPARSE_SE, sp, err);
+  } else if (magic == FERRY_VMDK_COWD_MAGIC) {
+    r = esx_load (p, f, SPARSE_COWD, sp, err);
+  } else if (magic == FERRY_VMDK_MAGIC) {
+    r = hosted_load (p, f, buf, sp, ret_desc, err);
+  } else {
+    r = ferry_err_set (
+        err, 0, "'%s': sparse header: bad magic (not a sparse VMDK)", f->path);
+  }
+  if (r < 0) {
+    sparse_free (sp);
+    return -1;
+  }
+  *ret = sp;
+  return 0;
+}
+
+/* Decode the LEN-byte grain table of extent E at index GT, read into BUF
+ * (room for gtes 64-bit entries), in place into the reader's form. */
+static int
+gt_decode (const struct vmdk_extent *e, uint64_t gt, uint64_t *buf,
+           struct ferry_err *err)
+{
+  const struct vmdk_sparse *sp = e->sp;
+  const uint8_t *raw = (const uint8_t *) buf;
+  uint64_t v64;
+  uint32_t v32;
+  size_t i;
+
+  if (sp->gte_bytes == 4) {
+    /* widen from the end so no entry is overwritten before it is read */
+    for (i = sp->gtes; i-- > 0;) {
+      memcpy (&v32, raw + i * 4, 4);
+      buf[i] = le32toh (v32);
+    }
+    return 0;
+  }
+  for (i = 0; i < sp->gtes; i++) {
+    memcpy (&v64, raw + i * 8, 8);
+    if (ferry_vmdk_se_gte (e->file->path, &sp->l, gt * sp->gtes + i,
+                           le64toh (v64), &buf[i], err) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* Copy up to MAX entries of the grain table holding grain GRAIN of extent
  * IDX, starting at that grain, into OUT; *RET_N says how many. */
 static int
-get_gtes (struct vmdk_priv *p, size_t idx, uint64_t grain, uint32_t *out,
+get_gtes (struct vmdk_priv *p, size_t idx, uint64_t grain, uint64_t *out,
           uint64_t max, size_t *ret_n, struct ferry_err *err)
 {
   struct vmdk_extent *e = &p->extents[idx];
   struct vmdk_sparse *sp = e->sp;
-  uint64_t gt = grain / sp->gtes, first = grain % sp->gtes, n, i;
+  uint64_t gt = grain / sp->gtes, first = grain % sp->gtes, n;
   struct gt_slot *slot;
 
   n = sp->gtes - first;
@@ -454,9 +603,9 @@ get_gtes (struct vmdk_priv *p, size_t idx, uint64_t grain, uint32_t *out,
     n = max;
   if (gt >= sp->nr_gd)
     return ferry_err_set (err, 0, "'%s': grain %llu outside the directory",
-                          e->file->path, (unsigned long long)grain);
+                          e->file->path, (unsigned long long) grain);
   if (sp->gd[gt] == 0) {
-    memset (out, 0, n * 4);
+    memset (out, 0, n * sizeof *out);
     *ret_n = n;
     return 0;
   }
@@ -464,18 +613,17 @@ get_gtes (struct vmdk_priv *p, size_t idx, uint64_t grain, uint32_t *out,
   slot = &p->slots[(gt + idx * 97) % p->nr_slots];
   if (slot->ext != idx + 1 || slot->gt != gt) {
     slot->ext = 0;
-    if (file_pread (p, e->file, slot->entries, (size_t)sp->gtes * 4,
-                    (uint64_t)sp->gd[gt] * FERRY_VMDK_SECTOR, "grain table",
-                    err) < 0) {
+    if (file_pread (p, e->file, slot->entries,
+                    (size_t) sp->gtes * sp->gte_bytes, sp->gd[gt],
+                    "grain table", err) < 0 ||
+        gt_decode (e, gt, slot->entries, err) < 0) {
       pthread_mutex_unlock (&p->gt_lock);
       return -1;
     }
-    for (i = 0; i < sp->gtes; i++)
-      slot->entries[i] = le32toh (slot->entries[i]);
     slot->ext = idx + 1;
     slot->gt = gt;
   }
-  memcpy (out, slot->entries + first, n * 4);
+  memcpy (out, slot->entries + first, n * sizeof *out);
   pthread_mutex_unlock (&p->gt_lock);
   *ret_n = n;
   return 0;
@@ -490,26 +638,45 @@ grain_used (const struct vmdk_extent *e, uint64_t g)
   return left < e->sp->grain_bytes ? left : e->sp->grain_bytes;
 }
 
-/* Check that grain G's entry GTE (>= 2) points at grain data: inside the
- * file, past the metadata, not at the grain directory or its table. */
+/* What grain table entry GTE (reader's form) of extent E says. */
+static enum ferry_extent_kind
+gte_kind (const struct vmdk_sparse *sp, uint64_t gte)
+{
+  if (gte == 0)
+    return FERRY_EXTENT_UNALLOC;
+  if (gte == 1 && sp->gte1_zero)
+    return FERRY_EXTENT_ZERO;
+  return FERRY_EXTENT_DATA;
+}
+
+/* Check that grain G's entry GTE (a sector) points at grain data: inside
+ * the file and the grain region, not at the grain directory or its
+ * table. */
 static int
-check_grain (const struct vmdk_extent *e, uint64_t g, uint32_t gte,
+check_grain (const struct vmdk_extent *e, uint64_t g, uint64_t gte,
              struct ferry_err *err)
 {
   const struct vmdk_sparse *sp = e->sp;
-  uint64_t off = (uint64_t)gte * FERRY_VMDK_SECTOR;
   uint64_t len = sp->compressed ? (sp->markers ? 12 : 1) : grain_used (e, g);
-  uint64_t gt_off = (uint64_t)sp->gd[g / sp->gtes] * FERRY_VMDK_SECTOR;
+  uint64_t gt_off = sp->gd[g / sp->gtes], off;
 
-  if (off < sp->meta_end || off > e->file->size || len > e->file->size - off ||
+  if (gte > sp->grains_end / FERRY_VMDK_SECTOR)
+    goto bad;
+  off = gte * FERRY_VMDK_SECTOR;
+  if (off < sp->meta_end || off > sp->grains_end ||
+      len > sp->grains_end - off ||
       overlaps (off, len, sp->gd_start, sp->gd_end - sp->gd_start) ||
       overlaps (off, len, sp->rgd_start, sp->rgd_end - sp->rgd_start) ||
-      overlaps (off, len, gt_off, (uint64_t)sp->gtes * 4))
-    return ferry_err_set (err, 0,
-                          "'%s': grain table entry for grain %llu (sector "
-                          "%u) points outside the file or at its metadata",
-                          e->file->path, (unsigned long long)g, gte);
+      overlaps (off, len, gt_off, (uint64_t) sp->gtes * sp->gte_bytes))
+    goto bad;
   return 0;
+
+bad:
+  return ferry_err_set (err, 0,
+                        "'%s': grain table entry for grain %llu (sector "
+                        "%llu) points outside the file or at its metadata",
+                        e->file->path, (unsigned long long) g,
+                        (unsigned long long) gte);
 }
 
 /* Extent holding virtual OFFSET (< virtual size). */
@@ -536,7 +703,7 @@ sparse_status (struct vmdk_priv *p, size_t idx, uint64_t rel, uint64_t length,
   const struct vmdk_extent *e = &p->extents[idx];
   uint64_t gb = e->sp->grain_bytes, end = rel + length, g = rel / gb;
   uint64_t pos = rel;
-  uint32_t ents[MAX_GTES];
+  uint64_t ents[MAX_GTES];
   enum ferry_extent_kind kind = FERRY_EXTENT_LAST, k;
   size_t n, i;
 
@@ -544,15 +711,9 @@ sparse_status (struct vmdk_priv *p, size_t idx, uint64_t rel, uint64_t length,
     if (get_gtes (p, idx, g, ents, (end - g * gb + gb - 1) / gb, &n, err) < 0)
       return -1;
     for (i = 0; i < n; i++, g++) {
-      if (ents[i] == 0)
-        k = FERRY_EXTENT_UNALLOC;
-      else if (ents[i] == 1)
-        k = FERRY_EXTENT_ZERO;
-      else {
-        if (check_grain (e, g, ents[i], err) < 0)
-          return -1;
-        k = FERRY_EXTENT_DATA;
-      }
+      k = gte_kind (e->sp, ents[i]);
+      if (k == FERRY_EXTENT_DATA && check_grain (e, g, ents[i], err) < 0)
+        return -1;
       if (kind == FERRY_EXTENT_LAST)
         kind = k;
       else if (k != kind)
@@ -580,15 +741,15 @@ flat_status (struct vmdk_priv *p, const struct vmdk_extent *e, uint64_t rel,
   ret->length = length;
   if (file_get (p, e->file, &fd, &ignore) < 0)
     return; /* pread will report it */
-  data = lseek (fd, (off_t)off, SEEK_DATA);
-  if (data >= 0 && (uint64_t)data > off) {
+  data = lseek (fd, (off_t) off, SEEK_DATA);
+  if (data >= 0 && (uint64_t) data > off) {
     ret->kind = FERRY_EXTENT_ZERO;
-    if ((uint64_t)data - off < length)
-      ret->length = (uint64_t)data - off;
+    if ((uint64_t) data - off < length)
+      ret->length = (uint64_t) data - off;
   } else if (data >= 0) {
-    hole = lseek (fd, (off_t)off, SEEK_HOLE);
-    if (hole > (off_t)off && (uint64_t)hole - off < length)
-      ret->length = (uint64_t)hole - off;
+    hole = lseek (fd, (off_t) off, SEEK_HOLE);
+    if (hole > (off_t) off && (uint64_t) hole - off < length)
+      ret->length = (uint64_t) hole - off;
   } else if (errno == ENXIO) {
     ret->kind = FERRY_EXTENT_ZERO;
   }
@@ -662,11 +823,11 @@ span_get (struct vmdk_priv *p, const struct vmdk_extent *e,
     ferry_err_set (err, 0,
                    "'%s': compressed grain at offset %llu (%zu bytes) is "
                    "past the end of the file",
-                   e->file->path, (unsigned long long)off, len);
+                   e->file->path, (unsigned long long) off, len);
     return NULL;
   }
   if (want > e->file->size - off)
-    want = (size_t)(e->file->size - off);
+    want = (size_t) (e->file->size - off);
   if (want > c->span_cap) {
     uint8_t *n = realloc (c->span, want);
     if (n == NULL) {
@@ -688,14 +849,14 @@ span_get (struct vmdk_priv *p, const struct vmdk_extent *e,
  * bytes into it to OUT.  AHEAD: bytes worth reading ahead. */
 static int
 read_compressed (struct vmdk_priv *p, const struct vmdk_extent *e,
-                 struct inflate_ctx *c, uint64_t g, uint32_t gte, uint64_t in,
+                 struct inflate_ctx *c, uint64_t g, uint64_t gte, uint64_t in,
                  uint64_t take, size_t ahead, uint8_t *out,
                  struct ferry_err *err)
 {
   const struct vmdk_sparse *sp = e->sp;
   uint64_t gb = sp->grain_bytes, used = grain_used (e, g);
-  uint64_t off = (uint64_t)gte * FERRY_VMDK_SECTOR;
-  size_t csize, bound = (size_t)(2 * gb + 4096), actual = 0;
+  uint64_t off = (uint64_t) gte * FERRY_VMDK_SECTOR;
+  size_t csize, bound = (size_t) (2 * gb + 4096), actual = 0;
   const uint8_t *data;
   uint8_t *dst;
   enum libdeflate_result r;
@@ -711,11 +872,12 @@ read_compressed (struct vmdk_priv *p, const struct vmdk_extent *e,
       return ferry_err_set (err, 0,
                             "'%s': compressed grain %llu at offset %llu: bad "
                             "size %zu",
-                            e->file->path, (unsigned long long)g,
-                            (unsigned long long)off, csize);
+                            e->file->path, (unsigned long long) g,
+                            (unsigned long long) off, csize);
     off += 12;
   } else {
-    csize = e->file->size - off < bound ? (size_t)(e->file->size - off) : bound;
+    csize =
+        e->file->size - off < bound ? (size_t) (e->file->size - off) : bound;
   }
   data = span_get (p, e, c, off, csize, ahead, err);
   if (data == NULL)
@@ -742,22 +904,22 @@ read_compressed (struct vmdk_priv *p, const struct vmdk_extent *e,
         err, 0,
         "'%s': compressed grain %llu at offset %llu: bad "
         "deflate data%s",
-        e->file->path, (unsigned long long)g, (unsigned long long)off,
+        e->file->path, (unsigned long long) g, (unsigned long long) off,
         r == LIBDEFLATE_INSUFFICIENT_SPACE ? " (inflates past the grain size)"
                                            : "");
   if (actual != gb && actual != used)
     return ferry_err_set (err, 0,
                           "'%s': compressed grain %llu at offset %llu "
                           "inflates to %zu bytes, expected %llu",
-                          e->file->path, (unsigned long long)g,
-                          (unsigned long long)off, actual,
-                          (unsigned long long)used);
+                          e->file->path, (unsigned long long) g,
+                          (unsigned long long) off, actual,
+                          (unsigned long long) used);
   if (actual < in + take)
     return ferry_err_set (err, 0,
                           "'%s': compressed grain %llu at offset %llu is "
                           "short",
-                          e->file->path, (unsigned long long)g,
-                          (unsigned long long)off);
+                          e->file->path, (unsigned long long) g,
+                          (unsigned long long) off);
   if (dst != out)
     memcpy (out, dst + in, take);
   return 0;
@@ -771,7 +933,7 @@ sparse_pread (struct vmdk_priv *p, size_t idx, uint8_t *buf, uint64_t rel,
 {
   const struct vmdk_extent *e = &p->extents[idx];
   uint64_t gb = e->sp->grain_bytes, g, in, take, run;
-  uint32_t ents[MAX_GTES];
+  uint64_t ents[MAX_GTES];
   struct inflate_ctx c = {0};
   size_t n, i, ahead;
   int r = -1;
@@ -783,33 +945,33 @@ sparse_pread (struct vmdk_priv *p, size_t idx, uint8_t *buf, uint64_t rel,
     for (i = 0; i < n && len > 0; i++, g++) {
       in = rel % gb;
       take = gb - in < len ? gb - in : len;
-      if (ents[i] < 2) {
+      if (gte_kind (e->sp, ents[i]) != FERRY_EXTENT_DATA) {
         memset (buf, 0, take);
       } else if (check_grain (e, g, ents[i], err) < 0) {
         goto out;
       } else if (e->sp->compressed) {
         /* read ahead over the following grains when they come next in
          * the file, as they do in streamOptimized images */
-        ahead = (size_t)(gb + 4096);
+        ahead = (size_t) (gb + 4096);
         if (i + 1 < n && ents[i + 1] > ents[i] && len > take) {
           uint64_t rest = (len - take + gb - 1) / gb, last = i + rest;
           if (last >= n)
             last = n - 1;
-          while (
-              last > i &&
-              (ents[last] < ents[i] ||
-               (uint64_t)(ents[last] - ents[i]) * FERRY_VMDK_SECTOR > MAX_SPAN))
+          while (last > i &&
+                 (ents[last] < ents[i] ||
+                  (uint64_t) (ents[last] - ents[i]) * FERRY_VMDK_SECTOR >
+                      MAX_SPAN))
             last--;
           ahead =
-              (size_t)((uint64_t)(ents[last] - ents[i]) * FERRY_VMDK_SECTOR +
-                       gb + 4096);
+              (size_t) ((uint64_t) (ents[last] - ents[i]) * FERRY_VMDK_SECTOR +
+                        gb + 4096);
         }
         if (read_compressed (p, e, &c, g, ents[i], in, take, ahead, buf, err) <
             0)
           goto out;
       } else {
         /* coalesce grains that are contiguous in the file */
-        uint64_t foff = (uint64_t)ents[i] * FERRY_VMDK_SECTOR + in;
+        uint64_t foff = (uint64_t) ents[i] * FERRY_VMDK_SECTOR + in;
 
         run = take;
         while (i + 1 < n && run < len &&
@@ -933,11 +1095,11 @@ gt_cache_init (struct vmdk_priv *p, struct ferry_err *err)
       max = p->extents[i].sp->gtes;
   if (max == 0)
     return 0;
-  p->nr_slots = GT_CACHE_BYTES / (max * 4);
+  p->nr_slots = GT_CACHE_BYTES / (max * 8);
   if (p->nr_slots < 16)
     p->nr_slots = 16;
   p->slots = calloc (p->nr_slots, sizeof *p->slots);
-  p->slab = malloc (p->nr_slots * max * 4);
+  p->slab = malloc (p->nr_slots * max * 8);
   if (p->slots == NULL || p->slab == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   for (i = 0; i < p->nr_slots; i++)
@@ -951,7 +1113,7 @@ static uint64_t
 count_allocated (struct vmdk_priv *p)
 {
   struct ferry_err ignore = {0};
-  uint32_t ents[MAX_GTES];
+  uint64_t ents[MAX_GTES];
   uint64_t total = 0, gts = 0, g, ng;
   size_t i, n, j;
 
@@ -964,14 +1126,14 @@ count_allocated (struct vmdk_priv *p)
     const struct vmdk_extent *e = &p->extents[i];
     if (e->type == FERRY_VMDK_EXTENT_FLAT)
       total += e->length;
-    if (e->type != FERRY_VMDK_EXTENT_SPARSE)
+    if (e->sp == NULL)
       continue;
     ng = (e->length + e->sp->grain_bytes - 1) / e->sp->grain_bytes;
     for (g = 0; g < ng; g += n) {
       if (get_gtes (p, i, g, ents, ng - g, &n, &ignore) < 0)
         return 0;
       for (j = 0; j < n; j++)
-        if (ents[j] >= 2)
+        if (gte_kind (e->sp, ents[j]) == FERRY_EXTENT_DATA)
           total += grain_used (e, g + j);
     }
   }
@@ -979,9 +1141,9 @@ count_allocated (struct vmdk_priv *p)
 }
 
 /* Take CID, parentCID and the parent hint from a parsed descriptor. */
-static int
+static void
 take_descriptor (struct ferry_disk *disk, struct ferry_vmdk_descriptor *d,
-                 const char *fallback_type, struct ferry_err *err)
+                 const char *fallback_type)
 {
   struct vmdk_priv *p = disk->priv;
 
@@ -991,15 +1153,8 @@ take_descriptor (struct ferry_disk *disk, struct ferry_vmdk_descriptor *d,
   p->parent_cid = d->parent_cid;
   snprintf (disk->subformat, sizeof disk->subformat, "%s",
             d->create_type[0] ? d->create_type : fallback_type);
-  if (strcasecmp (d->create_type, "seSparse") == 0)
-    return ferry_err_set (err, 0, "'%s': seSparse VMDK is not supported",
-                          disk->path);
-  if (strcasecmp (d->create_type, "vmfsSparse") == 0)
-    return ferry_err_set (
-        err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported", disk->path);
   if (d->parent_hint && !(d->has_parent_cid && d->parent_cid == 0xffffffff))
     disk->parent_hint = TAKE_PTR (d->parent_hint);
-  return 0;
 }
 
 /* A hosted sparse file opened directly: one extent, the file itself; its
@@ -1013,7 +1168,6 @@ open_sparse (struct ferry_disk *disk, struct ferry_err *err)
   struct ferry_vmdk_descriptor d = {0};
   CLEANUP_FREE char *text = NULL;
   struct stat st;
-  int r;
 
   if (priv_new (disk, 1, err) < 0)
     return -1;
@@ -1032,7 +1186,7 @@ open_sparse (struct ferry_disk *disk, struct ferry_err *err)
   e = &p->extents[p->nr_extents++];
   e->type = FERRY_VMDK_EXTENT_SPARSE;
   e->file = f;
-  if (sparse_load (p, f, &e->sp, &text, err) < 0)
+  if (sparse_load (p, f, FERRY_VMDK_EXTENT_SPARSE, &e->sp, &text, err) < 0)
     return -1;
   e->start = 0;
   e->length = e->sp->capacity * FERRY_VMDK_SECTOR;
@@ -1041,10 +1195,8 @@ open_sparse (struct ferry_disk *disk, struct ferry_err *err)
     if (ferry_vmdk_parse_descriptor (disk->path, text, strlen (text), &d, err) <
         0)
       return -1;
-    r = take_descriptor (disk, &d, "monolithicSparse", err);
+    take_descriptor (disk, &d, "monolithicSparse");
     ferry_vmdk_descriptor_free (&d);
-    if (r < 0)
-      return -1;
   } else {
     snprintf (disk->subformat, sizeof disk->subformat,
               e->sp->compressed ? "streamOptimized" : "monolithicSparse");
@@ -1094,9 +1246,9 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
   if (ferry_vmdk_parse_descriptor (disk->path, text, disk->file_size, &d, err) <
       0)
     return -1;
-  if (priv_new (disk, d.nr_extents ? d.nr_extents : 1, err) < 0 ||
-      take_descriptor (disk, &d, "unknown", err) < 0)
+  if (priv_new (disk, d.nr_extents ? d.nr_extents : 1, err) < 0)
     goto out;
+  take_descriptor (disk, &d, "unknown");
   p = disk->priv;
   if (d.nr_extents == 0) {
     ferry_err_set (err, 0, "'%s': VMDK descriptor lists no extents",
@@ -1111,17 +1263,10 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
     e->start = start;
     e->length = x->sectors * FERRY_VMDK_SECTOR;
     start += e->length;
-    if (x->type == FERRY_VMDK_EXTENT_SESPARSE) {
-      ferry_err_set (err, 0, "'%s': seSparse VMDK is not supported",
-                     disk->path);
-      goto out;
-    }
-    if (x->type == FERRY_VMDK_EXTENT_VMFSSPARSE) {
-      ferry_err_set (err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported",
-                     disk->path);
-      goto out;
-    }
-    e->type = x->type;
+    e->type =
+        x->type == FERRY_VMDK_EXTENT_FLAT || x->type == FERRY_VMDK_EXTENT_ZERO
+            ? x->type
+            : FERRY_VMDK_EXTENT_SPARSE;
     if (x->type == FERRY_VMDK_EXTENT_ZERO)
       continue;
     f = &p->files[p->nr_files++];
@@ -1155,19 +1300,19 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
         ferry_err_set (err, 0,
                        "'%s': descriptor line %u: flat extent '%s' needs "
                        "%llu bytes but the file has %llu",
-                       disk->path, x->line, f->path, (unsigned long long)need,
-                       (unsigned long long)f->size);
+                       disk->path, x->line, f->path, (unsigned long long) need,
+                       (unsigned long long) f->size);
         goto out;
       }
     } else {
-      if (sparse_load (p, f, &e->sp, NULL, err) < 0)
+      if (sparse_load (p, f, x->type, &e->sp, NULL, err) < 0)
         goto out;
       if (x->sectors > e->sp->capacity) {
         ferry_err_set (err, 0,
                        "'%s': descriptor line %u: extent of %llu sectors is "
                        "larger than the capacity of '%s' (%llu sectors)",
-                       disk->path, x->line, (unsigned long long)x->sectors,
-                       f->path, (unsigned long long)e->sp->capacity);
+                       disk->path, x->line, (unsigned long long) x->sectors,
+                       f->path, (unsigned long long) e->sp->capacity);
         goto out;
       }
     }
@@ -1188,8 +1333,15 @@ vmdk_open (struct ferry_disk *disk, struct ferry_err *err)
       ferry_disk_pread_exact (disk, magic, 4, 0, "magic", err) < 0)
     return -1;
   if (memcmp (magic, "COWD", 4) == 0)
-    return ferry_err_set (
-        err, 0, "'%s': vmfsSparse (COWD) VMDK is not supported", disk->path);
+    return ferry_err_set (err, 0,
+                          "'%s' is a vmfsSparse (COWD) extent: open the "
+                          "descriptor .vmdk that names it instead",
+                          disk->path);
+  if (memcmp (magic, "\xbe\xba\xfe\xca", 4) == 0)
+    return ferry_err_set (err, 0,
+                          "'%s' is a seSparse extent: open the descriptor "
+                          ".vmdk that names it instead",
+                          disk->path);
   if (memcmp (magic, "KDMV", 4) == 0) {
     if (open_sparse (disk, err) < 0)
       return -1;

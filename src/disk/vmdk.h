@@ -89,4 +89,56 @@ struct ferry_vmdk_header {
 void ferry_vmdk_decode_header (const uint8_t *buf,
                                struct ferry_vmdk_header *ret);
 
+/* ESXi snapshot-delta extents (src/disk/vmdk-esx.c).  vmfsSparse: the
+ * 2048-byte "COWD" header, 32-bit grain directory and tables of 4096
+ * sector offsets.  seSparse: a const header (magic 0xcafebabe), a volatile
+ * header, and a grain directory and tables of 64-bit entries whose top
+ * nibble is a type. */
+#define FERRY_VMDK_COWD_HEADER 2048 /* bytes of a COWD header */
+#define FERRY_VMDK_COWD_GTES 4096   /* entries per COWD grain table */
+#define FERRY_VMDK_SE_MAGIC 0xcafebabeull
+#define FERRY_VMDK_SE_VOLATILE_MAGIC 0xcafecafeull
+#define FERRY_VMDK_SE_VERSION 0x200000001ull
+#define FERRY_VMDK_SE_GTES 4096 /* entries per seSparse grain table */
+
+/* Where the metadata and grains of a sparse extent lie, checked against
+ * the file: what the generic grain-table code needs. */
+struct ferry_vmdk_layout {
+  uint64_t capacity;     /* virtual sectors */
+  uint64_t grain_size;   /* sectors per grain */
+  uint32_t gtes;         /* entries per grain table */
+  uint32_t gte_bytes;    /* bytes per GD and GT entry: 4 or 8 */
+  uint64_t nr_gd;        /* grain directory entries used */
+  uint64_t gd_start;     /* grain directory, byte offset in the file */
+  uint64_t header_end;   /* bytes of header at the start of the file */
+  uint64_t gt_start;     /* seSparse: grain table region, bytes */
+  uint64_t gt_end;       /* end of it */
+  uint64_t grains_start; /* grain data lies in [grains_start, */
+  uint64_t grains_end;   /*   grains_end) (bytes; may pass EOF) */
+  uint64_t volatile_off; /* seSparse: volatile header, bytes */
+};
+
+/* Check a COWD header (BUF: its 2048 bytes) of a file of SIZE bytes named
+ * PATH and describe its layout. */
+int ferry_vmdk_cowd_layout (const char *path, const uint8_t *buf, uint64_t size,
+                            struct ferry_vmdk_layout *ret,
+                            struct ferry_err *err);
+/* Check a seSparse const header (BUF: 512 bytes) and describe the layout. */
+int ferry_vmdk_se_layout (const char *path, const uint8_t *buf, uint64_t size,
+                          struct ferry_vmdk_layout *ret, struct ferry_err *err);
+/* Check a seSparse volatile header (512 bytes). */
+int ferry_vmdk_se_check_volatile (const char *path, const uint8_t *buf,
+                                  struct ferry_err *err);
+/* seSparse grain directory entry RAW (index I) to the byte offset of its
+ * grain table, 0 when none. */
+int ferry_vmdk_se_gd_entry (const char *path, const struct ferry_vmdk_layout *l,
+                            uint64_t i, uint64_t raw, uint64_t *ret,
+                            struct ferry_err *err);
+/* seSparse grain table entry RAW (grain G) to the form the reader uses:
+ * 0 unallocated, 1 reads as zeroes, otherwise the grain's first sector in
+ * the file. */
+int ferry_vmdk_se_gte (const char *path, const struct ferry_vmdk_layout *l,
+                       uint64_t g, uint64_t raw, uint64_t *ret,
+                       struct ferry_err *err);
+
 #endif

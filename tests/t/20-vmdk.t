@@ -194,17 +194,6 @@ done
 fails_with "loop in the parent chain" "error: .*loop" \
   "$FERRY" convert loop-a.vmdk loop.raw
 
-# seSparse is refused clearly
-cat > se.vmdk <<'EOD'
-# Disk DescriptorFile
-version=1
-CID=44444444
-parentCID=ffffffff
-createType="seSparse"
-RW 2048 SESPARSE "se-sesparse.vmdk"
-EOD
-fails_with "seSparse is refused" "error: .*seSparse VMDK is not supported" \
-  "$FERRY" convert se.vmdk se.raw
 # a missing extent file is named
 sed 's/esx-flat.vmdk/missing-flat.vmdk/' esx-vmfs.vmdk > missing.vmdk
 fails_with "missing extent names the file" "error: .*missing-flat.vmdk" \
