@@ -71,6 +71,42 @@ diag_cmp (const void *a, const void *b)
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Tidy an absolute path in place, lexically: "//" and "/./" collapse and
+ * "dir/.." goes, so paths read as the operator would write them
+ * ("/srv/plans/../out" becomes "/srv/out"). */
+static void
+normalize_path (char *path)
+{
+  char *out = path, *in = path, *seg;
+  size_t len;
+
+  if (path[0] != '/')
+    return;
+  while (*in) {
+    while (*in == '/')
+      in++;
+    if (*in == '\0')
+      break;
+    seg = in;
+    while (*in && *in != '/')
+      in++;
+    len = (size_t) (in - seg);
+    if (len == 1 && seg[0] == '.')
+      continue;
+    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+      while (out > path && *--out != '/')
+        ;
+      continue;
+    }
+    *out++ = '/';
+    memmove (out, seg, len);
+    out += len;
+  }
+  if (out == path)
+    *out++ = '/';
+  *out = '\0';
+}
+
 char *
 ferry_plan_resolve (const char *dir, const char *p)
 {
@@ -79,10 +115,12 @@ ferry_plan_resolve (const char *dir, const char *p)
   if (p == NULL)
     return NULL;
   if (p[0] == '/' || dir == NULL || strcmp (dir, ".") == 0 || *dir == '\0')
-    return strdup (p);
-  if (asprintf (&r, "%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/", p) <
-      0)
-    return NULL;
+    r = strdup (p);
+  else if (asprintf (&r, "%s%s%s", dir,
+                     dir[strlen (dir) - 1] == '/' ? "" : "/", p) < 0)
+    r = NULL;
+  if (r)
+    normalize_path (r);
   return r;
 }
 
