@@ -16,6 +16,9 @@ if [ -s "$LOCK" ]; then
   ok "... and host" grep -q "$(hostname)" <<<"$out"
   out=$("$FERRY" unlock "$PLAN" 2>&1); rc=$?
   is "unlock refuses a live owner's lock" "$rc" 1
+  ok "... naming the owner" grep -q "$A" <<<"$out"
+  ok "unlock --force removes a live owner's lock" "$FERRY" unlock --force "$PLAN"
+  ok "... the lock file is gone" test ! -e "$LOCK"
 else
   is "first apply took the lock" "missing" "present"
 fi
