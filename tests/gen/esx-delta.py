@@ -147,8 +147,9 @@ def se_file(capacity, entries, rnd, over=None):
         sec = (sec + 7) // 8 * 8
     n_grains = (capacity + SE_GRAIN - 1) // SE_GRAIN
     regions["grains"] = [sec, n_grains * SE_GRAIN]
+    place = dict(regions)               # where things go in the file
     for k, v in over.get("regions", {}).items():
-        regions[k] = v
+        regions[k] = v                  # what the header claims
     used_gts = sorted({g // SE_GTES for g in entries})
     slots = list(range(n_gd))
     rnd.shuffle(slots)
@@ -180,24 +181,22 @@ def se_file(capacity, entries, rnd, over=None):
                  "backmap", "grains"):
         hdr += struct.pack("<QQ", *regions[name])
     hdr += bytes(SECTOR - len(hdr))
-    end = regions["grains"][0] * SECTOR + len(data_grains) * gb
-    end = max(end, (regions["gt"][0] * SECTOR) + n_gd * gt_bytes)
+    end = place["grains"][0] * SECTOR + len(data_grains) * gb
+    end = max(end, (place["gt"][0] * SECTOR) + n_gd * gt_bytes)
     out = bytearray(end)
     out[0:SECTOR] = hdr
     vol = struct.pack("<QQQQ", over.get("vmagic", 0xCAFECAFE), len(used_gts),
                       1, over.get("replay", 0))
-    vs = regions["volatile"][0] * SECTOR
-    if vs + SECTOR <= len(out):
-        out[vs:vs + len(vol)] = vol
-    gs = regions["gd"][0] * SECTOR
-    if gs + n_gd * 8 <= len(out):
-        out[gs:gs + n_gd * 8] = struct.pack("<%dQ" % n_gd, *gd)
-    ts = regions["gt"][0] * SECTOR
+    vs = place["volatile"][0] * SECTOR
+    out[vs:vs + len(vol)] = vol
+    gs = place["gd"][0] * SECTOR
+    out[gs:gs + n_gd * 8] = struct.pack("<%dQ" % n_gd, *gd)
+    ts = place["gt"][0] * SECTOR
     for g, v in gte.items():
         t, i = divmod(g, SE_GTES)
-        slot = gd[t] & 0xFFFFFFFF if gd[t] >> 32 == 0x10000000 else slots[t]
+        slot = slots[t]
         struct.pack_into("<Q", out, ts + slot * gt_bytes + i * 8, v)
-    grs = regions["grains"][0] * SECTOR
+    grs = place["grains"][0] * SECTOR
     for g, i in gidx.items():
         out[grs + i * gb:grs + (i + 1) * gb] = entries[g]
     return bytes(out)
@@ -307,7 +306,7 @@ def hostile(outdir):
         se("region-%s-%x-%x" % (region, val[0], val[1]),
            {"regions": {region: val}})
     # grains region starting at the const header: entry 0 -> header
-    se("grains-overlap-header", {"regions": {"grains": [0, 64]}})
+    se("grains-overlap-volatile", {"regions": {"grains": [1, 10000]}})
     se("grains-overlap-gd", {"regions": {"grains": [24, 10000]}})
     for name, v in (("type-2", 0x2000000000000000),
                     ("index-past-gt-region", 0x1000000000000005),
@@ -317,7 +316,8 @@ def hostile(outdir):
                     ("type-f", 0xF000000000000001),
                     ("type-0-nonzero", 0x0000000000000001),
                     ("index-past-grains", (3 << 60) | 0xFFFFFFFFFFFF),
-                    ("index-past-eof", (3 << 60) | 1)):
+                    ("index-past-grains-2", (3 << 60) | 1),
+                    ("index-past-eof", (3 << 60) | (1000 << 48))):
         se("gte-" + name, {"gte_set": {0: v}})
     for name, (ct, et, sectors, body) in sorted(cases.items()):
         ext = "ext-%s.bin" % name
