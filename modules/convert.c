@@ -6,7 +6,6 @@
  * is the world's proof that the disk is done. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "modules/local.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 char *
@@ -162,26 +162,6 @@ convert_on_progress (void *opaque, const struct ferry_convert_progress *p)
                        p->final);
 }
 
-/* fsync the directory holding PATH, so a rename is durable. */
-static int
-sync_dir (const char *path, struct ferry_err *err)
-{
-  CLEANUP_FREE char *copy = strdup (path);
-  int fd;
-
-  if (copy == NULL)
-    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return ferry_err_set (err, errno, "cannot open directory of '%s'", path);
-  if (fsync (fd) < 0) {
-    close (fd);
-    return ferry_err_set (err, errno, "cannot sync directory of '%s'", path);
-  }
-  close (fd);
-  return 0;
-}
-
 static int
 convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
@@ -234,7 +214,7 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
     ferry_err_set (err, errno, "cannot rename '%s' to '%s'", part, final);
     goto out;
   }
-  if (sync_dir (final, err) < 0)
+  if (ferry_sync_parent (final, err) < 0)
     goto out;
   if (asprintf (&id, "file:%s", final) < 0) {
     ferry_err_set (err, ENOMEM, "cannot allocate memory");

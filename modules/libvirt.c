@@ -15,6 +15,7 @@
 #include "modules/local.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 /* A stable UUID for (plan, vm): SHA-256 of both, shaped as a v5-style
  * UUID, so reruns and other hosts agree. */
@@ -250,7 +251,7 @@ write_atomic (const char *path, const char *xml, struct ferry_err *err)
     unlink (tmp);
     return -1;
   }
-  return 0;
+  return ferry_sync_parent (path, err);
 }
 
 static int

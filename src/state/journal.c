@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 /* Bounds on what a line may hold; anything larger is refused on append and
  * skipped on replay. */
@@ -457,57 +458,6 @@ replay (struct ferry_journal *j, struct ferry_err *err)
   return 0;
 }
 
-/* mkdir -p the directory part of PATH (mode 0700 for what we create). */
-static int
-mkdir_parents (const char *path, struct ferry_err *err)
-{
-  CLEANUP_FREE char *dir = strdup (path);
-  char *p;
-
-  if (dir == NULL)
-    return ferry_err_set (err, ENOMEM, "journal '%s'", path);
-  p = strrchr (dir, '/');
-  if (p == NULL || p == dir)
-    return 0;
-  *p = '\0';
-  for (p = dir + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-      return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
-    *p = '/';
-  }
-  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
-  return 0;
-}
-
-/* fsync the directory holding PATH, so a newly created file survives a
- * crash.  Best effort: some file systems refuse directory fsync. */
-static void
-sync_parent (const char *path)
-{
-  CLEANUP_FREE char *dir = strdup (path);
-  char *p;
-  int fd;
-
-  if (dir == NULL)
-    return;
-  p = strrchr (dir, '/');
-  if (p == NULL)
-    strcpy (dir, ".");
-  else if (p == dir)
-    dir[1] = '\0';
-  else
-    *p = '\0';
-  fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync (fd);
-    close (fd);
-  }
-}
-
 /* Free J and everything it holds. */
 void
 ferry_journal_close (struct ferry_journal *j)
@@ -555,7 +505,7 @@ ferry_journal_open (const char *path, bool readonly, struct ferry_journal **ret,
       return 0;
     }
   } else {
-    if (mkdir_parents (path, err) < 0) {
+    if (ferry_mkdir_parents (path, err) < 0) {
       ferry_journal_close (j);
       return -1;
     }
@@ -584,7 +534,7 @@ ferry_journal_open (const char *path, bool readonly, struct ferry_journal **ret,
     return -1;
   }
   if (created)
-    sync_parent (path);
+    ferry_sync_parent (path, NULL); /* best effort */
   if (replay (j, err) < 0) {
     ferry_journal_close (j);
     return -1;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define LOCK_MAX_SIZE 4096 /* a lock file larger than this is garbled */
 
@@ -31,32 +32,6 @@ struct ferry_lock {
   char content[LOCK_MAX_SIZE]; /* what we wrote: our proof of ownership */
   size_t len;                  /* bytes of content */
 };
-
-/* mkdir -p the directory part of PATH (mode 0700 for what we create). */
-static int
-mkdir_parents (const char *path, struct ferry_err *err)
-{
-  CLEANUP_FREE char *dir = strdup (path);
-  char *p;
-
-  if (dir == NULL)
-    return ferry_err_set (err, ENOMEM, "lock '%s'", path);
-  p = strrchr (dir, '/');
-  if (p == NULL || p == dir)
-    return 0;
-  *p = '\0';
-  for (p = dir + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-      return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
-    *p = '/';
-  }
-  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
-  return 0;
-}
 
 /* Read at most LOCK_MAX_SIZE bytes of PATH into BUF (NUL-terminated).
  * 1 read, 0 no such file, -1 error.  *RET_LEN is the byte count; a file
@@ -201,7 +176,7 @@ ferry_lock_acquire (const char *path, struct ferry_lock **ret,
   ssize_t n;
   int fd = -1, tries, r;
 
-  if (mkdir_parents (path, err) < 0)
+  if (ferry_mkdir_parents (path, err) < 0)
     return -1;
   for (tries = 0; tries < 3; tries++) {
     fd =

@@ -1,0 +1,64 @@
+/* Small file-system helpers. */
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+int
+ferry_mkdir_parents (const char *path, struct ferry_err *err)
+{
+  CLEANUP_FREE char *dir = strdup (path);
+  char *p;
+
+  if (dir == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  p = strrchr (dir, '/');
+  if (p == NULL || p == dir)
+    return 0;
+  *p = '\0';
+  for (p = dir + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+      return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
+    *p = '/';
+  }
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return ferry_err_set (err, errno, "cannot create directory '%s'", dir);
+  return 0;
+}
+
+int
+ferry_sync_parent (const char *path, struct ferry_err *err)
+{
+  CLEANUP_FREE char *dir = strdup (path);
+  char *p;
+  int fd;
+
+  if (dir == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  p = strrchr (dir, '/');
+  if (p == NULL)
+    strcpy (dir, ".");
+  else if (p == dir)
+    dir[1] = '\0';
+  else
+    *p = '\0';
+  fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot open directory '%s'", dir);
+  if (fsync (fd) < 0 && errno != EINVAL && errno != EROFS) {
+    ferry_err_set (err, errno, "cannot sync directory '%s'", dir);
+    close (fd);
+    return -1;
+  }
+  close (fd);
+  return 0;
+}
