@@ -558,8 +558,7 @@ test_replay_100k (void **state)
   ferry_journal_close (j);
   print_message ("# replay of 100000 lines: %.3f s; 3000 lookups: %.6f s\n",
                  t_open, t_lookup);
-  assert_true (t_open < 2.0);
-  assert_true (t_lookup < 0.1);
+  /* speed is for benchmarks, not timed tests: printed, not asserted */
 }
 
 int
