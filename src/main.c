@@ -223,7 +223,8 @@ cmd_convert (int argc, char **argv)
   return 0;
 }
 
-/* ferry inspect DISK [--json] */
+/* ferry inspect DISK [--json]: format, size, allocation, chain, and the
+ * problems found while walking every table (exit 1 if any). */
 static int
 cmd_inspect (int argc, char **argv)
 {
@@ -241,51 +242,70 @@ cmd_inspect (int argc, char **argv)
     if (c == 'j')
       json = true;
     else if (c == 'h') {
-      printf ("usage: ferry inspect DISK [--json]\n");
-      return 0;
+      printf ("usage: ferry inspect DISK [--json]\n"
+              "Show format, subformat, virtual size, allocated bytes, the "
+              "snapshot chain\nand problems found in the image's tables.\n");
+      return EXIT_OK;
     } else
-      return 1;
+      return EXIT_ERROR;
   }
   if (argc - optind != 1) {
     fprintf (stderr, "usage: ferry inspect DISK [--json]\n");
-    return 1;
+    return EXIT_ERROR;
   }
   if (ferry_disk_open (argv[optind], &disk, &err) < 0)
     return die_err (&err);
+  /* walk the whole map: every table entry gets checked on the way */
   while (off < disk->virtual_size) {
-    if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, &err) < 0) {
-      ferry_disk_close (disk);
-      return die_err (&err);
-    }
+    if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, &err) < 0)
+      break;
     if (!m.zero)
       alloc += m.length;
     off += m.length;
   }
   if (json) {
-    printf ("{\"file\": \"%s\", \"format\": \"%s\", \"subformat\": \"%s\", "
-            "\"virtual_size\": %llu, \"allocated\": %llu, \"chain\": [",
-            disk->path, disk->format->name, disk->subformat,
-            (unsigned long long) disk->virtual_size,
-            (unsigned long long) alloc);
-    for (l = disk; l; l = l->parent)
-      printf ("%s{\"file\": \"%s\", \"format\": \"%s\", \"subformat\": "
-              "\"%s\", \"virtual_size\": %llu}",
-              l == disk ? "" : ", ", l->path, l->format->name, l->subformat,
-              (unsigned long long) l->virtual_size);
-    printf ("], \"problems\": []}\n");
+    cJSON *root = cJSON_CreateObject (), *chain = cJSON_CreateArray ();
+    cJSON *problems = cJSON_CreateArray (), *o;
+    char *text;
+    cJSON_AddStringToObject (root, "file", disk->path);
+    cJSON_AddStringToObject (root, "format", disk->format->name);
+    cJSON_AddStringToObject (root, "subformat", disk->subformat);
+    cJSON_AddNumberToObject (root, "virtual_size", (double) disk->virtual_size);
+    cJSON_AddNumberToObject (root, "allocated", (double) alloc);
+    for (l = disk; l; l = l->parent) {
+      o = cJSON_CreateObject ();
+      cJSON_AddStringToObject (o, "file", l->path);
+      cJSON_AddStringToObject (o, "format", l->format->name);
+      cJSON_AddStringToObject (o, "subformat", l->subformat);
+      cJSON_AddNumberToObject (o, "virtual_size", (double) l->virtual_size);
+      cJSON_AddItemToArray (chain, o);
+    }
+    cJSON_AddItemToObject (root, "chain", chain);
+    if (err.set)
+      cJSON_AddItemToArray (problems, cJSON_CreateString (err.msg));
+    cJSON_AddItemToObject (root, "problems", problems);
+    text = cJSON_Print (root);
+    printf ("%s\n", text);
+    free (text);
+    cJSON_Delete (root);
   } else {
     printf ("file:         %s\nformat:       %s\nsubformat:    %s\n"
-            "virtual size: %llu bytes\nallocated:    %llu bytes\n",
+            "virtual size: %llu bytes\nallocated:    %llu bytes%s\n",
             disk->path, disk->format->name, disk->subformat,
             (unsigned long long) disk->virtual_size,
-            (unsigned long long) alloc);
+            (unsigned long long) alloc, err.set ? " (at least)" : "");
     for (l = disk->parent; l; l = l->parent)
       printf ("parent[%d]:    %s (%s %s, %llu bytes)\n", depth++, l->path,
               l->format->name, l->subformat,
               (unsigned long long) l->virtual_size);
+    printf ("problems:     %s\n", err.set ? err.msg : "none");
   }
   ferry_disk_close (disk);
-  return 0;
+  if (err.set) {
+    fprintf (stderr, "ferry: error: %s\n", err.msg);
+    return EXIT_ERROR;
+  }
+  return EXIT_OK;
 }
 
 /* ---- plan loading shared by the plan commands ---- */
