@@ -84,8 +84,8 @@ demo:
 
 install: ferry
 	install -D -m 0755 ferry $(DESTDIR)$(PREFIX)/bin/ferry
-	for m in docs/*.[1-9]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
-	  install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
+	for m in docs/*.md; do \
+	  install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/doc/ferry/$$(basename $$m); done
 	install -D -m 0644 schemas/ferry-plan-v1.json $(DESTDIR)$(PREFIX)/share/ferry/ferry-plan-v1.json
 
 format:
