@@ -26,3 +26,17 @@ qemu-io -f vmdk -c "write -P 0xab 4096 70000" -c "write -z 200k 64k" \
 cp "$tmp/delta.vmdk" "$out/seed-delta"
 printf '# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType="vmfs"\nRW 2048 VMFS "%s" 0\nRW 100 ZERO\n' \
   "$(basename "$out")" > "$out/seed-vmfs"
+# ESXi deltas: the extent files alone (the target wraps them in a
+# descriptor), over a small vmfs base
+printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="vmfs"\nRW 2048 VMFS "src.raw"\n' \
+  > "$tmp/base.vmdk"
+/usr/bin/python3 "$top/tests/gen/esx-delta.py" cowd "$tmp/base.vmdk" \
+  "$tmp/src.raw" "$tmp/c.vmdk" 1000:5000:ab 0x30000:0x2000:z
+/usr/bin/python3 "$top/tests/gen/esx-delta.py" cowd "$tmp/base.vmdk" \
+  "$tmp/src.raw" "$tmp/c8.vmdk" 1000:5000:ab 0x80000:0x10000:cd --grain 8
+/usr/bin/python3 "$top/tests/gen/esx-delta.py" sesparse "$tmp/base.vmdk" \
+  "$tmp/src.raw" "$tmp/s.vmdk" 1000:5000:ab 0x30000:0x2000:z \
+  0x40000:0x3000:u 0xff000:0x1000:11
+cp "$tmp/c-delta.vmdk" "$out/seed-cowd"
+cp "$tmp/c8-delta.vmdk" "$out/seed-cowd-grain8"
+cp "$tmp/s-sesparse.vmdk" "$out/seed-sesparse"
