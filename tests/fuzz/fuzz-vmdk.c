@@ -47,15 +47,15 @@ esx_descriptor (const uint8_t *data, size_t size, int fd, size_t *ret_len)
                 "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
                 "parentCID=ffffffff\ncreateType=\"esx\"\n"
                 "RW %llu %s \"/proc/self/fd/%d\"\n",
-                (unsigned long long)sectors, type, fd);
+                (unsigned long long) sectors, type, fd);
   dfd = memfd_create ("fuzz-vmdk-desc", MFD_CLOEXEC);
   if (dfd < 0)
     return -1;
-  if (write (dfd, desc, (size_t)n) != n) {
+  if (write (dfd, desc, (size_t) n) != n) {
     close (dfd);
     return -1;
   }
-  *ret_len = (size_t)n;
+  *ret_len = (size_t) n;
   return dfd;
 }
 
@@ -75,7 +75,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fd = memfd_create ("fuzz-vmdk", MFD_CLOEXEC);
   if (fd < 0)
     return 0;
-  if (size > 0 && write (fd, data, size) != (ssize_t)size) {
+  if (size > 0 && write (fd, data, size) != (ssize_t) size) {
     close (fd);
     return 0;
   }
@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     /* an unaligned read across grains */
     if (disk.virtual_size > 4096)
-      (void)ferry_format_vmdk.pread (&disk, buf, 3000, 1000, &err);
+      (void) ferry_format_vmdk.pread (&disk, buf, 3000, 1000, &err);
   }
   ferry_format_vmdk.close (&disk);
   free (disk.parent_hint);
