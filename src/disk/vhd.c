@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk/hostmap.h"
 #include "disk/vhd-common.h"
 #include "util/cleanup.h"
 
@@ -40,6 +41,7 @@ struct vhd_priv {
   uint32_t bitmap_size;  /* bytes of sector bitmap before each block */
   uint32_t nblocks;      /* BAT entries covering the virtual size */
   uint32_t *bat;         /* host-endian sector numbers, or VHD_BAT_UNUSED */
+  struct ferry_hostmap *holes; /* holes of the file inside data blocks */
 };
 
 static uint32_t
@@ -348,6 +350,9 @@ vhd_open (struct ferry_disk *disk, struct ferry_err *err)
   if (p == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   disk->priv = p;
+  p->holes = ferry_hostmap_new (disk->fd);
+  if (p->holes == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
   p->type = rd32 (footer + 60);
   memcpy (p->unique_id, footer + 68, 16);
   disk->virtual_size = vhd_virtual_size (footer);
@@ -421,11 +426,13 @@ vhd_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   enum ferry_extent_kind kind = FERRY_EXTENT_LAST, k;
   uint64_t pos = offset, end = offset + length, blk, boff, n, run;
   const uint64_t piece = (uint64_t)VHD_BITMAP_PIECE * 8 * 512;
+  bool data;
 
   ret->offset = offset;
   if (p->type == VHD_TYPE_FIXED) {
-    ret->length = length;
-    ret->kind = FERRY_EXTENT_DATA;
+    /* holes of the file read as zeroes */
+    ret->length = ferry_hostmap_query (p->holes, offset, length, &data);
+    ret->kind = data ? FERRY_EXTENT_DATA : FERRY_EXTENT_ZERO;
     return 0;
   }
   while (pos < end) {
@@ -442,6 +449,16 @@ vhd_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
     run = vhd_block_run (disk, blk, boff, n, &k, err);
     if (run == 0)
       return -1;
+    if (k == FERRY_EXTENT_DATA) {
+      /* the unwritten parts of a data block read as zeroes */
+      uint64_t h = ferry_hostmap_query (
+          p->holes, (uint64_t)p->bat[blk] * 512 + p->bitmap_size + boff, run,
+          &data);
+      if (!data)
+        k = FERRY_EXTENT_ZERO;
+      if (h < run)
+        run = h;
+    }
     if (kind != FERRY_EXTENT_LAST && k != kind)
       break;
     kind = k;
@@ -533,6 +550,7 @@ vhd_close (struct ferry_disk *disk)
   if (p == NULL)
     return;
   free (p->bat);
+  ferry_hostmap_free (p->holes);
   free (p);
   disk->priv = NULL;
 }

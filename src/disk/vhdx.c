@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "disk/crc32c.h"
+#include "disk/hostmap.h"
 #include "disk/vhd-common.h"
 #include "util/cleanup.h"
 
@@ -79,6 +80,7 @@ struct vhdx_priv {
   uint8_t data_write_guid[16]; /* current header's DataWriteGuid */
   char linkage[40];            /* parent_linkage value (no braces), or "" */
   char linkage2[40];           /* parent_linkage2 value (no braces), or "" */
+  struct ferry_hostmap *holes; /* holes of the file inside present blocks */
 };
 
 static uint16_t
@@ -624,6 +626,9 @@ vhdx_open (struct ferry_disk *disk, struct ferry_err *err)
       vhdx_read_metadata (disk, p, meta_off, meta_len, err) < 0 ||
       vhdx_load_bat (disk, p, bat_off, bat_len, meta_off, meta_len, err) < 0)
     return -1;
+  p->holes = ferry_hostmap_new (disk->fd);
+  if (p->holes == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
   return 0;
 }
 
@@ -700,6 +705,17 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
     run = vhdx_block_run (disk, blk, boff, n, &k, err);
     if (run == 0)
       return -1;
+    if (k == FERRY_EXTENT_DATA) {
+      /* the unwritten parts of a present block read as zeroes */
+      bool data;
+      uint64_t h = ferry_hostmap_query (
+          p->holes, (p->bat[payload_index (p, blk)] >> 20) * MiB + boff, run,
+          &data);
+      if (!data)
+        k = FERRY_EXTENT_ZERO;
+      if (h < run)
+        run = h;
+    }
     if (kind != FERRY_EXTENT_LAST && k != kind)
       break;
     kind = k;
@@ -791,6 +807,7 @@ vhdx_close (struct ferry_disk *disk)
   if (p == NULL)
     return;
   free (p->bat);
+  ferry_hostmap_free (p->holes);
   free (p);
   disk->priv = NULL;
 }
