@@ -223,37 +223,57 @@ cmd_convert (int argc, char **argv)
   return 0;
 }
 
+/* Parse "ferry CMD [--FLAG] ARG", the shape of the commands with one
+ * boolean option.  Returns 0 (ARG in *ret_arg), 1 after printing --help,
+ * -1 after printing a usage error. */
+static int
+one_flag_args (int argc, char **argv, const char *flag, const char *usage,
+               const char *help, bool *ret_flag, const char **ret_arg)
+{
+  const struct option opts[] = {{flag, no_argument, 0, 'f'},
+                                {"help", no_argument, 0, 'h'},
+                                {0, 0, 0, 0}};
+  int c;
+
+  *ret_flag = false;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'f')
+      *ret_flag = true;
+    else if (c == 'h') {
+      printf ("usage: %s\n%s\n", usage, help);
+      return 1;
+    } else
+      return -1;
+  }
+  if (argc - optind != 1) {
+    fprintf (stderr, "usage: %s\n", usage);
+    return -1;
+  }
+  *ret_arg = argv[optind];
+  return 0;
+}
+
 /* ferry inspect DISK [--json]: format, size, allocation, chain, and the
  * problems found while walking every table (exit 1 if any). */
 static int
 cmd_inspect (int argc, char **argv)
 {
-  static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   struct ferry_err err = {0};
   struct ferry_disk *disk, *l;
   struct ferry_map m;
   uint64_t off = 0, alloc = 0;
-  bool json = false;
-  int c, depth = 0;
+  const char *file;
+  bool json;
+  int depth = 0, r;
 
-  while ((c = getopt_long (argc, argv, "jh", opts, NULL)) != -1) {
-    if (c == 'j')
-      json = true;
-    else if (c == 'h') {
-      printf ("usage: ferry inspect DISK [--json]\n"
-              "Show format, subformat, virtual size, allocated bytes, the "
-              "snapshot chain\nand problems found in the image's tables.\n");
-      return EXIT_OK;
-    } else
-      return EXIT_ERROR;
-  }
-  if (argc - optind != 1) {
-    fprintf (stderr, "usage: ferry inspect DISK [--json]\n");
-    return EXIT_ERROR;
-  }
-  if (ferry_disk_open (argv[optind], &disk, &err) < 0)
+  r = one_flag_args (argc, argv, "json", "ferry inspect DISK [--json]",
+                     "Show format, subformat, virtual size, allocated bytes, "
+                     "the snapshot chain\nand problems found in the image's "
+                     "tables.",
+                     &json, &file);
+  if (r)
+    return r < 0 ? EXIT_ERROR : EXIT_OK;
+  if (ferry_disk_open (file, &disk, &err) < 0)
     return die_err (&err);
   /* walk the whole map: every table entry gets checked on the way */
   while (off < disk->virtual_size) {
@@ -1080,33 +1100,24 @@ out:
 static int
 cmd_status (int argc, char **argv)
 {
-  static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const struct ferry_step_record *rec;
   struct ferry_journal *j;
   struct loaded l;
-  bool json = false;
+  const char *file;
+  bool json;
   char when[64];
   cJSON *root = NULL, *arr = NULL, *o;
   size_t k, i;
-  int c;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "jh", opts, NULL)) != -1) {
-    if (c == 'j')
-      json = true;
-    else if (c == 'h') {
-      printf ("usage: ferry status PLAN [--json]\n"
-              "Show each step's state as the journal records it.\n");
-      return EXIT_OK;
-    } else
-      return EXIT_ERROR;
-  }
-  if (argc - optind != 1) {
-    fprintf (stderr, "usage: ferry status PLAN [--json]\n");
+  r = one_flag_args (argc, argv, "json", "ferry status PLAN [--json]",
+                     "Show each step's state as the journal records it.",
+                     &json, &file);
+  if (r)
+    return r < 0 ? EXIT_ERROR : EXIT_OK;
+  if (load_plan (file, FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
     return EXIT_ERROR;
-  }
-  if (load_plan (argv[optind], FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
+  j = open_journal_ro (&l);  if (load_plan (argv[optind], FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
     return EXIT_ERROR;
   j = open_journal_ro (&l);
   if (j == NULL) {
@@ -1171,29 +1182,18 @@ cmd_status (int argc, char **argv)
 static int
 cmd_graph (int argc, char **argv)
 {
-  static const struct option opts[] = {{"dot", no_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   struct loaded l;
-  bool dot = false;
+  const char *file;
+  bool dot;
   char *text;
-  int c;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'd')
-      dot = true;
-    else if (c == 'h') {
-      printf ("usage: ferry graph PLAN [--dot]\n"
-              "Print the dependency graph of the plan's steps.\n");
-      return EXIT_OK;
-    } else
-      return EXIT_ERROR;
-  }
-  if (argc - optind != 1) {
-    fprintf (stderr, "usage: ferry graph PLAN [--dot]\n");
-    return EXIT_ERROR;
-  }
-  if (load_plan (argv[optind], FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
+  r = one_flag_args (argc, argv, "dot", "ferry graph PLAN [--dot]",
+                     "Print the dependency graph of the plan's steps.", &dot,
+                     &file);
+  if (r)
+    return r < 0 ? EXIT_ERROR : EXIT_OK;
+  if (load_plan (file, FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
     return EXIT_ERROR;
   text = ferry_graph_render (l.graph, dot);
   if (text)
@@ -1207,41 +1207,30 @@ cmd_graph (int argc, char **argv)
 static int
 cmd_unlock (int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, 0, 'f'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   struct ferry_lock_owner owner;
   struct ferry_err err = {0};
   struct loaded l;
-  bool force = false;
-  int c, r;
+  const char *file;
+  bool force;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "fh", opts, NULL)) != -1) {
-    if (c == 'f')
-      force = true;
-    else if (c == 'h') {
-      printf ("usage: ferry unlock PLAN [--force]\n"
-              "Remove the plan's lock if its owner is dead on this host "
-              "(--force: any lock).\n");
-      return EXIT_OK;
-    } else
-      return EXIT_ERROR;
-  }
-  if (argc - optind != 1) {
-    fprintf (stderr, "usage: ferry unlock PLAN [--force]\n");
-    return EXIT_ERROR;
-  }
-  if (load_plan (argv[optind], FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
+  r = one_flag_args (argc, argv, "force", "ferry unlock PLAN [--force]",
+                     "Remove the plan's lock if its owner is dead on this "
+                     "host (--force: any lock).",
+                     &force, &file);
+  if (r)
+    return r < 0 ? EXIT_ERROR : EXIT_OK;
+  if (load_plan (file, FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
     return EXIT_ERROR;
   memset (&owner, 0, sizeof owner);
   r = ferry_lock_break (l.lock_path, force, &owner, &err);
   if (r < 0)
     die_err (&err);
   else if (r == 0)
-    printf ("%s: not locked\n", argv[optind]);
+    printf ("%s: not locked\n", file);
   else
-    printf ("%s: removed lock of pid %d on host '%s' (ferry %s)\n",
-            argv[optind], (int) owner.pid, owner.host, owner.version);
+    printf ("%s: removed lock of pid %d on host '%s' (ferry %s)\n", file,
+            (int) owner.pid, owner.host, owner.version);
   loaded_free (&l);
   return r < 0 ? EXIT_ERROR : EXIT_OK;
 }

@@ -3,8 +3,10 @@
 # every registered module in docs/ferry-modules.7.md.
 . "$(dirname "$0")/../lib.sh"
 DOC=$TOP/docs/ferry.1.md
-opts=$(grep -oE '\{"[a-z][a-z-]*", (no|required)_argument' "$TOP/src/main.c" |
-       sed -E 's/\{"([a-z-]+)".*/\1/' | sort -u)
+opts=$( { grep -oE '\{"[a-z][a-z-]*", (no|required)_argument' "$TOP/src/main.c" |
+          sed -E 's/\{"([a-z-]+)".*/\1/'
+        grep -oE 'one_flag_args \(argc, argv, "[a-z-]+"' "$TOP/src/main.c" |
+          sed -E 's/.*"([a-z-]+)"/\1/'; } | sort -u)
 [ -n "$opts" ] || { echo "not ok 1 - found no options in src/main.c"; exit 1; }
 for o in $opts; do
   ok "option --$o is documented in ferry(1)" grep -q -- "--$o" "$DOC"
