@@ -129,14 +129,6 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   return 0;
 }
 
-static int
-convert_describe (const struct ferry_step *step,
-                  const struct ferry_observation *obs, char *buf, size_t len)
-{
-  (void) step;
-  return snprintf (buf, len, "%s", obs->detail);
-}
-
 struct convert_cb {
   struct ferry_ctx *ctx;          /* for the journal and progress */
   const struct ferry_step *step;  /* the step */
@@ -249,7 +241,7 @@ const struct ferry_module ferry_module_convert = {
     .summary = "convert a source disk (vmdk, vhd, vhdx, qcow2, raw) into "
                "its raw target, resumable",
     .check = convert_check,
-    .describe = convert_describe,
+    .describe = ferry_describe_detail,
     .apply = convert_apply,
     .verify = convert_verify,
 };

@@ -216,14 +216,6 @@ libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   return 0;
 }
 
-static int
-libvirt_describe (const struct ferry_step *step,
-                  const struct ferry_observation *obs, char *buf, size_t len)
-{
-  (void) step;
-  return snprintf (buf, len, "%s", obs->detail);
-}
-
 /* Write XML to PATH atomically (temporary file, fsync, rename). */
 static int
 write_atomic (const char *path, const char *xml, struct ferry_err *err)
@@ -297,7 +289,7 @@ const struct ferry_module ferry_module_libvirt = {
     .summary = "write the domain XML (virtio disks and NICs) and define it "
                "on the target's libvirt uri",
     .check = libvirt_check,
-    .describe = libvirt_describe,
+    .describe = ferry_describe_detail,
     .apply = libvirt_apply,
     .verify = libvirt_verify,
 };

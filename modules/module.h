@@ -108,6 +108,12 @@ int ferry_ctx_record (struct ferry_ctx *ctx, const struct ferry_step *step,
                       enum ferry_event ev, uint64_t offset, const char *id,
                       struct ferry_err *err);
 
+/* A describe callback for modules whose check already wrote the whole
+ * line into obs->detail. */
+int ferry_describe_detail (const struct ferry_step *step,
+                           const struct ferry_observation *obs, char *buf,
+                           size_t len);
+
 /* The modules. */
 extern const struct ferry_module ferry_module_convert;
 extern const struct ferry_module ferry_module_libvirt;

@@ -1,6 +1,7 @@
 /* The one sorted table of step modules. */
 #include "modules/module.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/cleanup.h"
@@ -73,6 +74,15 @@ ferry_modules_check (struct ferry_err *err)
                             m->name, ferry_modules[i - 1]->name);
   }
   return 0;
+}
+
+int
+ferry_describe_detail (const struct ferry_step *step,
+                       const struct ferry_observation *obs, char *buf,
+                       size_t len)
+{
+  (void) step;
+  return snprintf (buf, len, "%s", obs->detail);
 }
 
 int
