@@ -24,29 +24,29 @@
 #define ZERO_BLOCK 4096 /* granularity of zero detection */
 
 struct pipeline {
-  struct ferry_disk *src;               /* source chain (read-only) */
-  struct ferry_target *dst;             /* target */
+  struct ferry_disk *src;                /* source chain (read-only) */
+  struct ferry_target *dst;              /* target */
   const struct ferry_convert_opts *opts; /* options */
-  uint64_t chunk;                       /* chunk size */
-  uint64_t first;                       /* index of the first chunk */
-  uint64_t nchunks;                     /* total chunks in the disk */
-  uint64_t write_from;                  /* offsets below: already there */
-  atomic_uint_fast64_t next;            /* next chunk to take */
-  atomic_uint_fast64_t data_read;       /* stats */
+  uint64_t chunk;                        /* chunk size */
+  uint64_t first;                        /* index of the first chunk */
+  uint64_t nchunks;                      /* total chunks in the disk */
+  uint64_t write_from;                   /* offsets below: already there */
+  atomic_uint_fast64_t next;             /* next chunk to take */
+  atomic_uint_fast64_t data_read;        /* stats */
   atomic_uint_fast64_t written;
   atomic_uint_fast64_t zeroed;
-  atomic_bool failed;                   /* a worker failed: everyone stops */
+  atomic_bool failed; /* a worker failed: everyone stops */
 
-  pthread_mutex_t lock;     /* guards everything below */
-  pthread_cond_t cond;      /* chunk done / hash turn / worker exit */
-  uint8_t *done_map;        /* per chunk: 1 once written */
-  uint64_t watermark;       /* chunks below this index are all done */
-  uint64_t last_ckpt;       /* offset of the last checkpoint reported */
-  bool ckpt_busy;           /* a worker is flushing for a checkpoint */
-  uint64_t hash_next;       /* next chunk index to feed to the hash */
-  EVP_MD_CTX *sha;          /* with checksum */
-  unsigned running;         /* workers still running */
-  struct ferry_err err;     /* first worker error */
+  pthread_mutex_t lock; /* guards everything below */
+  pthread_cond_t cond;  /* chunk done / hash turn / worker exit */
+  uint8_t *done_map;    /* per chunk: 1 once written */
+  uint64_t watermark;   /* chunks below this index are all done */
+  uint64_t last_ckpt;   /* offset of the last checkpoint reported */
+  bool ckpt_busy;       /* a worker is flushing for a checkpoint */
+  uint64_t hash_next;   /* next chunk index to feed to the hash */
+  EVP_MD_CTX *sha;      /* with checksum */
+  unsigned running;     /* workers still running */
+  struct ferry_err err; /* first worker error */
 };
 
 static double
@@ -121,16 +121,34 @@ write_data (struct pipeline *pl, const uint8_t *buf, uint64_t offset,
   return 0;
 }
 
+/* Round down / up to a zero block. */
+static uint64_t
+block_down (uint64_t x)
+{
+  return x & ~(uint64_t) (ZERO_BLOCK - 1);
+}
+
+static uint64_t
+block_up (uint64_t x)
+{
+  return block_down (x + ZERO_BLOCK - 1);
+}
+
 /* Convert one chunk.  BUF holds chunk-size bytes.  With a checksum the whole
- * chunk is materialised in BUF (zeroes included). */
+ * chunk is materialised in BUF (zeroes included).
+ *
+ * Data is written in regions made of whole zero blocks (aligned to the
+ * disk, so O_DIRECT targets take them): data extents that share a block
+ * are merged, and the zero parts of shared blocks are zero-filled in BUF.
+ * A region is written once the next data extent no longer touches it. */
 static int
 do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
           struct ferry_err *err)
 {
   uint64_t offset = index * pl->chunk;
   uint64_t length = pl->src->virtual_size - offset;
-  uint64_t pos = 0;
-  bool writing = offset >= pl->write_from;
+  uint64_t pos = 0, end, head, tail, reg_start = 0, reg_end = 0;
+  bool writing = offset >= pl->write_from, reg_open = false;
   struct ferry_map m;
 
   if (length > pl->chunk)
@@ -138,23 +156,47 @@ do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
   while (pos < length) {
     if (ferry_disk_map (pl->src, offset + pos, length - pos, &m, err) < 0)
       return -1;
+    end = pos + m.length;
     if (m.zero) {
-      if (pl->opts->checksum)
+      if (pl->opts->checksum) {
         memset (buf + pos, 0, m.length);
+      } else if (writing) {
+        /* the partial blocks at either end may go out with data */
+        head = block_up (pos) < end ? block_up (pos) : end;
+        tail = block_down (end) > pos ? block_down (end) : pos;
+        memset (buf + pos, 0, head - pos);
+        memset (buf + tail, 0, end - tail);
+      }
       if (writing && !pl->dst->fresh) {
         if (pl->dst->ops->zero (pl->dst, m.offset, m.length, err) < 0)
           return -1;
         atomic_fetch_add (&pl->zeroed, m.length);
       }
     } else if (writing || pl->opts->checksum) {
-      if (m.layer->format->pread (m.layer, buf + pos, m.length, m.offset,
-                                  err) < 0)
+      if (m.layer->format->pread (m.layer, buf + pos, m.length, m.offset, err) <
+          0)
         return -1;
       atomic_fetch_add (&pl->data_read, m.length);
-      if (writing && write_data (pl, buf + pos, m.offset, m.length, err) < 0)
-        return -1;
+      if (writing) {
+        if (reg_open && block_down (pos) > block_up (reg_end)) {
+          if (write_data (pl, buf + reg_start, offset + reg_start,
+                          block_up (reg_end) - reg_start, err) < 0)
+            return -1;
+          reg_open = false;
+        }
+        if (!reg_open)
+          reg_start = block_down (pos);
+        reg_open = true;
+        reg_end = end;
+      }
     }
-    pos += m.length;
+    pos = end;
+  }
+  if (reg_open) {
+    reg_end = block_up (reg_end) < length ? block_up (reg_end) : length;
+    if (write_data (pl, buf + reg_start, offset + reg_start,
+                    reg_end - reg_start, err) < 0)
+      return -1;
   }
   return 0;
 }
@@ -229,8 +271,7 @@ worker (void *arg)
     goto out;
   }
   for (;;) {
-    if (atomic_load (&pl->failed) ||
-        (pl->opts->stop && *pl->opts->stop))
+    if (atomic_load (&pl->failed) || (pl->opts->stop && *pl->opts->stop))
       break;
     index = atomic_fetch_add (&pl->next, 1);
     if (index >= pl->nchunks)
@@ -291,8 +332,8 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
     return ferry_err_set (err, 0,
                           "target '%s' (%llu bytes) is smaller than the "
                           "source '%s' (%llu bytes)",
-                          dst->name, (unsigned long long) dst->size,
-                          src->path, (unsigned long long) src->virtual_size);
+                          dst->name, (unsigned long long) dst->size, src->path,
+                          (unsigned long long) src->virtual_size);
   if (opts.chunk_size == 0)
     opts.chunk_size = 4 << 20;
   if (opts.chunk_size % 4096 != 0 || opts.chunk_size > (256u << 20))
@@ -308,8 +349,7 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   if (opts.threads > 64)
     opts.threads = 64;
   if (opts.resume_from > src->virtual_size)
-    return ferry_err_set (err, 0,
-                          "resume offset %llu is past the end of '%s'",
+    return ferry_err_set (err, 0, "resume offset %llu is past the end of '%s'",
                           (unsigned long long) opts.resume_from, src->path);
   opts.resume_from -= opts.resume_from % opts.chunk_size;
 
@@ -335,7 +375,8 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   memset (pl.done_map, 1, pl.first);
   if (opts.checksum) {
     pl.sha = EVP_MD_CTX_new ();
-    if (pl.sha == NULL || EVP_DigestInit_ex (pl.sha, EVP_sha256 (), NULL) != 1) {
+    if (pl.sha == NULL ||
+        EVP_DigestInit_ex (pl.sha, EVP_sha256 (), NULL) != 1) {
       ferry_err_set (err, 0, "cannot initialise SHA-256");
       goto out;
     }
