@@ -4,10 +4,15 @@
 # mgr, pool 'rbd' (size 1, application rbd), cephx with a client.admin key.
 # Everything lives under DIR (nothing in /etc or /var).  Writes DIR/ceph.conf
 # (it names DIR/keyring) and DIR/pids/*; stop with ceph-stop.sh DIR.
-# Env: FERRY_CEPH_OSD_BYTES  memstore capacity (default 4 GiB).
+# Env: FERRY_CEPH_OSD_BYTES  OSD capacity (default 4 GiB).
+#      FERRY_CEPH_STORE      bluestore (default: on a sparse file DIR/osd0.block)
+#                            or memstore (data in RAM; its space accounting
+#                            can underflow under discard/write-zeroes loads
+#                            and then block every write: "failsafe engaged")
 set -euo pipefail
 D=${1:?usage: ceph-start.sh DIR PORT}; PORT=${2:?usage: ceph-start.sh DIR PORT}
 BYTES=${FERRY_CEPH_OSD_BYTES:-4294967296}
+STORE=${FERRY_CEPH_STORE:-bluestore}
 die() { echo "ceph-start: error: $*" >&2; tail -n 5 "$D"/log/*.log 2>/dev/null >&2; exit 1; }
 for t in ceph-mon ceph-osd ceph-mgr ceph ceph-authtool monmaptool rados; do
   command -v $t >/dev/null || die "'$t' not found (install ceph-mon ceph-osd ceph-mgr ceph-common)"
@@ -61,8 +66,13 @@ mon data = $D/mon
 [osd]
 osd data = $D/osd0
 keyring = $D/osd0/keyring
-osd objectstore = memstore
+osd objectstore = $STORE
 memstore device bytes = $BYTES
+bluestore block path = $D/osd0.block
+bluestore block size = $BYTES
+bluestore block create = true
+bluestore fsck on mkfs = false
+bluestore fsck on mount = false
 osd memory target = 939524096
 [mgr]
 mgr data = $D/mgr
