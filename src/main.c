@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -1265,6 +1266,11 @@ main (int argc, char **argv)
   int i = 1;
   size_t m;
 
+  /* Big buffers (chunks, librbd's copies) come and go on many threads: a
+   * fixed mmap threshold gives them back to the kernel when freed instead
+   * of letting glibc's per-thread arenas keep them (RSS 265 → 90 MiB on an
+   * RBD conversion). */
+  mallopt (M_MMAP_THRESHOLD, 256 << 10);
   if (ferry_modules_check (&err) < 0)
     return die_err (&err);
   /* global options before the command */

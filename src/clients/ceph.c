@@ -31,6 +31,13 @@ ferry_ceph_connect (const struct ferry_rbd_name *name, const char *what,
     ferry_err_set (err, -r, "'%s': bad CEPH_ARGS", what);
     goto fail;
   }
+  /* ferry writes large blocks once and never reads them back: librbd's
+   * write-back cache would only copy them and hold memory */
+  rados_conf_set (c.cluster, "rbd_cache", "false");
+  /* and librbd copies aio write data when rbd_aio_write is called, so the
+   * caller's buffer is free again at once (no second copy in ferry) */
+  c.rbd_copies_writes =
+      rados_conf_set (c.cluster, "rbd_disable_zero_copy_writes", "true") == 0;
   r = rados_connect (c.cluster);
   if (r < 0) {
     ferry_err_set (err, -r, "'%s': cannot connect to the ceph cluster as '%s'",

@@ -3,6 +3,7 @@
 #define FERRY_CLIENTS_CEPH_H
 
 #include <rados/librados.h>
+#include <stdbool.h>
 
 #include "disk/rbdname.h"
 #include "util/err.h"
@@ -11,6 +12,7 @@
 struct ferry_ceph {
   rados_t cluster;  /* connected cluster handle */
   rados_ioctx_t io; /* I/O context on the pool */
+  bool rbd_copies_writes; /* librbd copies aio write data at submission */
 };
 
 /* Connect as client.ID (NAME->id, "admin" if empty) using NAME->conf (or

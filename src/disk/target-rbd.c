@@ -4,9 +4,10 @@
  * metadata key ferry.created-by so that later checks can tell ferry's images
  * from others'); an existing one must be at least that big and is never
  * fresh, so zero ranges are written as zeroes and stale data cannot
- * survive.  librbd image handles are thread-safe.  pwrite copies the data
- * and queues an aio write, so a worker goes back to reading while librbd
- * writes; at most RBD_QUEUE_BYTES are in flight, and flush/close wait for
+ * survive.  librbd image handles are thread-safe.  pwrite queues an aio
+ * write (librbd copies the data at submission: rbd_disable_zero_copy_writes
+ * is set; ferry copies only if that option is unknown), so a worker goes
+ * back to reading while librbd writes; at most RBD_QUEUE_BYTES are in flight, and flush/close wait for
  * all of them (an aio error is reported by the next pwrite, zero or
  * flush). */
 #include "disk/target.h"
@@ -21,7 +22,7 @@
 #include "disk/rbdname.h"
 
 #define RBD_ZERO_STEP (1ull << 30)    /* bytes per write-zeroes request */
-#define RBD_QUEUE_BYTES (64ull << 20) /* queued write data, at most */
+#define RBD_QUEUE_BYTES (32ull << 20) /* queued write data, at most */
 
 struct rbd_target {
   struct ferry_ceph ceph; /* connection and pool */
@@ -40,7 +41,7 @@ struct rbd_write {
   struct rbd_target *rt; /* target */
   uint64_t offset;       /* where */
   uint64_t length;       /* bytes */
-  char *buf;             /* copy of the data */
+  char *buf;             /* our copy of the data, NULL if librbd copies */
 };
 
 /* aio completion: record an error, free the copy, wake waiters. */
@@ -112,20 +113,22 @@ rbd_target_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
   if (r < 0)
     return -1;
   w = calloc (1, sizeof *w);
-  if (w)
+  if (w && !rt->ceph.rbd_copies_writes) {
     w->buf = malloc (length);
-  if (w == NULL || w->buf == NULL) {
+    if (w->buf)
+      memcpy (w->buf, buf, length);
+  }
+  if (w == NULL || (!rt->ceph.rbd_copies_writes && w->buf == NULL)) {
     r = -ENOMEM;
     goto undo;
   }
-  memcpy (w->buf, buf, length);
   w->rt = rt;
   w->offset = offset;
   w->length = length;
   r = rbd_aio_create_completion (w, write_done, &c);
   if (r < 0)
     goto undo;
-  r = rbd_aio_write (rt->image, offset, length, w->buf, c);
+  r = rbd_aio_write (rt->image, offset, length, w->buf ? w->buf : buf, c);
   if (r < 0) {
     rbd_aio_release (c);
     goto undo;
