@@ -34,6 +34,7 @@
 #define MAX_GTES 4096             /* entries per grain table at most */
 #define MAX_SPAN (4u << 20)       /* compressed bytes read in one go */
 #define MAX_ALLOC_SCAN_GTS 1024   /* count allocation when this cheap */
+#define DROP_MIN (64u << 10)      /* reads this big are grains, read once */
 
 /* One extent file. */
 struct vmdk_file {
@@ -265,6 +266,10 @@ file_pread (struct vmdk_priv *p, struct vmdk_file *f, void *buf, size_t len,
     }
     done += (size_t) r;
   }
+  /* grains are read once: let their page cache pages be reused (see
+   * ferry_disk_pread_exact) */
+  if (len >= DROP_MIN)
+    (void) posix_fadvise (fd, (off_t) off, (off_t) len, POSIX_FADV_DONTNEED);
   file_put (p, f);
   return 0;
 }
