@@ -29,8 +29,8 @@ ferry_disk_pread_exact (struct ferry_disk *disk, void *buf, size_t length,
     return ferry_err_set (err, 0,
                           "'%s': %s at offset %llu (%zu bytes) is past the "
                           "end of the file (%llu bytes)",
-                          disk->path, what, (unsigned long long) offset,
-                          length, (unsigned long long) disk->file_size);
+                          disk->path, what, (unsigned long long) offset, length,
+                          (unsigned long long) disk->file_size);
   while (done < length) {
     r = pread (disk->fd, (char *) buf + done, length - done,
                (off_t) (offset + done));
@@ -177,8 +177,8 @@ ferry_disk_open (const char *path, struct ferry_disk **ret,
   while (cur->parent_hint) {
     if (depth >= FERRY_DISK_MAX_CHAIN) {
       ferry_err_set (err, 0,
-                     "'%s': snapshot chain longer than %d images (loop?)",
-                     path, FERRY_DISK_MAX_CHAIN);
+                     "'%s': snapshot chain longer than %d images (loop?)", path,
+                     FERRY_DISK_MAX_CHAIN);
       goto fail;
     }
     ppath = resolve_parent (cur->path, cur->parent_hint);
