@@ -1118,8 +1118,6 @@ cmd_status (int argc, char **argv)
     return r < 0 ? EXIT_ERROR : EXIT_OK;
   if (load_plan (file, FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
     return EXIT_ERROR;
-  j = open_journal_ro (&l);  if (load_plan (argv[optind], FERRY_PLAN_NO_DISK_CHECK, &l) < 0)
-    return EXIT_ERROR;
   j = open_journal_ro (&l);
   if (j == NULL) {
     loaded_free (&l);

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/example-lib.sh"
 KILLS=${FERRY_TEST_KILLS:-24}
-APPLY=("$FERRY" apply --yes --parallel 2 --io-threads 2 --checkpoint-interval 4M "$PLAN")
+APPLY=("$FERRY" apply --yes --parallel 2 --io-threads 1 --checkpoint-interval 1M "$PLAN")
 
 reset() { rm -rf "$OUT" "$STATE"; }
 now() { date +%s.%N; }
@@ -19,11 +19,23 @@ dur=$(awk -v a="$t0" -v b="$t1" 'BEGIN{d=b-a; if (d<0.05) d=0.05; print d}')
 echo "# one run takes ${dur}s; killing at $KILLS moments across it"
 
 resumed=0
-for i in $(seq 1 "$KILLS"); do
+# kill 0 is aimed: as soon as a conversion has a checkpoint on record (so a
+# resume from the middle of a disk is always exercised); the others are
+# spread evenly across a run
+for i in $(seq 0 "$KILLS"); do
   reset
   delay=$(awk -v d="$dur" -v i="$i" -v n="$KILLS" 'BEGIN{printf "%.3f", d*i/(n+1)}')
   "${APPLY[@]}" >/dev/null 2>&1 & pid=$!
-  sleep "$delay"
+  if [ "$i" = 0 ]; then
+    for _ in $(seq 1 4000); do
+      ls "$OUT"/*.part >/dev/null 2>&1 &&
+        grep -q '"checkpoint"' "$STATE/example-local.state" 2>/dev/null && break
+      sleep 0.002
+    done
+    delay=aimed
+  else
+    sleep "$delay"
+  fi
   kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   # a conversion cut mid-disk: its .part file and a checkpoint in the journal
   if ls "$OUT"/*.part >/dev/null 2>&1 && [ -f "$STATE/example-local.state" ] &&
@@ -68,6 +80,6 @@ print(" ".join(k for k, v in ids.items() if len(v) > 1))' 2>&1)
   [ "$again" = 0 ] || bad="$bad; plan after rerun not clean ($again)"
   is "kill -9 at ${delay}s, rerun: same result, nothing twice ${bad:+($bad)}" "$bad" ""
 done
-echo "# $resumed of $KILLS kills left a mid-disk checkpoint to resume from"
+echo "# $resumed of $((KILLS + 1)) kills left a mid-disk checkpoint to resume from"
 ok "some kills landed mid-conversion (resume from a checkpoint was exercised)" test "$resumed" -gt 0
 done_testing
