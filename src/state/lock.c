@@ -168,54 +168,41 @@ int
 ferry_lock_acquire (const char *path, struct ferry_lock **ret,
                     struct ferry_err *err)
 {
+  CLEANUP_FREE char *tmp = NULL;
   struct ferry_lock *lock;
   struct ferry_lock_owner o;
   char host[256] = "";
   char who[512];
   size_t done;
   ssize_t n;
-  int fd = -1, tries, r;
+  int fd, tries, r;
 
   if (ferry_mkdir_parents (path, err) < 0)
     return -1;
-  for (tries = 0; tries < 3; tries++) {
-    fd =
-        open (path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0 || errno != EEXIST)
-      break;
-    r = ferry_lock_read (path, &o, err);
-    if (r < 0)
-      return -1;
-    if (r == 0)
-      continue; /* released between our open and our read: try again */
-    ferry_lock_describe (&o, who, sizeof who);
-    if (o.pid <= 0)
-      return ferry_err_set (err, EBUSY,
-                            "plan is locked by %s at '%s'; if no run is "
-                            "active, run 'ferry unlock --force'",
-                            who, path);
-    return ferry_err_set (err, EBUSY,
-                          "plan is locked by %s; if that run is dead, run "
-                          "'ferry unlock'",
-                          who);
-  }
-  if (fd < 0)
-    return ferry_err_set (err, errno, "cannot create lock file '%s'", path);
-
   lock = calloc (1, sizeof *lock);
-  if (lock == NULL || (lock->path = strdup (path)) == NULL) {
+  if (lock == NULL || (lock->path = strdup (path)) == NULL ||
+      asprintf (&tmp, "%s.%d.tmp", path, (int) getpid ()) < 0) {
+    if (lock)
+      free (lock->path);
     free (lock);
-    close (fd);
-    unlink (path);
     return ferry_err_set (err, ENOMEM, "lock '%s'", path);
   }
   gethostname (host, sizeof host - 1);
   n = snprintf (lock->content, sizeof lock->content,
                 "host=%s\npid=%d\nstarted=%lld\nversion=%s\n",
-                host[0] ? host : "unknown", (int)getpid (),
-                (long long)time (NULL), FERRY_VERSION);
-  lock->len = (size_t)n;
-  for (done = 0; done < lock->len; done += (size_t)n) {
+                host[0] ? host : "unknown", (int) getpid (),
+                (long long) time (NULL), FERRY_VERSION);
+  lock->len = (size_t) n;
+
+  /* The content goes to a file of our own first and is linked into place
+   * complete: a crash at any moment leaves either no lock or a whole one,
+   * never an empty or half-written lock file. */
+  fd = open (tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    ferry_err_set (err, errno, "cannot create lock file '%s'", tmp);
+    goto fail;
+  }
+  for (done = 0; done < lock->len; done += (size_t) n) {
     n = write (fd, lock->content + done, lock->len - done);
     if (n < 0 && errno == EINTR) {
       n = 0;
@@ -226,16 +213,47 @@ ferry_lock_acquire (const char *path, struct ferry_lock **ret,
   }
   if (done < lock->len || fsync (fd) < 0) {
     ferry_err_set (err, n < 0 ? errno : EIO, "cannot write lock file '%s'",
-                   path);
+                   tmp);
     close (fd);
-    unlink (path);
-    free (lock->path);
-    free (lock);
-    return -1;
+    goto fail;
   }
   close (fd);
-  *ret = lock;
-  return 0;
+  for (tries = 0; tries < 3; tries++) {
+    if (link (tmp, path) == 0) {
+      unlink (tmp);
+      ferry_sync_parent (path, NULL); /* best effort */
+      *ret = lock;
+      return 0;
+    }
+    if (errno != EEXIST) {
+      ferry_err_set (err, errno, "cannot create lock file '%s'", path);
+      goto fail;
+    }
+    r = ferry_lock_read (path, &o, err);
+    if (r < 0)
+      goto fail;
+    if (r == 0)
+      continue; /* released between our link and our read: try again */
+    ferry_lock_describe (&o, who, sizeof who);
+    if (o.pid <= 0)
+      ferry_err_set (err, EBUSY,
+                     "plan is locked by %s at '%s'; if no run is active, run "
+                     "'ferry unlock --force'",
+                     who, path);
+    else
+      ferry_err_set (err, EBUSY,
+                     "plan is locked by %s; if that run is dead, run 'ferry "
+                     "unlock'",
+                     who);
+    goto fail;
+  }
+  ferry_err_set (err, EBUSY, "cannot take the lock '%s': it keeps changing",
+                 path);
+fail:
+  unlink (tmp);
+  free (lock->path);
+  free (lock);
+  return -1;
 }
 
 /* Release LOCK: remove the file only if it still holds what we wrote (it
