@@ -420,7 +420,7 @@ rbd_writable() {
   rbd_osd_ok && ! timeout 30 ceph -c "$CEPH_DIR/ceph.conf" health 2>/dev/null | grep -qi full
 }
 if [ -n "$RBD_FORMATS" ]; then
-  echo "running: starting a single-node Ceph (memstore)" >&2
+  echo "running: starting a single-node Ceph (${FERRY_CEPH_STORE:-bluestore})" >&2
   if ! rbd_start; then
     echo
     echo "rbd: skipped ($(head -c 300 "$WORK/rbd.skip" | head -1 | grep . || echo 'Ceph did not start'))"
@@ -450,7 +450,7 @@ if [ -n "$RBD_FORMATS" ]; then
       [ -z "$CEPH_DIR" ] || rm_out "rbd:rbd/ferry-bench:conf=$CEPH_DIR/ceph.conf"
     done
     ceph_stop
-    table "== into RBD (single-node Ceph, one memstore OSD in RAM, pool size 1), median of $RUNS; a new image every run" \
+    table "== into RBD (single-node Ceph, one ${FERRY_CEPH_STORE:-bluestore} OSD, pool size 1), median of $RUNS; a new image every run" \
       rbd "$RBD_FORMATS" "ferry qemu-img-m16W qemu-img" "qemu-img-m16W qemu-img"
     [ "$restarts" = 0 ] || echo "  (Ceph restarted $restarts time(s): its OSD called itself full)"
     [ ! -s "$WORK/rbd.skip" ] || echo "rbd: stopped early ($(head -1 "$WORK/rbd.skip"))"
