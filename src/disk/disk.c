@@ -286,3 +286,33 @@ ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,
   }
   return 0;
 }
+
+int
+ferry_read_run_flush (struct ferry_disk *disk, struct ferry_read_run *run,
+                      const char *what, struct ferry_err *err)
+{
+  uint64_t len = run->len;
+
+  run->len = 0;
+  if (len == 0)
+    return 0;
+  return ferry_disk_pread_exact (disk, run->buf, len, run->foff, what, err);
+}
+
+int
+ferry_read_run_add (struct ferry_disk *disk, struct ferry_read_run *run,
+                    uint8_t *out, uint64_t foff, uint64_t n, const char *what,
+                    struct ferry_err *err)
+{
+  if (run->len > 0 && run->foff + run->len == foff &&
+      run->buf + run->len == out) {
+    run->len += n;
+    return 0;
+  }
+  if (ferry_read_run_flush (disk, run, what, err) < 0)
+    return -1;
+  run->buf = out;
+  run->foff = foff;
+  run->len = n;
+  return 0;
+}

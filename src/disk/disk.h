@@ -105,6 +105,22 @@ int ferry_disk_pread_exact (struct ferry_disk *disk, void *buf, size_t length,
                             uint64_t offset, const char *what,
                             struct ferry_err *err);
 
+/* Reads of pieces that are adjacent both in the file and in the caller's
+ * buffer, merged into one pread (readers that walk blocks use this). */
+struct ferry_read_run {
+  uint8_t *buf;  /* where the pending run goes */
+  uint64_t foff; /* its file offset */
+  uint64_t len;  /* its length, 0 = nothing pending */
+};
+/* Queue N bytes at file offset FOFF into OUT, reading the pending run first
+ * if this piece does not continue it.  WHAT names the data in errors. */
+int ferry_read_run_add (struct ferry_disk *disk, struct ferry_read_run *run,
+                        uint8_t *out, uint64_t foff, uint64_t n,
+                        const char *what, struct ferry_err *err);
+/* Read the pending run, if any. */
+int ferry_read_run_flush (struct ferry_disk *disk, struct ferry_read_run *run,
+                          const char *what, struct ferry_err *err);
+
 /* Format table (src/disk/format.c), and the formats themselves. */
 extern const struct ferry_disk_format ferry_format_qcow2;
 extern const struct ferry_disk_format ferry_format_raw;

@@ -479,8 +479,8 @@ vhd_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
 {
   struct vhd_priv *p = disk->priv;
   uint8_t *out = buf;
-  uint64_t blk, boff, n, foff, run_foff = 0, run_len = 0;
-  uint8_t *run_buf = out;
+  uint64_t blk, boff, n, foff;
+  struct ferry_read_run run = {0};
 
   if (p->type == VHD_TYPE_FIXED)
     return ferry_disk_pread_exact (disk, buf, length, offset, "VHD data", err);
@@ -495,27 +495,15 @@ vhd_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
       memset (out, 0, n);
     } else {
       foff = (uint64_t)p->bat[blk] * 512 + p->bitmap_size + boff;
-      if (run_len > 0 && run_foff + run_len == foff &&
-          run_buf + run_len == out) {
-        run_len += n;
-      } else {
-        if (run_len > 0 &&
-            ferry_disk_pread_exact (disk, run_buf, run_len, run_foff,
-                                    "VHD data block", err) < 0)
-          return -1;
-        run_buf = out;
-        run_foff = foff;
-        run_len = n;
-      }
+      if (ferry_read_run_add (disk, &run, out, foff, n, "VHD data block",
+                              err) < 0)
+        return -1;
     }
     out += n;
     offset += n;
     length -= n;
   }
-  if (run_len > 0 && ferry_disk_pread_exact (disk, run_buf, run_len, run_foff,
-                                             "VHD data block", err) < 0)
-    return -1;
-  return 0;
+  return ferry_read_run_flush (disk, &run, "VHD data block", err);
 }
 
 /* The parent's footer unique id must be the one the child recorded. */

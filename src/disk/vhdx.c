@@ -735,8 +735,9 @@ vhdx_pread (struct ferry_disk *disk, void *buf, uint64_t length,
             uint64_t offset, struct ferry_err *err)
 {
   struct vhdx_priv *p = disk->priv;
-  uint8_t *out = buf, *run_buf = buf;
-  uint64_t blk, boff, n, e, foff, run_foff = 0, run_len = 0;
+  uint8_t *out = buf;
+  uint64_t blk, boff, n, e, foff;
+  struct ferry_read_run run = {0};
 
   while (length > 0) {
     blk = offset / p->block_size;
@@ -751,27 +752,15 @@ vhdx_pread (struct ferry_disk *disk, void *buf, uint64_t length,
       memset (out, 0, n);
     } else {
       foff = (e >> 20) * MiB + boff;
-      if (run_len > 0 && run_foff + run_len == foff &&
-          run_buf + run_len == out) {
-        run_len += n;
-      } else {
-        if (run_len > 0 &&
-            ferry_disk_pread_exact (disk, run_buf, run_len, run_foff,
-                                    "VHDX payload block", err) < 0)
-          return -1;
-        run_buf = out;
-        run_foff = foff;
-        run_len = n;
-      }
+      if (ferry_read_run_add (disk, &run, out, foff, n, "VHDX payload block",
+                              err) < 0)
+        return -1;
     }
     out += n;
     offset += n;
     length -= n;
   }
-  if (run_len > 0 && ferry_disk_pread_exact (disk, run_buf, run_len, run_foff,
-                                             "VHDX payload block", err) < 0)
-    return -1;
-  return 0;
+  return ferry_read_run_flush (disk, &run, "VHDX payload block", err);
 }
 
 /* The parent's DataWriteGuid must be the child's parent_linkage (or
