@@ -105,6 +105,34 @@ print_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
   return 0;
 }
 
+/* Parse a size option (see parse_size) of at least MIN; print the error. */
+static int
+opt_size (const char *name, const char *arg, uint64_t min, uint64_t *ret)
+{
+  if (parse_size (arg, ret) < 0 || *ret < min) {
+    fprintf (stderr, "ferry: error: --%s: bad size '%s'\n", name, arg);
+    return -1;
+  }
+  return 0;
+}
+
+/* Parse a count option in 1..MAX; print the error. */
+static int
+opt_count (const char *name, const char *arg, unsigned max, unsigned *ret)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (arg, &end, 10);
+  if (errno || *end || end == arg || v == 0 || v > max) {
+    fprintf (stderr, "ferry: error: --%s: expected 1..%u\n", name, max);
+    return -1;
+  }
+  *ret = (unsigned) v;
+  return 0;
+}
+
 struct progress_state {
   bool tty;       /* live line on a TTY */
   double last;    /* last plain-line time */
@@ -149,7 +177,6 @@ cmd_convert (int argc, char **argv)
   struct progress_state ps = {0};
   struct ferry_err err = {0};
   bool progress = false;
-  char *end;
   unsigned i;
   int c;
 
@@ -157,31 +184,22 @@ cmd_convert (int argc, char **argv)
     switch (c) {
     case 'p': progress = true; break;
     case 'j':
-      co.threads = (unsigned) strtoul (optarg, &end, 10);
-      if (*end || co.threads == 0 || co.threads > 64) {
-        fprintf (stderr, "ferry: error: --parallel: expected 1..64\n");
-        return 1;
-      }
+      if (opt_count ("parallel", optarg, 64, &co.threads) < 0)
+        return EXIT_ERROR;
       break;
     case 'c': co.checksum = true; break;
     case 'r':
-      if (parse_size (optarg, &co.resume_from) < 0) {
-        fprintf (stderr, "ferry: error: --resume-from: bad size '%s'\n", optarg);
-        return 1;
-      }
+      if (opt_size ("resume-from", optarg, 0, &co.resume_from) < 0)
+        return EXIT_ERROR;
       break;
     case 'C':
-      if (parse_size (optarg, &co.chunk_size) < 0) {
-        fprintf (stderr, "ferry: error: --chunk-size: bad size '%s'\n", optarg);
-        return 1;
-      }
+      if (opt_size ("chunk-size", optarg, 0, &co.chunk_size) < 0)
+        return EXIT_ERROR;
       break;
     case 'I':
-      if (parse_size (optarg, &co.checkpoint_interval) < 0) {
-        fprintf (stderr, "ferry: error: --checkpoint-interval: bad size '%s'\n",
-                 optarg);
-        return 1;
-      }
+      if (opt_size ("checkpoint-interval", optarg, 0,
+                    &co.checkpoint_interval) < 0)
+        return EXIT_ERROR;
       break;
     case 'D': co.direct = true; break;
     case 'h':
@@ -901,7 +919,7 @@ cmd_apply (int argc, char **argv)
       {0, 0, 0, 0}};
   unsigned parallel = 2;
   bool dry_run = false, yes = false, json = false, is_saved = false;
-  char *targets[256], *end;
+  char *targets[256];
   size_t n_targets = 0, i;
   CLEANUP_FREE bool *keep = NULL;
   CLEANUP_FREE struct ferry_step_result *res = NULL;
@@ -920,11 +938,8 @@ cmd_apply (int argc, char **argv)
   while ((c = getopt_long (argc, argv, "p:t:nyjh", opts, NULL)) != -1) {
     switch (c) {
     case 'p':
-      parallel = (unsigned) strtoul (optarg, &end, 10);
-      if (*end || parallel == 0 || parallel > 256) {
-        fprintf (stderr, "ferry: error: --parallel: expected 1..256\n");
+      if (opt_count ("parallel", optarg, 256, &parallel) < 0)
         return EXIT_ERROR;
-      }
       break;
     case 't':
       if (n_targets == FERRY_ARRAY_SIZE (targets)) {
@@ -937,19 +952,13 @@ cmd_apply (int argc, char **argv)
     case 'y': yes = true; break;
     case 'j': json = true; break;
     case 'I':
-      ctx.io_threads = (unsigned) strtoul (optarg, &end, 10);
-      if (*end || ctx.io_threads == 0 || ctx.io_threads > 64) {
-        fprintf (stderr, "ferry: error: --io-threads: expected 1..64\n");
+      if (opt_count ("io-threads", optarg, 64, &ctx.io_threads) < 0)
         return EXIT_ERROR;
-      }
       break;
     case 'C':
-      if (parse_size (optarg, &ctx.checkpoint_interval) < 0 ||
-          ctx.checkpoint_interval < 4096) {
-        fprintf (stderr, "ferry: error: --checkpoint-interval: bad size "
-                         "'%s'\n", optarg);
+      if (opt_size ("checkpoint-interval", optarg, 4096,
+                    &ctx.checkpoint_interval) < 0)
         return EXIT_ERROR;
-      }
       break;
     case 'h':
       printf ("usage: ferry apply PLAN|SAVED [--parallel N] [--target VM]..."
