@@ -29,7 +29,7 @@ uint64_t ferry_local_disk_size (const struct ferry_disk_spec *spec,
                                 uint64_t virtual_size);
 
 /* libvirt: the guest device name of disk I ("vda", "vdz", "vdaa"...) into
- * BUF (at least 16 bytes). */
+ * BUF; an empty string when LEN is too small (17 bytes always do). */
 void ferry_libvirt_disk_name (size_t i, char *buf, size_t len);
 
 #endif

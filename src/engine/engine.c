@@ -43,7 +43,11 @@ observe_step (struct ferry_ctx *ctx, const struct ferry_step *s,
   if (s->module->check (ctx, s, obs, &cerr) < 0) {
     obs->need = FERRY_NEED_BLOCKED;
     snprintf (obs->detail, sizeof obs->detail, "%s", cerr.msg);
-    return ferry_err_set (err, cerr.errnum, "%s: %s", s->id, cerr.msg);
+    if (!err->set) {
+      ferry_err_set (err, 0, "%s: %s", s->id, cerr.msg);
+      err->errnum = cerr.errnum; /* cerr.msg already ends with its text */
+    }
+    return -1;
   }
   return 0;
 }
@@ -55,7 +59,6 @@ ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
                       const bool *keep, struct ferry_step_result *res,
                       struct ferry_err *err)
 {
-  struct ferry_err first = {0};
   size_t k, i, j;
   int rc = 0;
 
@@ -76,8 +79,8 @@ ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
       }
     }
     res[i].status = FERRY_STATUS_PENDING;
-    if (j == g->steps[i].n_deps && observe_step (ctx, &g->steps[i], &res[i].obs,
-                                                 rc < 0 ? &first : err) < 0) {
+    if (j == g->steps[i].n_deps &&
+        observe_step (ctx, &g->steps[i], &res[i].obs, err) < 0) {
       rc = -1;
       res[i].status = FERRY_STATUS_FAILED;
       snprintf (res[i].msg, sizeof res[i].msg, "%s", res[i].obs.detail);
