@@ -2,7 +2,9 @@
  * declared (planned), whose steps the graph shows blocked. */
 #include "modules/module.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/cleanup.h"
@@ -233,6 +235,46 @@ ferry_registry_find (const struct ferry_registry *reg, const char *name)
   return find_in (reg->modules, reg->n, name);
 }
 
+/* No module runs, through `after`, after itself: place modules whose
+ * `after` modules are all placed until none is left (or none can be). */
+static int
+check_acyclic (const struct ferry_registry *reg, struct ferry_err *err)
+{
+  bool *placed = calloc (reg->n + 1, sizeof *placed);
+  const char *const *a;
+  size_t left = reg->n, i, j;
+  bool progress = true, ready;
+
+  if (placed == NULL)
+    return ferry_err_set (err, ENOMEM, "module registry");
+  while (left > 0 && progress) {
+    progress = false;
+    for (i = 0; i < reg->n; i++) {
+      if (placed[i])
+        continue;
+      ready = true;
+      for (a = reg->modules[i]->after; a && *a && ready; a++)
+        for (j = 0; j < reg->n; j++)
+          if (!placed[j] && strcmp (reg->modules[j]->name, *a) == 0)
+            ready = false;
+      if (ready) {
+        placed[i] = true;
+        left--;
+        progress = true;
+      }
+    }
+  }
+  for (i = 0; left > 0 && placed[i]; i++)
+    ;
+  free (placed);
+  if (left > 0)
+    return ferry_err_set (err, 0,
+                          "module registry: '%s' is in a cycle of `after` "
+                          "declarations",
+                          reg->modules[i]->name);
+  return 0;
+}
+
 /* Sorted, unique, and each entry complete: a scope in range, callbacks
  * present exactly when not planned, `after` naming declared modules. */
 int
@@ -277,7 +319,7 @@ ferry_registry_check (const struct ferry_registry *reg, struct ferry_err *err)
                               "module '%s'",
                               m->name, *a);
   }
-  return 0;
+  return check_acyclic (reg, err);
 }
 
 /* The declared table, and the available one: sorted, each entry the

@@ -94,6 +94,7 @@ add_dep (struct ferry_graph *g, size_t from, size_t to)
   return 0;
 }
 
+/* The VM's target (its own or the default), or NULL. */
 static const struct ferry_plan_target *
 vm_target (const struct ferry_plan *plan, const struct ferry_vm *vm)
 {
@@ -321,25 +322,28 @@ order_modules (struct builder *b, struct ferry_err *err)
   return 0;
 }
 
-/* Is TO reachable from FROM following deps? SEEN: g->n bools, scratch. */
+/* Is TO reachable from FROM following deps?  SEEN (g->n stamps) and
+ * STACK are scratch; *STAMP is bumped per call so SEEN needs no clearing. */
 static bool
-reachable (const struct ferry_graph *g, size_t from, size_t to, bool *seen,
-           size_t *stack)
+reachable (const struct ferry_graph *g, size_t from, size_t to, unsigned *seen,
+           unsigned *stamp, size_t *stack)
 {
-  size_t sp = 0, i, j;
+  size_t sp = 0, i, j, d;
+  unsigned mark = ++*stamp;
 
-  memset (seen, 0, g->n * sizeof *seen);
   stack[sp++] = from;
-  seen[from] = true;
+  seen[from] = mark;
   while (sp > 0) {
     i = stack[--sp];
     if (i == to)
       return true;
-    for (j = 0; j < g->steps[i].n_deps; j++)
-      if (!seen[g->steps[i].deps[j]]) {
-        seen[g->steps[i].deps[j]] = true;
-        stack[sp++] = g->steps[i].deps[j];
+    for (j = 0; j < g->steps[i].n_deps; j++) {
+      d = g->steps[i].deps[j];
+      if (seen[d] != mark) {
+        seen[d] = mark;
+        stack[sp++] = d;
       }
+    }
   }
   return false;
 }
@@ -353,8 +357,9 @@ add_after_edges (struct builder *b)
   struct ferry_graph *g = b->g;
   const char *const *a;
   size_t i, j, k, lo, hi, plan_lo;
-  bool *seen = NULL, redundant;
+  unsigned *seen = NULL, stamp = 0;
   size_t *stack = NULL;
+  bool redundant;
   int r = -1;
 
   /* steps of one VM are contiguous; plan-level steps come last */
@@ -389,7 +394,8 @@ add_after_edges (struct builder *b)
     for (j = 0; j < s->n_deps;) {
       redundant = false;
       for (k = 0; k < s->n_deps && !redundant; k++)
-        if (k != j && reachable (g, s->deps[k], s->deps[j], seen, stack))
+        if (k != j &&
+            reachable (g, s->deps[k], s->deps[j], seen, &stamp, stack))
           redundant = true;
       if (redundant) {
         memmove (&s->deps[j], &s->deps[j + 1],

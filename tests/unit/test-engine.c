@@ -263,7 +263,8 @@ test_graph_from_declarations (void **state)
   ferry_graph_free (g);
 }
 
-/* A declaration naming an unknown module is refused. */
+/* Bad tables are refused: an unknown `after` name, a missing callback,
+ * unsorted, a cycle of `after`. */
 static void
 test_bad_registry (void **state)
 {
@@ -278,7 +279,21 @@ test_bad_registry (void **state)
   const struct ferry_module *const t1[] = {&bad};
   const struct ferry_module *const t2[] = {&nocb};
   const struct ferry_module *const t3[] = {&m_tune, &m_copy};
-  const struct ferry_registry r1 = {t1, 1}, r2 = {t2, 1}, r3 = {t3, 2};
+  static const char *const ping_after[] = {"pong", NULL};
+  static const char *const pong_after[] = {"ping", NULL};
+  static const struct ferry_module ping = {.name = "ping",
+                                           .summary = "s",
+                                           .scope = FERRY_SCOPE_VM,
+                                           .after = ping_after,
+                                           FAKE_CALLBACKS};
+  static const struct ferry_module pong = {.name = "pong",
+                                           .summary = "s",
+                                           .scope = FERRY_SCOPE_VM,
+                                           .after = pong_after,
+                                           FAKE_CALLBACKS};
+  const struct ferry_module *const t4[] = {&ping, &pong};
+  const struct ferry_registry r1 = {t1, 1}, r2 = {t2, 1}, r3 = {t3, 2},
+                              r4 = {t4, 2};
   struct ferry_graph *g = NULL;
   struct ferry_err err = {0};
 
@@ -291,6 +306,10 @@ test_bad_registry (void **state)
   memset (&err, 0, sizeof err);
   assert_int_equal (ferry_registry_check (&r3, &err), -1);
   assert_non_null (strstr (err.msg, "not sorted"));
+  memset (&err, 0, sizeof err);
+  assert_int_equal (ferry_registry_check (&r4, &err), -1);
+  assert_non_null (strstr (err.msg, "cycle"));
+  memset (&err, 0, sizeof err);
   assert_int_equal (ferry_modules_check (&err), 0);
 }
 
