@@ -230,6 +230,7 @@ first_difference (const char *a, const char *b, char *out, size_t len)
   snprintf (out, len, "contents differ");
 }
 
+/* Compare the domain XML file with the XML the plan produces. */
 static int
 libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_observation *ret, struct ferry_err *err)
@@ -296,6 +297,7 @@ write_atomic (const char *path, const char *xml, struct ferry_err *err)
   return ferry_sync_parent (path, err);
 }
 
+/* Define the domain on the uri (if any), then write the XML file. */
 static int
 libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
@@ -320,6 +322,7 @@ libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   return write_atomic (path, xml, err);
 }
 
+/* The file now holds exactly the plan's XML. */
 static int
 libvirt_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                 struct ferry_err *err)

@@ -17,6 +17,7 @@ static const char *const status_names[] = {"pending", "running", "unchanged",
 _Static_assert(FERRY_ARRAY_SIZE (status_names) == FERRY_STATUS_LAST,
                "status_names out of date");
 
+/* The name of a status ("applied", "skipped"...). */
 const char *
 ferry_status_name (enum ferry_status s)
 {
@@ -103,6 +104,7 @@ struct run {
   unsigned running;                     /* steps in flight */
 };
 
+/* Monotonic seconds, for step timings. */
 static double
 now (void)
 {
@@ -253,6 +255,7 @@ out:
   pthread_mutex_unlock (&r->lock);
 }
 
+/* A worker thread: take ready steps until none is left or none can run. */
 static void *
 worker (void *arg)
 {
@@ -282,6 +285,7 @@ worker (void *arg)
   return NULL;
 }
 
+/* Start the workers, wait for them, and sum up the results. */
 int
 ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
                     const bool *keep, unsigned parallel,

@@ -412,6 +412,7 @@ out:
   return r;
 }
 
+/* Linear search by id. */
 size_t
 ferry_graph_find (const struct ferry_graph *g, const char *id)
 {
@@ -594,6 +595,7 @@ ferry_graph_build (const struct ferry_plan *plan, struct ferry_graph **ret,
   return ferry_graph_build_with (plan, &ferry_registry_builtin, ret, err);
 }
 
+/* Free the steps, their ids and edges; NULL is fine. */
 void
 ferry_graph_free (struct ferry_graph *g)
 {
@@ -610,6 +612,7 @@ ferry_graph_free (struct ferry_graph *g)
   free (g);
 }
 
+/* Depth-first from the named VMs' steps along deps. */
 int
 ferry_graph_select (const struct ferry_graph *g, char *const *vms, size_t n_vms,
                     bool *keep, struct ferry_err *err)
@@ -649,6 +652,8 @@ ferry_graph_select (const struct ferry_graph *g, char *const *vms, size_t n_vms,
   return 0;
 }
 
+/* One line per step in topological order ("ID [MODULE] <- DEPS"), or a
+ * Graphviz digraph with planned modules dashed. */
 char *
 ferry_graph_render (const struct ferry_graph *g, bool dot)
 {
