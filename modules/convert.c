@@ -20,36 +20,6 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-char *
-ferry_local_disk_path (const struct ferry_step *step, size_t disk)
-{
-  char *p;
-
-  if (asprintf (&p, "%s/%s-disk%zu.raw", step->target->path, step->vm->name,
-                disk) < 0)
-    return NULL;
-  return p;
-}
-
-char *
-ferry_local_xml_path (const struct ferry_step *step)
-{
-  char *p;
-
-  if (asprintf (&p, "%s/%s.xml", step->target->path, step->vm->name) < 0)
-    return NULL;
-  return p;
-}
-
-uint64_t
-ferry_local_disk_size (const struct ferry_disk_spec *spec,
-                       uint64_t virtual_size)
-{
-  uint64_t want = spec->size_gb << 30;
-
-  return want > virtual_size ? want : virtual_size;
-}
-
 /* Only local (and libvirt file) targets are handled in this version. */
 static int
 convert_supported (const struct ferry_step *step, char *why, size_t len)
@@ -74,7 +44,7 @@ static int
 convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_observation *ret, struct ferry_err *err)
 {
-  const struct ferry_disk_spec *spec = &step->vm->disks[step->disk];
+  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
   CLEANUP_FREE char *final = NULL, *part = NULL;
   const struct ferry_step_record *rec;
   struct ferry_disk *src = NULL;
@@ -85,7 +55,7 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     ret->need = FERRY_NEED_BLOCKED;
     return 0;
   }
-  final = ferry_local_disk_path (step, step->disk);
+  final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
@@ -116,13 +86,12 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
               rec && rec->has_checkpoint
                   ? (unsigned long long) (rec->checkpoint >> 20)
                   : 0ULL,
-              (unsigned long long) (src->virtual_size >> 20),
-              src->format->name, src->subformat);
+              (unsigned long long) (src->virtual_size >> 20), src->format->name,
+              src->subformat);
   } else {
     ret->need = FERRY_NEED_CREATE;
-    snprintf (ret->detail, sizeof ret->detail,
-              "%s from %s (%s %s, %llu MiB)", final, spec->path,
-              src->format->name, src->subformat,
+    snprintf (ret->detail, sizeof ret->detail, "%s from %s (%s %s, %llu MiB)",
+              final, spec->path, src->format->name, src->subformat,
               (unsigned long long) (src->virtual_size >> 20));
   }
   ferry_disk_close (src);
@@ -130,8 +99,8 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
 }
 
 struct convert_cb {
-  struct ferry_ctx *ctx;          /* for the journal and progress */
-  const struct ferry_step *step;  /* the step */
+  struct ferry_ctx *ctx;         /* for the journal and progress */
+  const struct ferry_step *step; /* the step */
 };
 
 /* Checkpoints go to the journal: the offset below which data is durable. */
@@ -158,7 +127,7 @@ static int
 convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
 {
-  const struct ferry_disk_spec *spec = &step->vm->disks[step->disk];
+  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
   CLEANUP_FREE char *final = NULL, *part = NULL, *id = NULL;
   const struct ferry_step_record *rec;
   struct ferry_convert_opts co = {0};
@@ -168,7 +137,7 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   struct stat st;
   int r = -1;
 
-  final = ferry_local_disk_path (step, step->disk);
+  final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
@@ -224,22 +193,25 @@ static int
 convert_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                 struct ferry_err *err)
 {
-  CLEANUP_FREE char *final = ferry_local_disk_path (step, step->disk);
+  CLEANUP_FREE char *final = ferry_local_disk_path (step, step->index);
   struct stat st;
 
   (void) ctx;
   if (final == NULL)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   if (stat (final, &st) < 0)
-    return ferry_err_set (err, errno, "converted disk '%s' is missing",
-                          final);
+    return ferry_err_set (err, errno, "converted disk '%s' is missing", final);
   return 0;
 }
 
+/* Per disk, after the disk's volume (OpenStack); every target kind. */
+static const char *const convert_after[] = {"volume", NULL};
 const struct ferry_module ferry_module_convert = {
     .name = "convert",
     .summary = "convert a source disk (vmdk, vhd, vhdx, qcow2, raw) into "
                "its raw target, resumable",
+    .scope = FERRY_SCOPE_DISK,
+    .after = convert_after,
     .check = convert_check,
     .describe = ferry_describe_detail,
     .apply = convert_apply,

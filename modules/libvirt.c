@@ -20,8 +20,7 @@
 /* A stable UUID for (plan, vm): SHA-256 of both, shaped as a v5-style
  * UUID, so reruns and other hosts agree. */
 static void
-vm_uuid (const struct ferry_plan *plan, const struct ferry_vm *vm,
-         char out[37])
+vm_uuid (const struct ferry_plan *plan, const struct ferry_vm *vm, char out[37])
 {
   unsigned char md[32];
   unsigned int mdlen = 0;
@@ -45,14 +44,51 @@ xml_text (FILE *f, const char *s)
 {
   for (; *s; s++) {
     switch (*s) {
-    case '<': fputs ("&lt;", f); break;
-    case '>': fputs ("&gt;", f); break;
-    case '&': fputs ("&amp;", f); break;
-    case '\'': fputs ("&apos;", f); break;
-    case '"': fputs ("&quot;", f); break;
-    default: fputc (*s, f);
+    case '<':
+      fputs ("&lt;", f);
+      break;
+    case '>':
+      fputs ("&gt;", f);
+      break;
+    case '&':
+      fputs ("&amp;", f);
+      break;
+    case '\'':
+      fputs ("&apos;", f);
+      break;
+    case '"':
+      fputs ("&quot;", f);
+      break;
+    default:
+      fputc (*s, f);
     }
   }
+}
+
+/* The guest device name of disk I, as the kernel names virtio disks:
+ * vda..vdz, vdaa..vdzz, vdaaa... (bijective base 26). */
+void
+ferry_libvirt_disk_name (size_t i, char *buf, size_t len)
+{
+  char rev[16];
+  size_t n = 0, k;
+
+  for (;;) {
+    rev[n++] = (char) ('a' + i % 26);
+    if (i < 26 || n == sizeof rev)
+      break;
+    i = i / 26 - 1;
+  }
+  if (len < n + 3) {
+    if (len)
+      buf[0] = '\0';
+    return;
+  }
+  buf[0] = 'v';
+  buf[1] = 'd';
+  for (k = 0; k < n; k++)
+    buf[2 + k] = rev[n - 1 - k];
+  buf[2 + n] = '\0';
 }
 
 /* The domain XML of STEP's VM (caller frees). */
@@ -63,16 +99,16 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
   const struct ferry_flavor *fl = NULL;
   const char *flname = vm->flavor ? vm->flavor : ctx->plan->defaults.flavor;
   const char *uri = step->target->uri;
-  unsigned vcpus = vm->vcpus ? vm->vcpus : 1, ram = vm->ram_mb ? vm->ram_mb
-                                                                : 1024;
-  char uuid[37], *buf = NULL, *disk;
+  unsigned vcpus, ram;
+  char uuid[37], *buf = NULL, *disk, dev[16];
   size_t len = 0, i;
   FILE *f;
 
-  if (flname && (fl = ferry_plan_flavor (ctx->plan, flname)) != NULL) {
-    vcpus = fl->vcpus;
-    ram = fl->ram_mb;
-  }
+  /* the VM's own values win; the flavor fills in what the VM leaves out */
+  if (flname)
+    fl = ferry_plan_flavor (ctx->plan, flname);
+  vcpus = vm->vcpus ? vm->vcpus : fl && fl->vcpus ? fl->vcpus : 1;
+  ram = vm->ram_mb ? vm->ram_mb : fl && fl->ram_mb ? fl->ram_mb : 1024;
   vm_uuid (ctx->plan, vm, uuid);
   f = open_memstream (&buf, &len);
   if (f == NULL)
@@ -105,9 +141,11 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
                 "      <driver name='qemu' type='raw' cache='none'/>\n"
                 "      <source file='");
     xml_text (f, disk);
-    fprintf (f, "'/>\n      <target dev='vd%c' bus='virtio'/>\n"
-                "    </disk>\n",
-             (char) ('a' + (i < 26 ? i : 25)));
+    ferry_libvirt_disk_name (i, dev, sizeof dev);
+    fprintf (f,
+             "'/>\n      <target dev='%s' bus='virtio'/>\n"
+             "    </disk>\n",
+             dev);
     free (disk);
   }
   for (i = 0; i < vm->n_ports; i++) {
@@ -130,26 +168,37 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
   return buf;
 }
 
-/* Read a whole small file (NULL if absent; caller frees). */
-static char *
-slurp (const char *path)
+/* Read a whole small file into *RET (caller frees): NULL when PATH does
+ * not exist; any other failure to read it (a directory, EIO, too big) is an
+ * error, so check never takes an unreadable file for a missing one. */
+static int
+slurp (const char *path, char **ret, struct ferry_err *err)
 {
   CLEANUP_FCLOSE FILE *f = fopen (path, "re");
+  struct stat st;
   char *buf;
-  long n;
 
-  if (f == NULL || fseek (f, 0, SEEK_END) < 0 || (n = ftell (f)) < 0 ||
-      n > (1 << 20) || fseek (f, 0, SEEK_SET) < 0)
-    return NULL;
-  buf = malloc ((size_t) n + 1);
+  *ret = NULL;
+  if (f == NULL && errno == ENOENT)
+    return 0;
+  if (f == NULL || fstat (fileno (f), &st) < 0)
+    return ferry_err_set (err, errno, "cannot read '%s'", path);
+  if (!S_ISREG (st.st_mode))
+    return ferry_err_set (err, S_ISDIR (st.st_mode) ? EISDIR : EINVAL,
+                          "cannot read '%s': not a regular file", path);
+  if (st.st_size > (1 << 20))
+    return ferry_err_set (err, EFBIG, "cannot read '%s': over 1 MiB", path);
+  buf = malloc ((size_t) st.st_size + 1);
   if (buf == NULL)
-    return NULL;
-  if (fread (buf, 1, (size_t) n, f) != (size_t) n) {
+    return ferry_err_set (err, ENOMEM, "cannot read '%s'", path);
+  if (fread (buf, 1, (size_t) st.st_size, f) != (size_t) st.st_size) {
     free (buf);
-    return NULL;
+    return ferry_err_set (err, ferror (f) ? errno : EIO, "cannot read '%s'",
+                          path);
   }
-  buf[n] = '\0';
-  return buf;
+  buf[st.st_size] = '\0';
+  *ret = buf;
+  return 0;
 }
 
 /* "line N: OLD → NEW" for the first differing line. */
@@ -181,6 +230,7 @@ first_difference (const char *a, const char *b, char *out, size_t len)
   snprintf (out, len, "contents differ");
 }
 
+/* Compare the domain XML file with the XML the plan produces. */
 static int
 libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_observation *ret, struct ferry_err *err)
@@ -199,7 +249,8 @@ libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   want = domain_xml (ctx, step);
   if (path == NULL || want == NULL)
     return ferry_err_set (err, ENOMEM, "cannot build the domain XML");
-  have = slurp (path);
+  if (slurp (path, &have, err) < 0)
+    return -1;
   if (have == NULL) {
     ret->need = FERRY_NEED_CREATE;
     snprintf (ret->detail, sizeof ret->detail, "%s%s%s", path,
@@ -246,6 +297,7 @@ write_atomic (const char *path, const char *xml, struct ferry_err *err)
   return ferry_sync_parent (path, err);
 }
 
+/* Define the domain on the uri (if any), then write the XML file. */
 static int
 libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
@@ -270,6 +322,7 @@ libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   return write_atomic (path, xml, err);
 }
 
+/* The file now holds exactly the plan's XML. */
 static int
 libvirt_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                 struct ferry_err *err)
@@ -279,15 +332,24 @@ libvirt_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (libvirt_check (ctx, step, &obs, err) < 0)
     return -1;
   if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (err, 0, "domain XML not as expected: %s",
-                          obs.detail);
+    return ferry_err_set (err, 0, "domain XML not as expected: %s", obs.detail);
   return 0;
 }
 
+/* The VM's final step on local and libvirt targets, after its disks and
+ * the guest changes. */
+static const char *const libvirt_after[] = {"customize", "inject", "resize",
+                                            "convert", NULL};
 const struct ferry_module ferry_module_libvirt = {
     .name = "libvirt",
     .summary = "write the domain XML (virtio disks and NICs) and define it "
                "on the target's libvirt uri",
+    .scope = FERRY_SCOPE_VM,
+    .step_name = "define",
+    .targets = FERRY_KIND (FERRY_TARGET_KIND_LOCAL) |
+               FERRY_KIND (FERRY_TARGET_KIND_LIBVIRT),
+    .after = libvirt_after,
+    .vm_final = true,
     .check = libvirt_check,
     .describe = ferry_describe_detail,
     .apply = libvirt_apply,

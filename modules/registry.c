@@ -1,49 +1,218 @@
-/* The one sorted table of step modules. */
+/* The one sorted table of step modules: those of this build and those only
+ * declared (planned), whose steps the graph shows blocked. */
 #include "modules/module.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/cleanup.h"
 
-const struct ferry_module *const ferry_modules[] = {
-    &ferry_module_convert,
-    &ferry_module_libvirt,
-};
-const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
-
 static const char *const need_signs[] = {"=", "+", "~", "!"};
-static const char *const need_names[] = {"done", "create", "update",
-                                         "blocked"};
-_Static_assert (FERRY_ARRAY_SIZE (need_signs) == FERRY_NEED_LAST,
-                "need_signs out of date");
-_Static_assert (FERRY_ARRAY_SIZE (need_names) == FERRY_NEED_LAST,
-                "need_names out of date");
+static const char *const need_names[] = {"done", "create", "update", "blocked"};
+_Static_assert(FERRY_ARRAY_SIZE (need_signs) == FERRY_NEED_LAST,
+               "need_signs out of date");
+_Static_assert(FERRY_ARRAY_SIZE (need_names) == FERRY_NEED_LAST,
+               "need_names out of date");
 
+static const char *const scope_names[] = {"plan", "vm", "disk", "port",
+                                          "flavor"};
+_Static_assert(FERRY_ARRAY_SIZE (scope_names) == FERRY_SCOPE_LAST,
+               "scope_names out of date");
+
+static const char *const target_kind_names[] = {"local", "libvirt",
+                                                "openstack"};
+_Static_assert(FERRY_ARRAY_SIZE (target_kind_names) == FERRY_TARGET_KIND_LAST,
+               "target_kind_names out of date");
+
+static const char *const source_kind_names[] = {"directory", "rbd", "libvirt"};
+_Static_assert(FERRY_ARRAY_SIZE (source_kind_names) == FERRY_SOURCE_KIND_LAST,
+               "source_kind_names out of date");
+
+/* "=", "+", "~", "!" for a verdict. */
 const char *
 ferry_need_sign (enum ferry_need n)
 {
   return n < FERRY_NEED_LAST ? need_signs[n] : "?";
 }
 
+/* "done", "create", "update", "blocked" for a verdict. */
 const char *
 ferry_need_name (enum ferry_need n)
 {
   return n < FERRY_NEED_LAST ? need_names[n] : "unknown";
 }
 
-/* Binary search: the table is sorted (checked at start-up). */
-const struct ferry_module *
-ferry_module_find (const char *name)
+/* The name of a scope. */
+const char *
+ferry_scope_name (enum ferry_scope s)
 {
-  size_t lo = 0, hi = ferry_n_modules, mid;
+  return s < FERRY_SCOPE_LAST ? scope_names[s] : "unknown";
+}
+
+/* The target.type string of a kind. */
+const char *
+ferry_target_kind_name (enum ferry_target_kind k)
+{
+  return k < FERRY_TARGET_KIND_LAST ? target_kind_names[k] : "unknown";
+}
+
+/* The source.type string of a kind. */
+const char *
+ferry_source_kind_name (enum ferry_source_kind k)
+{
+  return k < FERRY_SOURCE_KIND_LAST ? source_kind_names[k] : "unknown";
+}
+
+/* The kind named TYPE, or FERRY_TARGET_KIND_LAST. */
+enum ferry_target_kind
+ferry_target_kind_of (const char *type)
+{
+  size_t i;
+
+  for (i = 0; type && i < FERRY_TARGET_KIND_LAST; i++)
+    if (strcmp (type, target_kind_names[i]) == 0)
+      return (enum ferry_target_kind) i;
+  return FERRY_TARGET_KIND_LAST;
+}
+
+/* The kind named TYPE, or FERRY_SOURCE_KIND_LAST. */
+enum ferry_source_kind
+ferry_source_kind_of (const char *type)
+{
+  size_t i;
+
+  for (i = 0; type && i < FERRY_SOURCE_KIND_LAST; i++)
+    if (strcmp (type, source_kind_names[i]) == 0)
+      return (enum ferry_source_kind) i;
+  return FERRY_SOURCE_KIND_LAST;
+}
+
+/* ---- planned modules: declared so the graph shows their steps ---- */
+
+/* resize: the first disk asks for a bigger size. */
+static bool
+resize_applies (const struct ferry_plan *plan, const struct ferry_step *step)
+{
+  (void) plan;
+  return step->vm->n_disks > 0 && step->vm->disks[0].size_gb > 0;
+}
+
+/* inject: customize.virtio. */
+static bool
+inject_applies (const struct ferry_plan *plan, const struct ferry_step *step)
+{
+  (void) plan;
+  return step->vm->has_customize && step->vm->customize.virtio;
+}
+
+/* customize: files, firstboot scripts, a hostname or an autologon. */
+static bool
+customize_applies (const struct ferry_plan *plan, const struct ferry_step *step)
+{
+  const struct ferry_customize *c = &step->vm->customize;
+
+  (void) plan;
+  return step->vm->has_customize &&
+         (c->n_files || c->n_firstboot || c->hostname || c->has_autologon);
+}
+
+static const char *const boot_after[] = {
+    "port", "customize", "inject", "resize", "convert", "flavor", NULL};
+static const struct ferry_module module_boot = {
+    .name = "boot",
+    .summary = "boot the Nova server from its volumes and ports",
+    .scope = FERRY_SCOPE_VM,
+    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .after = boot_after,
+    .vm_final = true,
+    .planned = true,
+};
+
+static const char *const customize_after[] = {"inject", "resize", "convert",
+                                              NULL};
+static const struct ferry_module module_customize = {
+    .name = "customize",
+    .summary = "copy files, firstboot scripts, hostname, autologon",
+    .scope = FERRY_SCOPE_VM,
+    .after = customize_after,
+    .applies = customize_applies,
+    .planned = true,
+};
+
+static const struct ferry_module module_flavor = {
+    .name = "flavor",
+    .summary = "the Nova flavor a booted VM uses exists",
+    .scope = FERRY_SCOPE_FLAVOR,
+    .on_demand = true,
+    .planned = true,
+};
+
+static const char *const inject_after[] = {"resize", "convert", NULL};
+static const struct ferry_module module_inject = {
+    .name = "inject",
+    .summary = "inject VirtIO drivers into the guest",
+    .scope = FERRY_SCOPE_VM,
+    .after = inject_after,
+    .applies = inject_applies,
+    .planned = true,
+};
+
+static const struct ferry_module module_port = {
+    .name = "port",
+    .summary = "the Neutron port exists with its MAC, IP and groups",
+    .scope = FERRY_SCOPE_PORT,
+    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .planned = true,
+};
+
+static const char *const resize_after[] = {"convert", NULL};
+static const struct ferry_module module_resize = {
+    .name = "resize",
+    .summary = "grow the partition and filesystem to size_gb",
+    .scope = FERRY_SCOPE_VM,
+    .after = resize_after,
+    .applies = resize_applies,
+    .planned = true,
+};
+
+static const struct ferry_module module_volume = {
+    .name = "volume",
+    .summary = "the Cinder volume of a disk exists",
+    .scope = FERRY_SCOPE_DISK,
+    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .planned = true,
+};
+
+/* Every declared module, sorted by name. */
+static const struct ferry_module *const all_modules[] = {
+    &module_boot,   &ferry_module_convert, &module_customize,
+    &module_flavor, &module_inject,        &ferry_module_libvirt,
+    &module_port,   &module_resize,        &module_volume,
+};
+const struct ferry_registry ferry_registry_builtin = {
+    all_modules, FERRY_ARRAY_SIZE (all_modules)};
+
+/* The available ones, sorted by name. */
+const struct ferry_module *const ferry_modules[] = {
+    &ferry_module_convert,
+    &ferry_module_libvirt,
+};
+const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
+
+/* Binary search in a sorted table. */
+static const struct ferry_module *
+find_in (const struct ferry_module *const *mods, size_t n, const char *name)
+{
+  size_t lo = 0, hi = n, mid;
   int c;
 
   while (lo < hi) {
     mid = lo + (hi - lo) / 2;
-    c = strcmp (name, ferry_modules[mid]->name);
+    c = strcmp (name, mods[mid]->name);
     if (c == 0)
-      return ferry_modules[mid];
+      return mods[mid];
     if (c < 0)
       hi = mid;
     else
@@ -52,60 +221,128 @@ ferry_module_find (const char *name)
   return NULL;
 }
 
-int
-ferry_modules_check (struct ferry_err *err)
+/* An available module by name (the table is checked sorted at start-up). */
+const struct ferry_module *
+ferry_module_find (const char *name)
 {
-  const struct ferry_module *m;
-  size_t i;
+  return find_in (ferry_modules, ferry_n_modules, name);
+}
 
-  for (i = 0; i < ferry_n_modules; i++) {
-    m = ferry_modules[i];
-    if (m == NULL || m->name == NULL || m->summary == NULL ||
-        m->check == NULL || m->describe == NULL || m->apply == NULL ||
-        m->verify == NULL)
-      return ferry_err_set (err, 0,
-                            "module registry: entry %zu lacks a mandatory "
-                            "field",
-                            i);
-    if (i > 0 && strcmp (ferry_modules[i - 1]->name, m->name) >= 0)
-      return ferry_err_set (err, 0,
-                            "module registry: '%s' is not sorted after '%s' "
-                            "or is a duplicate",
-                            m->name, ferry_modules[i - 1]->name);
+/* A declared module of REG by name. */
+const struct ferry_module *
+ferry_registry_find (const struct ferry_registry *reg, const char *name)
+{
+  return find_in (reg->modules, reg->n, name);
+}
+
+/* No module runs, through `after`, after itself: place modules whose
+ * `after` modules are all placed until none is left (or none can be). */
+static int
+check_acyclic (const struct ferry_registry *reg, struct ferry_err *err)
+{
+  bool *placed = calloc (reg->n + 1, sizeof *placed);
+  const char *const *a;
+  size_t left = reg->n, i, j;
+  bool progress = true, ready;
+
+  if (placed == NULL)
+    return ferry_err_set (err, ENOMEM, "module registry");
+  while (left > 0 && progress) {
+    progress = false;
+    for (i = 0; i < reg->n; i++) {
+      if (placed[i])
+        continue;
+      ready = true;
+      for (a = reg->modules[i]->after; a && *a && ready; a++)
+        for (j = 0; j < reg->n; j++)
+          if (!placed[j] && strcmp (reg->modules[j]->name, *a) == 0)
+            ready = false;
+      if (ready) {
+        placed[i] = true;
+        left--;
+        progress = true;
+      }
+    }
   }
+  for (i = 0; left > 0 && placed[i]; i++)
+    ;
+  free (placed);
+  if (left > 0)
+    return ferry_err_set (err, 0,
+                          "module registry: '%s' is in a cycle of `after` "
+                          "declarations",
+                          reg->modules[i]->name);
   return 0;
 }
 
+/* Sorted, unique, and each entry complete: a scope in range, callbacks
+ * present exactly when not planned, `after` naming declared modules. */
 int
-ferry_describe_detail (const struct ferry_step *step,
-                       const struct ferry_observation *obs, char *buf,
-                       size_t len)
+ferry_registry_check (const struct ferry_registry *reg, struct ferry_err *err)
 {
-  (void) step;
-  return snprintf (buf, len, "%s", obs->detail);
+  const struct ferry_module *m;
+  const char *const *a;
+  bool has_callbacks, all_callbacks;
+  size_t i;
+
+  for (i = 0; i < reg->n; i++) {
+    m = reg->modules[i];
+    if (m == NULL || m->name == NULL || m->summary == NULL)
+      return ferry_err_set (err, 0,
+                            "module registry: entry %zu lacks a name or "
+                            "summary",
+                            i);
+    if (i > 0 && strcmp (reg->modules[i - 1]->name, m->name) >= 0)
+      return ferry_err_set (err, 0,
+                            "module registry: '%s' is not sorted after '%s' "
+                            "or is a duplicate",
+                            m->name, reg->modules[i - 1]->name);
+    if (m->scope >= FERRY_SCOPE_LAST)
+      return ferry_err_set (err, 0, "module registry: '%s': bad scope",
+                            m->name);
+    if (m->vm_final && m->scope != FERRY_SCOPE_VM)
+      return ferry_err_set (err, 0,
+                            "module registry: '%s': only a vm-scope module "
+                            "can be a vm's final step",
+                            m->name);
+    has_callbacks =
+        m->check || m->describe || m->apply || m->verify || m->cleanup;
+    all_callbacks = m->check && m->describe && m->apply && m->verify;
+    if (m->planned ? has_callbacks : !all_callbacks)
+      return ferry_err_set (err, 0, "module registry: '%s': %s", m->name,
+                            m->planned ? "a planned module has callbacks"
+                                       : "a mandatory callback is missing");
+    for (a = m->after; a && *a; a++)
+      if (ferry_registry_find (reg, *a) == NULL || strcmp (*a, m->name) == 0)
+        return ferry_err_set (err, 0,
+                              "module registry: '%s' runs after unknown "
+                              "module '%s'",
+                              m->name, *a);
+  }
+  return check_acyclic (reg, err);
 }
 
+/* The declared table, and the available one: sorted, each entry the
+ * declared one and not planned. */
 int
-ferry_ctx_record (struct ferry_ctx *ctx, const struct ferry_step *step,
-                  enum ferry_event ev, uint64_t offset, const char *id,
-                  struct ferry_err *err)
+ferry_modules_check (struct ferry_err *err)
 {
-  struct ferry_journal_entry e = {0};
+  size_t i;
 
-  if (ctx->dry_run || ctx->journal == NULL)
-    return 0;
-  /* an object already on record (a rerun re-adopting it) is not news */
-  if (ev == FERRY_EVENT_CREATED) {
-    const struct ferry_step_record *rec =
-        ferry_journal_step (ctx->journal, step->id);
-    size_t i;
-    for (i = 0; rec && i < rec->n_created; i++)
-      if (strcmp (rec->created[i], id) == 0)
-        return 0;
+  if (ferry_registry_check (&ferry_registry_builtin, err) < 0)
+    return -1;
+  for (i = 0; i < ferry_n_modules; i++) {
+    if (i > 0 &&
+        strcmp (ferry_modules[i - 1]->name, ferry_modules[i]->name) >= 0)
+      return ferry_err_set (err, 0,
+                            "module registry: '%s' is not sorted after '%s' "
+                            "or is a duplicate",
+                            ferry_modules[i]->name, ferry_modules[i - 1]->name);
+    if (ferry_registry_find (&ferry_registry_builtin, ferry_modules[i]->name) !=
+            ferry_modules[i] ||
+        ferry_modules[i]->planned)
+      return ferry_err_set (err, 0, "module registry: '%s' is not declared",
+                            ferry_modules[i]->name);
   }
-  e.step = step->id;
-  e.event = ev;
-  e.offset = offset;
-  e.id = id;
-  return ferry_journal_append (ctx->journal, &e, err);
+  return 0;
 }

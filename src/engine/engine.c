@@ -11,48 +11,58 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 
-static const char *const status_names[] = {
-    "pending", "running", "unchanged", "applied",
-    "failed",  "blocked", "skipped",   "excluded"};
-_Static_assert (FERRY_ARRAY_SIZE (status_names) == FERRY_STATUS_LAST,
-                "status_names out of date");
+static const char *const status_names[] = {"pending", "running", "unchanged",
+                                           "applied", "failed",  "blocked",
+                                           "skipped", "excluded"};
+_Static_assert(FERRY_ARRAY_SIZE (status_names) == FERRY_STATUS_LAST,
+               "status_names out of date");
 
+/* The name of a status ("applied", "skipped"...). */
 const char *
 ferry_status_name (enum ferry_status s)
 {
   return s < FERRY_STATUS_LAST ? status_names[s] : "unknown";
 }
 
-/* Run a step's check, turning a missing module or a check error into a
- * blocked observation. */
-static void
+/* Run a step's check.  A planned module (not in this build) is a blocked
+ * observation; a check that fails is an error: -1 with ERR set to a message
+ * naming the step (the observation then says blocked, with that text). */
+static int
 observe_step (struct ferry_ctx *ctx, const struct ferry_step *s,
-              struct ferry_observation *obs)
+              struct ferry_observation *obs, struct ferry_err *err)
 {
-  struct ferry_err err = {0};
+  struct ferry_err cerr = {0};
 
   memset (obs, 0, sizeof *obs);
-  if (s->module == NULL) {
+  if (s->module->planned) {
     obs->need = FERRY_NEED_BLOCKED;
     snprintf (obs->detail, sizeof obs->detail,
               "module '%s' is not available in ferry %s", s->module_name,
               FERRY_VERSION);
-    return;
+    return 0;
   }
-  if (s->module->check (ctx, s, obs, &err) < 0) {
+  if (s->module->check (ctx, s, obs, &cerr) < 0) {
     obs->need = FERRY_NEED_BLOCKED;
-    snprintf (obs->detail, sizeof obs->detail, "%s", err.msg);
+    snprintf (obs->detail, sizeof obs->detail, "%s", cerr.msg);
+    if (!err->set) {
+      ferry_err_set (err, 0, "%s: %s", s->id, cerr.msg);
+      err->errnum = cerr.errnum; /* cerr.msg already ends with its text */
+    }
+    return -1;
   }
+  return 0;
 }
 
+/* Observe in topological order; the first check error is returned after
+ * every step was observed (its step is failed, its dependants blocked). */
 int
 ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
                       const bool *keep, struct ferry_step_result *res,
                       struct ferry_err *err)
 {
   size_t k, i, j;
+  int rc = 0;
 
-  (void) err;
   for (k = 0; k < g->n; k++) {
     i = g->order[k];
     memset (&res[i], 0, sizeof res[i]);
@@ -69,26 +79,32 @@ ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
         break;
       }
     }
-    if (j == g->steps[i].n_deps)
-      observe_step (ctx, &g->steps[i], &res[i].obs);
-    res[i].status = res[i].obs.need == FERRY_NEED_BLOCKED
-                        ? FERRY_STATUS_BLOCKED
-                        : FERRY_STATUS_PENDING;
+    res[i].status = FERRY_STATUS_PENDING;
+    if (j == g->steps[i].n_deps &&
+        observe_step (ctx, &g->steps[i], &res[i].obs, err) < 0) {
+      rc = -1;
+      res[i].status = FERRY_STATUS_FAILED;
+      snprintf (res[i].msg, sizeof res[i].msg, "%s", res[i].obs.detail);
+      continue;
+    }
+    if (res[i].obs.need == FERRY_NEED_BLOCKED)
+      res[i].status = FERRY_STATUS_BLOCKED;
   }
-  return 0;
+  return rc;
 }
 
 struct run {
-  struct ferry_ctx *ctx;                 /* shared, read-only */
-  const struct ferry_graph *g;           /* the graph */
-  const struct ferry_engine_events *ev;  /* callbacks */
-  struct ferry_step_result *res;         /* guarded by lock */
-  pthread_mutex_t lock;                  /* guards res, running, left */
-  pthread_cond_t cond;                   /* a step finished */
-  size_t left;                           /* steps not finished */
-  unsigned running;                      /* steps in flight */
+  struct ferry_ctx *ctx;                /* shared, read-only */
+  const struct ferry_graph *g;          /* the graph */
+  const struct ferry_engine_events *ev; /* callbacks */
+  struct ferry_step_result *res;        /* guarded by lock */
+  pthread_mutex_t lock;                 /* guards res, running, left */
+  pthread_cond_t cond;                  /* a step finished */
+  size_t left;                          /* steps not finished */
+  unsigned running;                     /* steps in flight */
 };
 
+/* Monotonic seconds, for step timings. */
 static double
 now (void)
 {
@@ -135,8 +151,8 @@ next_ready (struct run *r)
       if (ds == FERRY_STATUS_FAILED || ds == FERRY_STATUS_BLOCKED ||
           ds == FERRY_STATUS_SKIPPED) {
         r->res[i].status = FERRY_STATUS_SKIPPED;
-        snprintf (r->res[i].msg, sizeof r->res[i].msg,
-                  "dependency %s %s", g->steps[d].id, ferry_status_name (ds));
+        snprintf (r->res[i].msg, sizeof r->res[i].msg, "dependency %s %s",
+                  g->steps[d].id, ferry_status_name (ds));
         r->left--;
         notify (r, i);
         ready = false;
@@ -166,10 +182,14 @@ run_step (struct run *r, size_t i)
   enum ferry_status st;
   double t0 = now ();
 
-  observe_step (ctx, s, &obs);
+  e.step = s->id;
+  if (observe_step (ctx, s, &obs, &err) < 0) {
+    st = FERRY_STATUS_FAILED;
+    snprintf (res->msg, sizeof res->msg, "%s", obs.detail);
+    goto out;
+  }
   ferry_debug ("%s: check: %s (%s)", s->id, ferry_need_name (obs.need),
                obs.detail);
-  e.step = s->id;
   if (obs.need == FERRY_NEED_BLOCKED) {
     st = FERRY_STATUS_BLOCKED;
     snprintf (res->msg, sizeof res->msg, "%s", obs.detail);
@@ -218,6 +238,10 @@ run_step (struct run *r, size_t i)
     goto out;
   }
   st = FERRY_STATUS_APPLIED;
+  /* the world matches: temporaries the apply left can go; failing to
+   * remove them does not undo the step */
+  if (s->module->cleanup && s->module->cleanup (ctx, s, &err) < 0)
+    ferry_warn ("%s: cleanup: %s", s->id, err.msg);
 
 out:
   pthread_mutex_lock (&r->lock);
@@ -231,6 +255,7 @@ out:
   pthread_mutex_unlock (&r->lock);
 }
 
+/* A worker thread: take ready steps until none is left or none can run. */
 static void *
 worker (void *arg)
 {
@@ -260,6 +285,7 @@ worker (void *arg)
   return NULL;
 }
 
+/* Start the workers, wait for them, and sum up the results. */
 int
 ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
                     const bool *keep, unsigned parallel,

@@ -42,13 +42,17 @@ struct ferry_engine_events {
 };
 
 /* Observe (read-only) every selected step in topological order.  KEEP may
- * be NULL (all).  Dependants of a blocked step are blocked. */
+ * be NULL (all).  Dependants of a blocked step are blocked.  A check that
+ * fails is an error: every step is still observed, the failing one is
+ * FERRY_STATUS_FAILED, and -1 is returned with the first error in ERR
+ * ("STEP: message"). */
 int ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
                           const bool *keep, struct ferry_step_result *res,
                           struct ferry_err *err);
 
-/* Converge: PARALLEL workers run ready steps; a failure stops only its
- * dependants.  Returns 0 if every selected step ended unchanged or applied,
+/* Converge: PARALLEL workers run ready steps; a failure (of check, apply
+ * or verify) stops only its dependants; a module's cleanup runs after each
+ * verified apply.  Returns 0 if every selected step ended unchanged or applied,
  * 1 if some failed/blocked/skipped, -1 on an engine error. */
 int ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
                         const bool *keep, unsigned parallel,

@@ -11,22 +11,23 @@
 
 /* Growable step array while building. */
 struct builder {
-  struct ferry_graph *g;
-  size_t cap;
+  const struct ferry_plan *plan;     /* the plan */
+  const struct ferry_registry *reg;  /* the module declarations */
+  const struct ferry_module **order; /* reg's modules, `after` first */
+  struct ferry_graph *g;             /* the graph being built */
+  size_t cap;                        /* allocated steps */
 };
 
-/* Add a step; returns its index or (size_t)-1 on allocation failure. */
+/* Add a step of MODULE for the object (VM, INDEX) of its scope; returns its
+ * index or (size_t)-1 on allocation failure. */
 static size_t
-add_step (struct builder *b, const char *module, const struct ferry_vm *vm,
-          const struct ferry_plan_target *target, const char *fmt, ...)
-    __attribute__ ((format (printf, 5, 6)));
-
-static size_t
-add_step (struct builder *b, const char *module, const struct ferry_vm *vm,
-          const struct ferry_plan_target *target, const char *fmt, ...)
+add_step (struct builder *b, const struct ferry_module *m,
+          const struct ferry_vm *vm, const struct ferry_plan_target *target,
+          size_t index)
 {
+  const char *sn = m->step_name ? m->step_name : m->name;
   struct ferry_step *s;
-  va_list ap;
+  int r = -1;
 
   if (b->g->n == b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 64;
@@ -38,14 +39,38 @@ add_step (struct builder *b, const char *module, const struct ferry_vm *vm,
   }
   s = &b->g->steps[b->g->n];
   memset (s, 0, sizeof *s);
-  va_start (ap, fmt);
-  if (vasprintf (&s->id, fmt, ap) < 0)
+  switch (m->scope) {
+  case FERRY_SCOPE_PLAN:
+    r = asprintf (&s->id, "%s", sn);
+    s->obj.plan = b->plan;
+    break;
+  case FERRY_SCOPE_VM:
+    r = asprintf (&s->id, "%s/%s", vm->name, sn);
+    s->obj.vm = vm;
+    break;
+  case FERRY_SCOPE_DISK:
+    r = asprintf (&s->id, "%s/%s/disk%zu", vm->name, sn, index);
+    s->obj.disk = &vm->disks[index];
+    break;
+  case FERRY_SCOPE_PORT:
+    r = asprintf (&s->id, "%s/%s/%zu", vm->name, sn, index);
+    s->obj.port = &vm->ports[index];
+    break;
+  case FERRY_SCOPE_FLAVOR:
+    r = asprintf (&s->id, "%s/%s", sn, b->plan->flavors[index].name);
+    s->obj.flavor = &b->plan->flavors[index];
+    break;
+  case FERRY_SCOPE_LAST:
+    break;
+  }
+  if (r < 0) {
     s->id = NULL;
-  va_end (ap);
-  if (s->id == NULL)
     return (size_t) -1;
-  s->module_name = module;
-  s->module = ferry_module_find (module);
+  }
+  s->module_name = m->name;
+  s->module = m;
+  s->scope = m->scope;
+  s->index = index;
   s->vm = vm;
   s->target = target;
   return b->g->n++;
@@ -69,6 +94,7 @@ add_dep (struct ferry_graph *g, size_t from, size_t to)
   return 0;
 }
 
+/* The VM's target (its own or the default), or NULL. */
 static const struct ferry_plan_target *
 vm_target (const struct ferry_plan *plan, const struct ferry_vm *vm)
 {
@@ -77,122 +103,316 @@ vm_target (const struct ferry_plan *plan, const struct ferry_vm *vm)
   return name ? ferry_plan_target (plan, name) : NULL;
 }
 
-static bool
-has_customize (const struct ferry_vm *vm)
+/* The name of the flavor VM uses, or NULL. */
+static const char *
+vm_flavor (const struct ferry_plan *plan, const struct ferry_vm *vm)
 {
-  const struct ferry_customize *c = &vm->customize;
-
-  return vm->has_customize && (c->n_files || c->n_firstboot || c->hostname ||
-                               c->has_autologon);
+  return vm->flavor ? vm->flavor : plan->defaults.flavor;
 }
 
-/* Expand one VM.  Local and libvirt targets: convert per disk, then the
- * guest steps, then the libvirt definition.  OpenStack: volume → convert per
- * disk, guest steps, ports, boot. */
+/* Does module M run after module NAME? */
+static bool
+runs_after (const struct ferry_module *m, const char *name)
+{
+  const char *const *a;
+
+  for (a = m->after; a && *a; a++)
+    if (strcmp (*a, name) == 0)
+      return true;
+  return false;
+}
+
+/* Is step T (a candidate dependency) about the same thing as step S: the
+ * same VM; the same disk or port when both have one; the VM's flavor; the
+ * plan. */
+static bool
+related (const struct ferry_plan *plan, const struct ferry_step *s,
+         const struct ferry_step *t)
+{
+  const char *fl;
+
+  if (t->scope == FERRY_SCOPE_PLAN || s->scope == FERRY_SCOPE_PLAN)
+    return true;
+  if (t->scope == FERRY_SCOPE_FLAVOR) {
+    if (s->scope == FERRY_SCOPE_FLAVOR)
+      return s->index == t->index;
+    fl = vm_flavor (plan, s->vm);
+    return fl && strcmp (fl, plan->flavors[t->index].name) == 0;
+  }
+  if (s->scope == FERRY_SCOPE_FLAVOR)
+    return t->vm && (fl = vm_flavor (plan, t->vm)) != NULL &&
+           strcmp (fl, plan->flavors[s->index].name) == 0;
+  if (s->vm != t->vm)
+    return false;
+  if (s->scope == t->scope &&
+      (s->scope == FERRY_SCOPE_DISK || s->scope == FERRY_SCOPE_PORT))
+    return s->index == t->index;
+  return true;
+}
+
+/* Does M apply to the VM's target and source kinds? */
+static bool
+kinds_match (const struct ferry_plan *plan, const struct ferry_module *m,
+             const struct ferry_vm *vm, const struct ferry_plan_target *t)
+{
+  const char *sname = vm->source ? vm->source : plan->defaults.source;
+  const struct ferry_source *src =
+      sname ? ferry_plan_source (plan, sname) : NULL;
+  enum ferry_target_kind tk = ferry_target_kind_of (t ? t->type : NULL);
+  enum ferry_source_kind sk = ferry_source_kind_of (src ? src->type : NULL);
+
+  if (m->targets &&
+      (tk == FERRY_TARGET_KIND_LAST || !(m->targets & FERRY_KIND (tk))))
+    return false;
+  if (m->sources &&
+      (sk == FERRY_SOURCE_KIND_LAST || !(m->sources & FERRY_KIND (sk))))
+    return false;
+  return true;
+}
+
+/* Add a step of M for (VM, INDEX) unless its `applies` says no. */
 static int
-expand_vm (struct builder *b, const struct ferry_plan *plan,
-           const struct ferry_vm *vm, size_t *ret_final)
+try_add (struct builder *b, const struct ferry_module *m,
+         const struct ferry_vm *vm, const struct ferry_plan_target *t,
+         size_t index)
+{
+  struct ferry_step probe = {0};
+
+  probe.module = m;
+  probe.module_name = m->name;
+  probe.scope = m->scope;
+  probe.index = index;
+  probe.vm = vm;
+  probe.target = t;
+  if (vm && m->scope == FERRY_SCOPE_DISK)
+    probe.obj.disk = &vm->disks[index];
+  else if (vm && m->scope == FERRY_SCOPE_PORT)
+    probe.obj.port = &vm->ports[index];
+  else if (vm)
+    probe.obj.vm = vm;
+  else if (m->scope == FERRY_SCOPE_FLAVOR)
+    probe.obj.flavor = &b->plan->flavors[index];
+  else
+    probe.obj.plan = b->plan;
+  if (m->applies && !m->applies (b->plan, &probe))
+    return 0;
+  return add_step (b, m, vm, t, index) == (size_t) -1 ? -1 : 0;
+}
+
+/* Expand one VM, in this order: per disk (disk by disk) the disk steps,
+ * then the VM steps, per port the port steps, and the VM's final step;
+ * within each group modules come in declaration (`after`) order. */
+static int
+expand_vm (struct builder *b, const struct ferry_vm *vm)
+{
+  const struct ferry_plan_target *t = vm_target (b->plan, vm);
+  const struct ferry_module *m;
+  size_t i, k, n = b->reg->n;
+
+  for (i = 0; i < vm->n_disks; i++)
+    for (k = 0; k < n; k++) {
+      m = b->order[k];
+      if (m->scope == FERRY_SCOPE_DISK && kinds_match (b->plan, m, vm, t) &&
+          try_add (b, m, vm, t, i) < 0)
+        return -1;
+    }
+  for (k = 0; k < n; k++) {
+    m = b->order[k];
+    if (m->scope == FERRY_SCOPE_VM && !m->vm_final &&
+        kinds_match (b->plan, m, vm, t) && try_add (b, m, vm, t, 0) < 0)
+      return -1;
+  }
+  for (i = 0; i < vm->n_ports; i++)
+    for (k = 0; k < n; k++) {
+      m = b->order[k];
+      if (m->scope == FERRY_SCOPE_PORT && kinds_match (b->plan, m, vm, t) &&
+          try_add (b, m, vm, t, i) < 0)
+        return -1;
+    }
+  for (k = 0; k < n; k++) {
+    m = b->order[k];
+    if (m->scope == FERRY_SCOPE_VM && m->vm_final &&
+        kinds_match (b->plan, m, vm, t) && try_add (b, m, vm, t, 0) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Is the flavor/plan object of a would-be step of M needed: does a step
+ * made so far run after M about that object? */
+static bool
+demanded (struct builder *b, const struct ferry_module *m, size_t index)
+{
+  struct ferry_step probe = {0};
+  size_t j;
+
+  probe.module = m;
+  probe.scope = m->scope;
+  probe.index = index;
+  for (j = 0; j < b->g->n; j++)
+    if (runs_after (b->g->steps[j].module, m->name) &&
+        related (b->plan, &b->g->steps[j], &probe))
+      return true;
+  return false;
+}
+
+/* Plan-level steps after all VMs: per flavor, then once per plan. */
+static int
+expand_plan (struct builder *b)
+{
+  const struct ferry_module *m;
+  size_t i, k;
+
+  for (i = 0; i < b->plan->n_flavors; i++)
+    for (k = 0; k < b->reg->n; k++) {
+      m = b->order[k];
+      if (m->scope == FERRY_SCOPE_FLAVOR &&
+          (!m->on_demand || demanded (b, m, i)) &&
+          try_add (b, m, NULL, NULL, i) < 0)
+        return -1;
+    }
+  for (k = 0; k < b->reg->n; k++) {
+    m = b->order[k];
+    if (m->scope == FERRY_SCOPE_PLAN && (!m->on_demand || demanded (b, m, 0)) &&
+        try_add (b, m, NULL, NULL, 0) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Order the registry's modules so that each comes after the modules it
+ * runs after (ties: registry order).  A cycle among declarations is an
+ * error. */
+static int
+order_modules (struct builder *b, struct ferry_err *err)
+{
+  const struct ferry_registry *reg = b->reg;
+  bool *placed = calloc (reg->n + 1, sizeof *placed);
+  const char *const *a;
+  size_t k = 0, i, j;
+  bool ready;
+
+  b->order = calloc (reg->n + 1, sizeof *b->order);
+  if (placed == NULL || b->order == NULL) {
+    free (placed);
+    return ferry_err_set (err, ENOMEM, "cannot build the step graph");
+  }
+  while (k < reg->n) {
+    for (i = 0; i < reg->n; i++) {
+      if (placed[i])
+        continue;
+      ready = true;
+      for (a = reg->modules[i]->after; a && *a && ready; a++)
+        for (j = 0; j < reg->n; j++)
+          if (!placed[j] && strcmp (reg->modules[j]->name, *a) == 0)
+            ready = false;
+      if (ready)
+        break;
+    }
+    if (i == reg->n) {
+      free (placed);
+      return ferry_err_set (err, 0,
+                            "module registry: the modules' `after` "
+                            "declarations form a cycle");
+    }
+    placed[i] = true;
+    b->order[k++] = reg->modules[i];
+  }
+  free (placed);
+  return 0;
+}
+
+/* Is TO reachable from FROM following deps?  SEEN (g->n stamps) and
+ * STACK are scratch; *STAMP is bumped per call so SEEN needs no clearing. */
+static bool
+reachable (const struct ferry_graph *g, size_t from, size_t to, unsigned *seen,
+           unsigned *stamp, size_t *stack)
+{
+  size_t sp = 0, i, j, d;
+  unsigned mark = ++*stamp;
+
+  stack[sp++] = from;
+  seen[from] = mark;
+  while (sp > 0) {
+    i = stack[--sp];
+    if (i == to)
+      return true;
+    for (j = 0; j < g->steps[i].n_deps; j++) {
+      d = g->steps[i].deps[j];
+      if (seen[d] != mark) {
+        seen[d] = mark;
+        stack[sp++] = d;
+      }
+    }
+  }
+  return false;
+}
+
+/* The `after` edges: each step needs every related step of the modules it
+ * runs after (in `after` order), then edges implied by others are dropped
+ * (boot needs customize, not also inject and the disks). */
+static int
+add_after_edges (struct builder *b)
 {
   struct ferry_graph *g = b->g;
-  const struct ferry_plan_target *t = vm_target (plan, vm);
-  bool openstack = t && strcmp (t->type, "openstack") == 0;
-  size_t i, s, prev_tail, first_conv = g->n, final;
-  size_t *tails = NULL;
-  size_t n_tails = 0;
+  const char *const *a;
+  size_t i, j, k, lo, hi, plan_lo;
+  unsigned *seen = NULL, stamp = 0;
+  size_t *stack = NULL;
+  bool redundant;
+  int r = -1;
 
-  /* per disk: [volume →] convert */
-  for (i = 0; i < vm->n_disks; i++) {
-    size_t vol = (size_t) -1;
-    if (openstack) {
-      vol = add_step (b, "volume", vm, t, "%s/volume/disk%zu", vm->name, i);
-      if (vol == (size_t) -1)
-        return -1;
-      g->steps[vol].disk = i;
+  /* steps of one VM are contiguous; plan-level steps come last */
+  for (plan_lo = 0; plan_lo < g->n && g->steps[plan_lo].vm; plan_lo++)
+    ;
+  for (lo = 0, hi = 0, i = 0; i < g->n; i++) {
+    const struct ferry_step *s = &g->steps[i];
+    if (s->vm == NULL) {
+      lo = 0; /* plan-level: any step */
+      hi = g->n;
+    } else if (i == 0 || s->vm != g->steps[i - 1].vm) {
+      for (lo = i, hi = i; hi < g->n && g->steps[hi].vm == s->vm; hi++)
+        ;
     }
-    s = add_step (b, "convert", vm, t, "%s/convert/disk%zu", vm->name, i);
-    if (s == (size_t) -1)
-      return -1;
-    g->steps[s].disk = i;
-    if (vol != (size_t) -1 && add_dep (g, s, vol) < 0)
-      return -1;
-  }
-  /* the chain after all disks are converted */
-  prev_tail = (size_t) -1;
-  tails = calloc (vm->n_disks + 1, sizeof *tails);
-  if (tails == NULL)
-    return -1;
-  for (i = first_conv; i < g->n; i++)
-    if (strcmp (g->steps[i].module_name, "convert") == 0)
-      tails[n_tails++] = i;
-
-#define CHAIN(MOD, FMT)                                                      \
-  do {                                                                       \
-    s = add_step (b, MOD, vm, t, FMT, vm->name);                             \
-    if (s == (size_t) -1)                                                    \
-      goto fail;                                                             \
-    if (prev_tail != (size_t) -1) {                                          \
-      if (add_dep (g, s, prev_tail) < 0)                                     \
-        goto fail;                                                           \
-    } else {                                                                 \
-      for (i = 0; i < n_tails; i++)                                          \
-        if (add_dep (g, s, tails[i]) < 0)                                    \
-          goto fail;                                                         \
-    }                                                                        \
-    prev_tail = s;                                                           \
-  } while (0)
-
-  if (vm->n_disks > 0 && vm->disks[0].size_gb > 0)
-    CHAIN ("resize", "%s/resize");
-  if (vm->has_customize && vm->customize.virtio)
-    CHAIN ("inject", "%s/inject");
-  if (has_customize (vm))
-    CHAIN ("customize", "%s/customize");
-  if (openstack) {
-    size_t guest_tail = prev_tail;
-    size_t *ports = calloc (vm->n_ports + 1, sizeof *ports);
-    if (ports == NULL)
-      goto fail;
-    for (i = 0; i < vm->n_ports; i++) {
-      ports[i] = add_step (b, "port", vm, t, "%s/port/%zu", vm->name, i);
-      if (ports[i] == (size_t) -1) {
-        free (ports);
-        goto fail;
+    for (a = s->module->after; a && *a; a++)
+      for (j = lo; j < g->n; j++) {
+        if (j == hi && hi < plan_lo)
+          j = plan_lo; /* a VM step may also run after plan-level steps */
+        if (j == g->n)
+          break;
+        if (j != i && strcmp (g->steps[j].module->name, *a) == 0 &&
+            related (b->plan, s, &g->steps[j]) && add_dep (g, i, j) < 0)
+          goto out;
       }
-      g->steps[ports[i]].port = i;
-    }
-    final = add_step (b, "boot", vm, t, "%s/boot", vm->name);
-    if (final == (size_t) -1) {
-      free (ports);
-      goto fail;
-    }
-    for (i = 0; i < vm->n_ports; i++)
-      if (add_dep (g, final, ports[i]) < 0) {
-        free (ports);
-        goto fail;
-      }
-    free (ports);
-    if (guest_tail != (size_t) -1) {
-      if (add_dep (g, final, guest_tail) < 0)
-        goto fail;
-    } else {
-      for (i = 0; i < n_tails; i++)
-        if (add_dep (g, final, tails[i]) < 0)
-          goto fail;
-    }
-  } else {
-    CHAIN ("libvirt", "%s/define");
-    final = prev_tail;
   }
-#undef CHAIN
-  free (tails);
-  *ret_final = final;
-  return 0;
-
-fail:
-  free (tails);
-  return -1;
+  seen = calloc (g->n + 1, sizeof *seen);
+  stack = calloc (g->n + 1, sizeof *stack);
+  if (seen == NULL || stack == NULL)
+    goto out;
+  for (i = 0; i < g->n; i++) {
+    struct ferry_step *s = &g->steps[i];
+    for (j = 0; j < s->n_deps;) {
+      redundant = false;
+      for (k = 0; k < s->n_deps && !redundant; k++)
+        if (k != j &&
+            reachable (g, s->deps[k], s->deps[j], seen, &stamp, stack))
+          redundant = true;
+      if (redundant) {
+        memmove (&s->deps[j], &s->deps[j + 1],
+                 (s->n_deps - j - 1) * sizeof *s->deps);
+        s->n_deps--;
+      } else
+        j++;
+    }
+  }
+  r = 0;
+out:
+  free (seen);
+  free (stack);
+  return r;
 }
 
+/* Linear search by id. */
 size_t
 ferry_graph_find (const struct ferry_graph *g, const char *id)
 {
@@ -204,15 +424,15 @@ ferry_graph_find (const struct ferry_graph *g, const char *id)
   return (size_t) -1;
 }
 
+/* The VM's final step: the last step of a module declared vm_final. */
 size_t
 ferry_graph_vm_final (const struct ferry_graph *g, const char *vm)
 {
-  size_t i, n = strlen (vm), found = (size_t) -1;
+  size_t i, found = (size_t) -1;
 
   for (i = 0; i < g->n; i++)
-    if (g->steps[i].vm && strcmp (g->steps[i].vm->name, vm) == 0 &&
-        (strcmp (g->steps[i].id + n, "/boot") == 0 ||
-         strcmp (g->steps[i].id + n, "/define") == 0))
+    if (g->steps[i].vm && g->steps[i].module->vm_final &&
+        strcmp (g->steps[i].vm->name, vm) == 0)
       found = i;
   return found;
 }
@@ -308,49 +528,35 @@ out:
   return r;
 }
 
+/* Steps from the declarations of REG's modules, then the `after` edges,
+ * then depends_on (a VM's final step after the other VM's), then order. */
 int
-ferry_graph_build (const struct ferry_plan *plan, struct ferry_graph **ret,
-                   struct ferry_err *err)
+ferry_graph_build_with (const struct ferry_plan *plan,
+                        const struct ferry_registry *reg,
+                        struct ferry_graph **ret, struct ferry_err *err)
 {
   struct builder b = {0};
-  size_t *finals = NULL, i, j, s, dep;
+  size_t *finals = NULL, i, j, k, first, dep;
 
+  b.plan = plan;
+  b.reg = reg;
+  if (ferry_registry_check (reg, err) < 0 || order_modules (&b, err) < 0)
+    goto fail;
   b.g = calloc (1, sizeof *b.g);
   finals = calloc (plan->n_vms + 1, sizeof *finals);
   if (b.g == NULL || finals == NULL)
     goto nomem;
-  for (i = 0; i < plan->n_vms; i++)
-    if (expand_vm (&b, plan, &plan->vms[i], &finals[i]) < 0)
+  for (i = 0; i < plan->n_vms; i++) {
+    first = b.g->n;
+    if (expand_vm (&b, &plan->vms[i]) < 0)
       goto nomem;
-  /* plan-level flavor steps, for the flavors a boot step uses */
-  for (i = 0; i < plan->n_flavors; i++) {
-    bool used = false;
-    for (j = 0; j < b.g->n; j++) {
-      const struct ferry_step *st = &b.g->steps[j];
-      const char *fl = st->vm && st->vm->flavor ? st->vm->flavor
-                                                : plan->defaults.flavor;
-      if (strcmp (st->module_name, "boot") == 0 && fl &&
-          strcmp (fl, plan->flavors[i].name) == 0)
-        used = true;
-    }
-    if (!used)
-      continue;
-    s = add_step (&b, "flavor", NULL, NULL, "flavor/%s",
-                  plan->flavors[i].name);
-    if (s == (size_t) -1)
-      goto nomem;
-    b.g->steps[s].flavor = &plan->flavors[i];
-    for (j = 0; j < b.g->n; j++) {
-      const struct ferry_step *st = &b.g->steps[j];
-      const char *fl = st->vm && st->vm->flavor ? st->vm->flavor
-                                                : plan->defaults.flavor;
-      if (strcmp (st->module_name, "boot") == 0 && fl &&
-          strcmp (fl, plan->flavors[i].name) == 0 &&
-          add_dep (b.g, j, s) < 0)
-        goto nomem;
-    }
+    finals[i] = (size_t) -1;
+    for (k = first; k < b.g->n; k++)
+      if (b.g->steps[k].module->vm_final)
+        finals[i] = k;
   }
-  /* depends_on: final step after the other VM's final step */
+  if (expand_plan (&b) < 0 || add_after_edges (&b) < 0)
+    goto nomem;
   for (i = 0; i < plan->n_vms; i++)
     for (j = 0; j < plan->vms[i].n_depends_on; j++) {
       const struct ferry_vm *other =
@@ -368,6 +574,7 @@ ferry_graph_build (const struct ferry_plan *plan, struct ferry_graph **ret,
   if (topo_sort (b.g, err) < 0)
     goto fail;
   free (finals);
+  free (b.order);
   *ret = b.g;
   return 0;
 
@@ -375,10 +582,20 @@ nomem:
   ferry_err_set (err, ENOMEM, "cannot build the step graph");
 fail:
   free (finals);
+  free (b.order);
   ferry_graph_free (b.g);
   return -1;
 }
 
+/* The graph of this build's modules. */
+int
+ferry_graph_build (const struct ferry_plan *plan, struct ferry_graph **ret,
+                   struct ferry_err *err)
+{
+  return ferry_graph_build_with (plan, &ferry_registry_builtin, ret, err);
+}
+
+/* Free the steps, their ids and edges; NULL is fine. */
 void
 ferry_graph_free (struct ferry_graph *g)
 {
@@ -395,9 +612,10 @@ ferry_graph_free (struct ferry_graph *g)
   free (g);
 }
 
+/* Depth-first from the named VMs' steps along deps. */
 int
-ferry_graph_select (const struct ferry_graph *g, char *const *vms,
-                    size_t n_vms, bool *keep, struct ferry_err *err)
+ferry_graph_select (const struct ferry_graph *g, char *const *vms, size_t n_vms,
+                    bool *keep, struct ferry_err *err)
 {
   size_t i, j, k, *stack, sp = 0;
   bool found;
@@ -434,6 +652,8 @@ ferry_graph_select (const struct ferry_graph *g, char *const *vms,
   return 0;
 }
 
+/* One line per step in topological order ("ID [MODULE] <- DEPS"), or a
+ * Graphviz digraph with planned modules dashed. */
 char *
 ferry_graph_render (const struct ferry_graph *g, bool dot)
 {
@@ -450,12 +670,12 @@ ferry_graph_render (const struct ferry_graph *g, bool dot)
     const struct ferry_step *s = &g->steps[i];
     if (dot) {
       fprintf (f, "  \"%s\" [label=\"%s\\n(%s)\"%s];\n", s->id, s->id,
-               s->module_name, s->module ? "" : " style=dashed");
+               s->module_name, s->module->planned ? " style=dashed" : "");
       for (j = 0; j < s->n_deps; j++)
         fprintf (f, "  \"%s\" -> \"%s\";\n", g->steps[s->deps[j]].id, s->id);
     } else {
       fprintf (f, "%s [%s%s]", s->id, s->module_name,
-               s->module ? "" : ", not available");
+               s->module->planned ? ", not available" : "");
       for (j = 0; j < s->n_deps; j++)
         fprintf (f, "%s%s", j ? ", " : " <- ", g->steps[s->deps[j]].id);
       fputc ('\n', f);

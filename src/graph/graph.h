@@ -1,6 +1,7 @@
-/* The dependency graph: every VM expands into steps; edges inside a VM
- * (convert → resize → inject → customize → port → boot) and across VMs
- * (depends_on: boot after the other VM's boot). */
+/* The dependency graph, built from the modules' declarations
+ * (modules/module.h): one step per module and plan object of its scope for
+ * which the module applies, edges from each module's `after` list, and
+ * across VMs (depends_on: a VM's final step after the other VM's). */
 #ifndef FERRY_GRAPH_H
 #define FERRY_GRAPH_H
 
@@ -19,8 +20,12 @@ struct ferry_graph {
 
 /* Expand PLAN into steps and edges, and order them.  A cycle is an error
  * that prints the cycle. */
-int ferry_graph_build (const struct ferry_plan *plan,
-                       struct ferry_graph **ret, struct ferry_err *err);
+int ferry_graph_build (const struct ferry_plan *plan, struct ferry_graph **ret,
+                       struct ferry_err *err);
+/* The same from the modules of REG (tests pass fake modules). */
+int ferry_graph_build_with (const struct ferry_plan *plan,
+                            const struct ferry_registry *reg,
+                            struct ferry_graph **ret, struct ferry_err *err);
 void ferry_graph_free (struct ferry_graph *g);
 /* Index of the step with ID, or (size_t)-1. */
 size_t ferry_graph_find (const struct ferry_graph *g, const char *id);
@@ -32,7 +37,7 @@ int ferry_graph_select (const struct ferry_graph *g, char *const *vms,
  * caller frees. */
 char *ferry_graph_render (const struct ferry_graph *g, bool dot);
 
-/* The last step of a VM (its boot/define step), or (size_t)-1. */
+/* The final step of a VM (of a module declared vm_final), or (size_t)-1. */
 size_t ferry_graph_vm_final (const struct ferry_graph *g, const char *vm);
 
 #endif

@@ -111,7 +111,11 @@ test_local_expansion (void **state)
   assert_false (needs (g, "vm0/define", "vm1/define"));
   assert_true (pos (g, idx (g, "vm1/define")) > pos (g, idx (g, "vm0/define")));
   assert_non_null (g->steps[idx (g, "vm0/convert/disk1")].module);
-  assert_int_equal (g->steps[idx (g, "vm0/convert/disk1")].disk, 1);
+  assert_int_equal (g->steps[idx (g, "vm0/convert/disk1")].index, 1);
+  assert_int_equal (g->steps[idx (g, "vm0/convert/disk1")].scope,
+                    FERRY_SCOPE_DISK);
+  assert_ptr_equal (g->steps[idx (g, "vm0/convert/disk1")].obj.disk,
+                    &p->vms[0].disks[1]);
   assert_int_equal (ferry_graph_vm_final (g, "vm1"), idx (g, "vm1/define"));
   ferry_graph_free (g);
   free_plan (p);
@@ -147,8 +151,12 @@ test_openstack_expansion (void **state)
   assert_true (needs (g, "vm0/boot", "vm0/port/0"));
   assert_true (needs (g, "vm0/boot", "vm0/port/1"));
   assert_true (needs (g, "vm0/boot", "flavor/m1"));
-  /* modules not in this build are NULL: the engine shows them blocked */
-  assert_null (g->steps[idx (g, "vm0/boot")].module);
+  /* modules not in this build are declared, planned: the engine shows
+   * them blocked */
+  assert_true (g->steps[idx (g, "vm0/boot")].module->planned);
+  assert_ptr_equal (g->steps[idx (g, "vm0/port/1")].obj.port, &ports[1]);
+  assert_ptr_equal (g->steps[idx (g, "flavor/m1")].obj.flavor, &fl);
+  assert_int_equal (ferry_graph_vm_final (g, "vm0"), idx (g, "vm0/boot"));
   ferry_graph_free (g);
   free_plan (p);
 }
