@@ -40,8 +40,12 @@
 
 struct ferry_lock {
   char *path;                  /* the lock file */
-  char content[LOCK_MAX_SIZE]; /* what we wrote: our proof of ownership */
+  char content[LOCK_MAX_SIZE]; /* what we wrote */
   size_t len;                  /* bytes of content */
+  int fd; /* open on the file we linked: our proof of ownership.  Its
+             inode cannot be reused while we hold it, so a lock file with
+             the same device and inode is ours; equal content is not proof
+             (a retake by the same pid within the same second) */
 };
 
 /* Read at most LOCK_MAX_SIZE bytes of PATH into BUF (NUL-terminated).
@@ -285,6 +289,7 @@ ferry_lock_acquire_as (const char *path, const char *what,
     free (lock);
     return ferry_err_set (err, ENOMEM, "lock '%s'", path);
   }
+  lock->fd = -1;
   n = snprintf (lock->content, sizeof lock->content,
                 "host=%s\npid=%d\nstarted=%lld\nversion=%s\n",
                 as->host[0] ? as->host : "unknown", (int) as->pid,
@@ -314,7 +319,7 @@ ferry_lock_acquire_as (const char *path, const char *what,
     close (fd);
     goto fail;
   }
-  close (fd);
+  lock->fd = fd;
   for (tries = 0; tries < 3; tries++) {
     if (link (tmp, path) == 0) {
       if (guard >= 0)
@@ -357,30 +362,33 @@ ferry_lock_acquire_as (const char *path, const char *what,
 fail:
   if (guard >= 0)
     close (guard);
+  if (lock->fd >= 0)
+    close (lock->fd);
   unlink (tmp);
   free (lock->path);
   free (lock);
   return -1;
 }
 
-/* Release LOCK: remove the file only if it still holds what we wrote (it
- * may have been broken with --force and taken by another run).  Under the
- * guard, so that the file we compared is the file we unlink. */
+/* Release LOCK: remove the file only if it is still the file we linked
+ * (it may have been broken with --force and taken by another run, maybe
+ * by ourselves).  Under the guard, so that the file we compared is the
+ * file we unlink. */
 void
 ferry_lock_release (struct ferry_lock *lock)
 {
-  char buf[LOCK_MAX_SIZE];
-  size_t len = 0;
+  struct stat ours, now;
   int guard;
 
   if (lock == NULL)
     return;
   guard = guard_take (lock->path, NULL);
-  if (read_lock_file (lock->path, buf, &len, NULL) == 1 && len == lock->len &&
-      memcmp (buf, lock->content, len) == 0)
+  if (fstat (lock->fd, &ours) == 0 && lstat (lock->path, &now) == 0 &&
+      ours.st_dev == now.st_dev && ours.st_ino == now.st_ino)
     unlink (lock->path);
   if (guard >= 0)
     close (guard);
+  close (lock->fd);
   free (lock->path);
   free (lock);
 }

@@ -308,9 +308,15 @@ ferry_state_lock_read (struct ferry_state *st,
                        const struct ferry_lock_scope *scope,
                        struct ferry_lock_owner *ret, struct ferry_err *err)
 {
+  struct ferry_lock_owner o;
+  int r;
+
   if (scope_check (scope, err) < 0)
     return -1;
-  return st->ops->lock_read (st->data, scope, ret, err);
+  r = st->ops->lock_read (st->data, scope, &o, err);
+  if (r == 1 && ret != NULL)
+    *ret = o;
+  return r;
 }
 
 /* Remove SCOPE's lock when stale, or when FORCE. */

@@ -159,7 +159,8 @@ int ferry_state_lock_acquire_as (struct ferry_state *st,
                                  struct ferry_err *err);
 /* Release (only if still ours) and free; NULL is fine. */
 void ferry_state_lock_release (struct ferry_state_lock *lock);
-/* The owner of SCOPE's lock: 1 held (pid 0: unknown owner), 0 free, -1. */
+/* The owner of SCOPE's lock: 1 held (in *RET unless NULL; pid 0: unknown
+ * owner), 0 free, -1 error. */
 int ferry_state_lock_read (struct ferry_state *st,
                            const struct ferry_lock_scope *scope,
                            struct ferry_lock_owner *ret, struct ferry_err *err);
