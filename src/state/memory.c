@@ -35,6 +35,7 @@ struct mem_store {
 
 struct mem_state {
   struct mem_store *store; /* where appends go */
+  bool readonly;           /* no appends (locks still work) */
   char *where;             /* "memory state '<name>'" */
 };
 
@@ -101,8 +102,11 @@ mem_open (const struct ferry_state_cfg *cfg, bool readonly,
     return ferry_err_set (err, ENOMEM, "memory state '%s'", cfg->path);
   }
   pthread_mutex_lock (&stores_lock);
-  m->store = store_get (cfg->path, !readonly);
-  if (m->store == NULL && !readonly)
+  /* an empty store is indistinguishable from none: a read-only open may
+   * make one, so that its locks work (ferry unlock) */
+  m->readonly = readonly;
+  m->store = store_get (cfg->path, true);
+  if (m->store == NULL)
     r = ferry_err_set (err, ENOMEM, "%s", m->where);
   for (i = 0; r == 0 && m->store != NULL && i < m->store->n_lines; i++) {
     const char *line = m->store->lines[i];
@@ -139,7 +143,7 @@ mem_append (void *data, const struct ferry_journal_entry *e,
   char *line;
   size_t len;
 
-  if (m->store == NULL)
+  if (m->readonly)
     return ferry_err_set (err, EBADF, "%s is open read-only", m->where);
   line = ferry_fold_format (e, &len);
   if (line == NULL)
@@ -224,8 +228,6 @@ mem_lock_acquire (void *data, const struct ferry_lock_scope *scope,
   struct mem_lock_slot *slot, *slots;
   int r = -1;
 
-  if (m->store == NULL)
-    return ferry_err_set (err, EBADF, "%s is open read-only", m->where);
   memset (ret_taken, 0, sizeof *ret_taken);
   pthread_mutex_lock (&stores_lock);
   l = calloc (1, sizeof *l);

@@ -17,7 +17,8 @@
  *   order, with ferry_fold_line (or ferry_fold_apply for events it stores
  *   already parsed); an event it cannot read is counted with
  *   ferry_fold_note_bad and skipped, never fatal.  READONLY opens never
- *   create anything; a state that does not exist is then empty.
+ *   create a journal; a state that does not exist is then empty.  Locks
+ *   work on a read-only state (READONLY is about the journal).
  * - append: when it returns 0 the event is durable (fsync'd, or
  *   acknowledged by a majority of OSDs): a crash afterwards replays it.
  *   When it returns -1 the event may or may not be stored (a torn write),
@@ -114,7 +115,8 @@ struct ferry_state_lock; /* a held lock */
 
 /* Open the state CFG describes (CFG->backend: NULL or "file", "rados",
  * "memory"; CFG->path for file and memory) and replay its journal.
- * READONLY: no append, nothing created.  "rados" fails with a clear "not
+ * READONLY: no append, no journal created; locks still work (ferry unlock
+ * and status open read-only).  "rados" fails with a clear "not
  * available in this build" error. */
 int ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
                       struct ferry_state **ret, struct ferry_err *err);

@@ -380,7 +380,7 @@ test_lock_owner (void **state)
   const struct ferry_lock_scope vm = {FERRY_LOCK_SCOPE_VM, "db 01/x"};
   const struct ferry_lock_owner as = {
       .host = "migr01", .pid = 4242, .started = 1795466460, .version = "0.0.9"};
-  struct ferry_state_lock *l = NULL, *lv = NULL;
+  struct ferry_state_lock *l = NULL, *lv = NULL, *lv2 = NULL;
   struct ferry_lock_owner o;
   struct ferry_err err = {0};
   char host[256];
@@ -401,6 +401,14 @@ test_lock_owner (void **state)
   assert_int_equal (o.pid, getpid ());
   assert_string_equal (o.version, FERRY_VERSION);
   assert_true (o.started > 1700000000);
+  /* locks work through a read-only open (ferry unlock, status) */
+  assert_int_equal (ferry_state_lock_acquire (ro, &vm, 0, &l, NULL, &err), -1);
+  assert_int_equal (err.errnum, EBUSY);
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_break (ro, &vm, true, &o, &err), 1);
+  assert_int_equal (o.pid, 4242);
+  assert_int_equal (ferry_state_lock_acquire (ro, &vm, 0, &lv2, NULL, &err), 0);
+  ferry_state_lock_release (lv2);
   ferry_state_lock_release (l);
   ferry_state_lock_release (lv);
   assert_int_equal (ferry_state_lock_read (ro, &vm, &o, &err), 0);
@@ -573,6 +581,19 @@ test_file_torn_and_old_lines (void **state)
   same_str (r->done_ident, NULL);
   append (st, "a", FERRY_EVENT_DONE, 0, NULL, "y");
   ferry_state_close (st);
+  {
+    /* on disk the identity is the line's "ident" string */
+    char line[4096] = "";
+    FILE *fp = fopen (f->path, "r");
+    bool found = false;
+
+    assert_non_null (fp);
+    while (fgets (line, sizeof line, fp))
+      found |= strstr (line, "\"step\":\"a\",\"event\":\"done\"") &&
+               strstr (line, "\"ident\":\"y\"}\n");
+    fclose (fp);
+    assert_true (found);
+  }
 
   st = open_state (f, true);
   assert_int_equal (ferry_state_bad_lines (st, &first), 2);
