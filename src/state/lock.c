@@ -178,36 +178,54 @@ ferry_lock_describe (const struct ferry_lock_owner *o, char *buf, size_t len)
             o->host, when, o->version);
 }
 
+/* Lock FD exclusively, waiting; 0 or -1 (errno set). */
+static int
+flock_wait (int fd)
+{
+  int r;
+
+  do
+    r = flock (fd, LOCK_EX);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
 /* Serialise the removers of lock files in the directory of PATH: an
- * exclusive flock on the directory.  The descriptor (>= 0) is the guard;
+ * exclusive flock on the directory.  Where a directory cannot be flocked
+ * (NFS turns flock into a byte-range lock, which needs a file open for
+ * writing) a guard file ".ferry-lock-guard" in that directory stands in:
+ * a stable file, never removed.  The descriptor (>= 0) is the guard;
  * close it to let go. */
 static int
 guard_take (const char *path, struct ferry_err *err)
 {
-  CLEANUP_FREE char *dir = strdup (path);
-  char *slash;
+  CLEANUP_FREE char *dir = NULL;
+  CLEANUP_FREE char *alt = NULL;
+  const char *slash = strrchr (path, '/');
   int fd;
 
-  if (dir == NULL)
-    return ferry_err_set (err, ENOMEM, "lock '%s'", path);
-  slash = strrchr (dir, '/');
   if (slash == NULL)
-    strcpy (dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
+    dir = strdup (".");
   else
-    *slash = '\0';
+    dir = strndup (path, slash == path ? 1 : (size_t) (slash - path));
+  if (dir == NULL || asprintf (&alt, "%s/.ferry-lock-guard", dir) < 0) {
+    alt = NULL;
+    return ferry_err_set (err, ENOMEM, "lock '%s'", path);
+  }
   fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return ferry_err_set (err, errno, "cannot open lock directory '%s'", dir);
-  while (flock (fd, LOCK_EX) < 0) {
-    if (errno == EINTR)
-      continue;
-    ferry_err_set (err, errno, "cannot lock directory '%s'", dir);
-    close (fd);
-    return -1;
-  }
-  return fd;
+  if (flock_wait (fd) == 0)
+    return fd;
+  close (fd);
+  fd = open (alt, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot open lock guard '%s'", alt);
+  if (flock_wait (fd) == 0)
+    return fd;
+  ferry_err_set (err, errno, "cannot lock '%s'", alt);
+  close (fd);
+  return -1;
 }
 
 /* The busy error for a lock of WHAT held by O, at PATH. */
