@@ -1,7 +1,11 @@
-/* The state journal: append-only JSON lines, fsync'd, one event per line.
+/* The state journal's events and records, and the journal API of the
+ * file backend: append-only JSON lines, fsync'd, one event per line.
  * "The world is the truth; the journal is the evidence."  Secrets never go
- * in here.  File backend in journal.c; a RADOS backend plugs in behind the
- * same functions later. */
+ * in here.
+ *
+ * The ferry_journal_* functions are kept for the callers that predate the
+ * state interface (state/state.h): they are thin wrappers over a
+ * ferry_state of backend "file".  New code uses ferry_state_*. */
 #ifndef FERRY_JOURNAL_H
 #define FERRY_JOURNAL_H
 
@@ -25,24 +29,31 @@ const char *ferry_event_name (enum ferry_event e);
 int ferry_event_from_name (const char *s); /* -1 if unknown */
 
 struct ferry_journal_entry {
-  const char *step;     /* step id, e.g. "web01/convert/disk0" */
+  const char *step; /* step id, e.g. "web01/convert/disk0" */
   enum ferry_event event;
-  int64_t time_ms;      /* wall clock, ms since the epoch (0 = now) */
-  uint64_t offset;      /* CHECKPOINT: bytes */
-  const char *id;       /* CREATED: object id, else NULL */
-  const char *msg;      /* FAIL: reason, else NULL */
+  int64_t time_ms;   /* wall clock, ms since the epoch (0 = now) */
+  uint64_t offset;   /* CHECKPOINT: bytes */
+  const char *id;    /* CREATED: object id, else NULL */
+  const char *msg;   /* FAIL: reason, else NULL */
+  const char *ident; /* CHECKPOINT, DONE: identity of what was
+                        written from what (source chain, target), or
+                        NULL; one line of text, "ident" in JSON */
 };
 
 /* What the journal says of one step (the fold of its events). */
 struct ferry_step_record {
-  char *step;              /* step id */
-  enum ferry_event last;   /* last begin/done/fail event */
-  int64_t time_ms;         /* when the last event was written */
-  bool has_checkpoint;     /* a checkpoint since the last done...   */
-  uint64_t checkpoint;     /* ...its offset (reset by DONE) */
-  char **created;          /* ids of created objects, in order */
+  char *step;             /* step id */
+  enum ferry_event last;  /* last begin/done/fail event */
+  int64_t time_ms;        /* when the last event was written */
+  bool has_checkpoint;    /* a checkpoint since the last done...   */
+  uint64_t checkpoint;    /* ...its offset (reset by DONE) */
+  char *checkpoint_ident; /* ident of that checkpoint, or NULL (reset by
+                             DONE, replaced by each CHECKPOINT) */
+  char *done_ident;       /* ident of the last DONE, or NULL (replaced by
+                             each DONE, kept across BEGIN/FAIL) */
+  char **created;         /* ids of created objects, in order */
   size_t n_created;
-  char *msg;               /* last FAIL message, or NULL */
+  char *msg; /* last FAIL message, or NULL */
 };
 
 struct ferry_journal;
@@ -59,8 +70,8 @@ int ferry_journal_append (struct ferry_journal *j,
                           const struct ferry_journal_entry *e,
                           struct ferry_err *err);
 /* The record of STEP, or NULL if the journal never saw it. */
-const struct ferry_step_record *
-ferry_journal_step (struct ferry_journal *j, const char *step);
+const struct ferry_step_record *ferry_journal_step (struct ferry_journal *j,
+                                                    const char *step);
 /* All records, in order of first appearance. */
 size_t ferry_journal_count (struct ferry_journal *j);
 const struct ferry_step_record *ferry_journal_at (struct ferry_journal *j,
@@ -68,5 +79,8 @@ const struct ferry_step_record *ferry_journal_at (struct ferry_journal *j,
 /* Lines that were skipped on replay (torn last line after a crash, ...),
  * and the 1-based number of the first one (0 if none). */
 size_t ferry_journal_bad_lines (struct ferry_journal *j, size_t *ret_first);
+/* The state J wraps (backend "file"), for callers moving to state.h. */
+struct ferry_state;
+struct ferry_state *ferry_journal_state (struct ferry_journal *j);
 
 #endif

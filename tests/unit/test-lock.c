@@ -107,7 +107,7 @@ test_acquire_refuse_release (void **state)
   assert_null (lock2);
   assert_int_equal (err.errnum, EBUSY);
   snprintf (want, sizeof want, "plan is locked by pid %d on host '%s' since ",
-            (int)getpid (), host);
+            (int) getpid (), host);
   if (strncmp (err.msg, want, strlen (want)) != 0)
     fail_msg ("message: %s", err.msg);
   snprintf (want, sizeof want,
@@ -132,7 +132,7 @@ test_describe (void **state)
       .host = "migr01", .pid = 1234, .started = 1795466460, .version = "0.1.0"};
   char buf[256];
 
-  (void)state;
+  (void) state;
   ferry_lock_describe (&o, buf, sizeof buf);
   assert_string_equal (buf, "pid 1234 on host 'migr01' since "
                             "2026-11-23T20:41:00Z (ferry 0.1.0)");
@@ -158,7 +158,7 @@ test_stale_lock (void **state)
   assert_int_equal (mkdir (text, 0700), 0);
   snprintf (text, sizeof text,
             "host=%s\npid=%d\nstarted=1795466460\nversion=0.0.9\n", host,
-            (int)dead);
+            (int) dead);
   write_file (f->path, text);
 
   assert_int_equal (ferry_lock_read (f->path, &o, &err), 1);
@@ -177,7 +177,7 @@ test_stale_lock (void **state)
   /* a dead pid on another host is not known to be dead */
   snprintf (text, sizeof text,
             "host=%s-elsewhere\npid=%d\nstarted=1795466460\nversion=0.1.0\n",
-            host, (int)dead);
+            host, (int) dead);
   write_file (f->path, text);
   assert_int_equal (ferry_lock_read (f->path, &o, &err), 1);
   assert_false (ferry_lock_is_stale (&o));
@@ -199,7 +199,7 @@ test_live_lock (void **state)
   assert_int_equal (ferry_lock_acquire (f->path, &lock, &err), 0);
   assert_int_equal (ferry_lock_break (f->path, false, &got, &err), -1);
   assert_int_equal (err.errnum, EBUSY);
-  snprintf (want, sizeof want, "pid %d on host", (int)getpid ());
+  snprintf (want, sizeof want, "pid %d on host", (int) getpid ());
   assert_non_null (strstr (err.msg, want));
   assert_non_null (strstr (err.msg, "still running"));
   assert_int_equal (access (f->path, F_OK), 0);
@@ -266,6 +266,109 @@ test_garbled_lock (void **state)
   }
 }
 
+/* What main.c's take_lock does: acquire; if the holder is stale, break its
+ * lock and acquire again.  0 when we hold the lock. */
+static int
+take_over (const char *path, struct ferry_lock **ret)
+{
+  struct ferry_lock_owner o;
+  struct ferry_err err = {0};
+
+  if (ferry_lock_acquire (path, ret, &err) == 0)
+    return 0;
+  if (ferry_lock_read (path, &o, NULL) == 1 && ferry_lock_is_stale (&o)) {
+    ferry_err_clear (&err);
+    if (ferry_lock_break (path, false, &o, &err) >= 0 &&
+        ferry_lock_acquire (path, ret, &err) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+#define RACE_ROUNDS 200
+#define RACE_TAKERS 6
+
+/* Several processes find the same stale lock (its owner is dead) and take
+ * it over at once, round after round: exactly one may win each round.
+ * Breaking used to read the owner, decide, then unlink: a second taker
+ * that had read the same stale owner unlinked the first one's fresh lock
+ * and both held the plan. */
+static void
+test_stale_takeover_race (void **state)
+{
+  struct fixture *f = *state;
+  char host[256], text[512];
+  int round, i, winners, double_wins = 0, no_wins = 0;
+  pid_t dead = dead_pid ();
+
+  this_host (host, sizeof host);
+  snprintf (text, sizeof text, "%s/state", f->dir);
+  assert_int_equal (mkdir (text, 0700), 0);
+  for (round = 0; round < RACE_ROUNDS; round++) {
+    int go[2], result[2], hold[2];
+    pid_t kids[RACE_TAKERS];
+    char c;
+
+    snprintf (text, sizeof text,
+              "host=%s\npid=%d\nstarted=1795466460\nversion=0.0.9\n", host,
+              (int) dead);
+    write_file (f->path, text);
+    assert_int_equal (pipe (go), 0);
+    assert_int_equal (pipe (result), 0);
+    assert_int_equal (pipe (hold), 0);
+    for (i = 0; i < RACE_TAKERS; i++) {
+      kids[i] = fork ();
+      assert_true (kids[i] >= 0);
+      if (kids[i] == 0) {
+        struct ferry_lock *lock = NULL;
+        char won;
+
+        close (go[1]);
+        close (result[0]);
+        close (hold[1]);
+        /* all start together */
+        if (read (go[0], &c, 1) < 0)
+          _exit (3);
+        won = take_over (f->path, &lock) == 0 ? 'W' : 'L';
+        if (write (result[1], &won, 1) != 1)
+          _exit (3);
+        /* a winner holds until everybody has tried: a winner that exited
+         * would leave a stale lock that may rightly be taken over */
+        if (read (hold[0], &c, 1) < 0)
+          _exit (3);
+        ferry_lock_release (lock);
+        _exit (0);
+      }
+    }
+    close (go[0]);
+    close (result[1]);
+    close (hold[0]);
+    close (go[1]); /* EOF on go: start */
+    winners = 0;
+    for (i = 0; i < RACE_TAKERS; i++) {
+      assert_int_equal (read (result[0], &c, 1), 1);
+      winners += c == 'W';
+    }
+    close (hold[1]);
+    close (result[0]);
+    for (i = 0; i < RACE_TAKERS; i++) {
+      int status;
+
+      assert_int_equal (waitpid (kids[i], &status, 0), kids[i]);
+      assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+    if (winners > 1)
+      double_wins++;
+    if (winners == 0)
+      no_wins++;
+    unlink (f->path);
+  }
+  if (double_wins || no_wins)
+    fail_msg ("%d of %d rounds had several holders of the plan lock, %d "
+              "none",
+              double_wins, RACE_ROUNDS, no_wins);
+}
+
 int
 main (void)
 {
@@ -276,6 +379,8 @@ main (void)
       cmocka_unit_test_setup_teardown (test_stale_lock, setup, teardown),
       cmocka_unit_test_setup_teardown (test_live_lock, setup, teardown),
       cmocka_unit_test_setup_teardown (test_garbled_lock, setup, teardown),
+      cmocka_unit_test_setup_teardown (test_stale_takeover_race, setup,
+                                       teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
