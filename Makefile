@@ -9,7 +9,7 @@ PKGS := yaml-0.1 libcjson libcurl libvirt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 FERRY_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
-  -DFERRY_VERSION='"$(VERSION)"' -Wall -Wextra -Werror -pthread \
+  -DFERRY_VERSION='"$(VERSION)"' -DFERRY_DOCDIR='"$(PREFIX)/share/doc/ferry"' -Wall -Wextra -Werror -pthread \
   -Isrc -I. $(PKG_CFLAGS)
 # librbd/librados ship no .pc file on Debian 12: link them directly.
 LIBS := $(PKG_LIBS) -lrbd -lrados -ldeflate -lz -lcrypto -pthread -lm

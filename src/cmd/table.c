@@ -5,6 +5,11 @@
 #include "cmd/cmd.h"
 #include "util/cleanup.h"
 
+/* Where `make install` puts docs/ (the Makefile passes PREFIX's). */
+#ifndef FERRY_DOCDIR
+#define FERRY_DOCDIR "/usr/local/share/doc/ferry"
+#endif
+
 const struct ferry_command *const ferry_commands[] = {
     &ferry_cmd_apply,  &ferry_cmd_convert,  &ferry_cmd_graph,
     &ferry_cmd_help,   &ferry_cmd_inspect,  &ferry_cmd_modules,
@@ -130,8 +135,10 @@ ferry_usage (FILE *f)
     snprintf (left, sizeof left, "%s %s", c->name, c->usage);
     fprintf (f, "  %-28s %s\n", left, c->summary);
   }
-  fprintf (f, "\nRun 'ferry COMMAND --help' for a command's options; "
-              "man ferry.\n");
+  fprintf (f,
+           "\nRun 'ferry COMMAND --help' for a command's options.  The manual:"
+           "\n  %s/ferry.1.md (installed)\n  docs/ferry.1.md (source tree)\n",
+           FERRY_DOCDIR);
 }
 
 /* Whether CMD has an option --help shows. */

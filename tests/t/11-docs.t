@@ -29,4 +29,14 @@ done
 for x in 0 1 2 130; do
   ok "exit status $x documented" grep -qx "$x" "$DOC"
 done
+# --help points at the manual, and both places it names hold it.
+help=$("$FERRY" --help)
+docdir=$(printf '%s\n' "$help" | sed -n 's|^  \(/.*\)/ferry\.1\.md (installed)$|\1|p')
+ok "--help names the installed manual" test -n "$docdir"
+ok "--help names the manual in the source tree" sh -c 'printf "%s\n" "$1" | grep -qx "  docs/ferry.1.md (source tree)"' _ "$help"
+ok "the source tree's manual exists" test -s "$TOP/docs/ferry.1.md"
+ok "--help promises no man page that is not installed" sh -c '! printf "%s\n" "$1" | grep -q "man ferry"' _ "$help"
+ok "make install puts the manual where --help says" \
+  sh -c 'make -s -C "$1" install DESTDIR="$2" PREFIX="$3" >/dev/null && cmp "$1/docs/ferry.1.md" "$2$4/ferry.1.md"' \
+  _ "$TOP" "$TMP/inst" "${docdir%/share/doc/ferry}" "$docdir"
 done_testing
