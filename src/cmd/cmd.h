@@ -162,7 +162,12 @@ void ferry_count_need (const struct ferry_run *r, struct ferry_need_counts *c);
 void ferry_observations_hash (const struct ferry_run *r, char out[65]);
 /* SHA-256 of a file's contents as hex (-1 if unreadable). */
 int ferry_sha256_file (const char *path, char out[65]);
-/* Write the saved plan OUT for R; prints; 0 or -1. */
+/* Refuse OUT when it is PLAN_FILE itself (device and inode: through
+ * symlinks and hard links too) or an existing non-empty file that is not a
+ * saved plan, so `plan -o` never destroys a file it did not write.  Prints;
+ * 0 or -1. */
+int ferry_saved_check_target (const char *out, const char *plan_file);
+/* Write the saved plan OUT for R (checked as above); prints; 0 or -1. */
 int ferry_saved_write (const char *out, const struct ferry_run *r);
 /* If FILE is a saved plan, fill the plan path and the expected hashes
  * (*RET_IS_SAVED); prints; 0 or -1. */

@@ -51,6 +51,7 @@ plan_run (int argc, char **argv)
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_plan);
   if (ferry_run_load (argv[optind], 0, &targets, &r) < 0 ||
+      (out && ferry_saved_check_target (out, r.plan->file) < 0) ||
       ferry_run_journal (&r, false) < 0)
     goto out;
   ctx.plan = r.plan;

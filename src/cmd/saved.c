@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
@@ -69,6 +71,55 @@ ferry_observations_hash (const struct ferry_run *r, char out[65])
   free (buf);
 }
 
+/* Whether the first bytes of F are a saved plan: JSON with the
+ * "ferry_saved_plan" marker. */
+static bool
+looks_saved (FILE *f)
+{
+  char buf[8192];
+  size_t n = fread (buf, 1, sizeof buf - 1, f);
+  cJSON *root;
+  bool yes;
+
+  buf[n] = '\0';
+  if (n == 0 || buf[0] != '{' || (root = cJSON_Parse (buf)) == NULL)
+    return false;
+  yes = cJSON_IsNumber (cJSON_GetObjectItem (root, "ferry_saved_plan"));
+  cJSON_Delete (root);
+  return yes;
+}
+
+/* `plan -o OUT` must never destroy a file it did not write (see cmd.h). */
+int
+ferry_saved_check_target (const char *out, const char *plan_file)
+{
+  struct stat so, sp;
+  CLEANUP_FCLOSE FILE *f = NULL;
+
+  if (stat (out, &so) < 0)
+    return 0; /* nothing there (or fopen reports why not) */
+  if (stat (plan_file, &sp) == 0 && so.st_dev == sp.st_dev &&
+      so.st_ino == sp.st_ino) {
+    fprintf (stderr,
+             "ferry: error: refusing to write the saved plan to '%s': it is "
+             "the plan file '%s'\n",
+             out, plan_file);
+    return -1;
+  }
+  if (!S_ISREG (so.st_mode) || so.st_size == 0)
+    return 0;
+  f = fopen (out, "re");
+  if (f == NULL || !looks_saved (f)) {
+    fprintf (stderr,
+             "ferry: error: refusing to write the saved plan over '%s': it "
+             "exists and is not a saved plan (remove it or choose another "
+             "name)\n",
+             out);
+    return -1;
+  }
+  return 0;
+}
+
 int
 ferry_saved_write (const char *out, const struct ferry_run *r)
 {
@@ -83,6 +134,8 @@ ferry_saved_write (const char *out, const struct ferry_run *r)
              strerror (errno));
     return -1;
   }
+  if (ferry_saved_check_target (out, r->plan->file) < 0)
+    return -1;
   ferry_observations_hash (r, obs_hash);
   root = cJSON_CreateObject ();
   cJSON_AddNumberToObject (root, "ferry_saved_plan", 1);
