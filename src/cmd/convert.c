@@ -1,9 +1,13 @@
 /* ferry convert SRC DST: one disk, like qemu-img convert -O raw. */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "disk/convert.h"
+#include "disk/disk.h"
+#include "disk/rbdname.h"
 #include "util/log.h"
 
 enum {
@@ -61,6 +65,51 @@ print_progress (void *opaque, const struct ferry_convert_progress *p)
            ps->tty && !p->final ? "  " : "\n");
 }
 
+/* --resume-from OFFSET promises that everything below OFFSET is already on
+ * DST: refuse when DST does not exist or is shorter than OFFSET, instead of
+ * creating a target whose first OFFSET bytes are holes and calling it a
+ * conversion.  Prints; 0 or -1. */
+static int
+check_resume_target (const char *dst, uint64_t offset)
+{
+  struct ferry_err err = {0};
+  struct ferry_disk *d;
+  struct stat st;
+  uint64_t have;
+
+  if (offset == 0)
+    return 0;
+  if (ferry_is_rbd_name (dst)) {
+    if (ferry_disk_open (dst, &d, &err) < 0) {
+      fprintf (stderr,
+               "ferry: error: --resume-from %llu: cannot open the target "
+               "to resume: %s\n",
+               (unsigned long long) offset, err.msg);
+      return -1;
+    }
+    have = d->virtual_size;
+    ferry_disk_close (d);
+  } else if (stat (dst, &st) < 0) {
+    fprintf (stderr,
+             "ferry: error: --resume-from %llu: target '%s' does not exist "
+             "(resume only into the target of an interrupted conversion): "
+             "%s\n",
+             (unsigned long long) offset, dst, strerror (errno));
+    return -1;
+  } else if (!S_ISREG (st.st_mode))
+    return 0; /* a block device: its whole size is there */
+  else
+    have = (uint64_t) st.st_size;
+  if (have < offset) {
+    fprintf (stderr,
+             "ferry: error: --resume-from %llu: target '%s' holds only %llu "
+             "bytes, less than the resume offset\n",
+             (unsigned long long) offset, dst, (unsigned long long) have);
+    return -1;
+  }
+  return 0;
+}
+
 /* Parse the options, convert, print the checksum and a summary. */
 static int
 convert_run (int argc, char **argv)
@@ -110,6 +159,8 @@ convert_run (int argc, char **argv)
   }
   if (argc - optind != 2)
     return ferry_cmd_usage_error (&ferry_cmd_convert);
+  if (check_resume_target (argv[optind + 1], co.resume_from) < 0)
+    return FERRY_EXIT_ERROR;
   if (progress) {
     ps.tty = isatty (2);
     co.progress = print_progress;

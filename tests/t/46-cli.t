@@ -27,4 +27,23 @@ ok "plan -o writes a new saved plan" "$FERRY" plan -o "$TMP/saved.json" "$PLAN"
 ok "plan -o replaces an earlier saved plan" "$FERRY" plan -o "$TMP/saved.json" "$PLAN"
 ok "... which apply accepts" "$FERRY" apply --yes --dry-run "$TMP/saved.json"
 
+# ---- convert --resume-from without the target it resumes ----
+head -c $((3 << 20)) /dev/urandom >"$TMP/small.raw"
+qemu-img convert -f raw -O qcow2 "$TMP/small.raw" "$TMP/small.qcow2"
+msg=$("$FERRY" convert --resume-from 1M "$TMP/small.qcow2" "$TMP/new.raw" 2>&1); rc=$?
+is "convert --resume-from into a missing target: exit 1" "$rc" 1
+ok "... no target made" test ! -e "$TMP/new.raw"
+ok "... saying the target does not exist" grep -q "target '$TMP/new.raw' does not exist" <<<"$msg"
+head -c $((512 << 10)) "$TMP/small.raw" >"$TMP/short.raw"
+cp "$TMP/short.raw" "$TMP/short.orig"
+msg=$("$FERRY" convert --resume-from 1M "$TMP/small.qcow2" "$TMP/short.raw" 2>&1); rc=$?
+is "convert --resume-from past a short target's end: exit 1" "$rc" 1
+ok "... the target is unchanged" cmp "$TMP/short.orig" "$TMP/short.raw"
+ok "... saying how much it holds" grep -q "holds only 524288 bytes" <<<"$msg"
+# a real resume still works: the first MiB is there, the rest is garbage
+head -c $((1 << 20)) "$TMP/small.raw" >"$TMP/part.raw"
+head -c $((2 << 20)) /dev/urandom >>"$TMP/part.raw"
+ok "convert --resume-from into an interrupted target" "$FERRY" convert --resume-from 1M "$TMP/small.qcow2" "$TMP/part.raw"
+ok "... gives the source's bytes" cmp "$TMP/small.raw" "$TMP/part.raw"
+
 done_testing
