@@ -36,8 +36,7 @@ global_options (int argc, char **argv)
       break;
     case FERRY_OPT_LONG + 1: /* --log-file */
       if (ferry_log_open_file (optarg) < 0) {
-        fprintf (stderr, "ferry: error: cannot open log file '%s': %s\n",
-                 optarg, strerror (errno));
+        ferry_error ("cannot open log file '%s': %s", optarg, strerror (errno));
         return FERRY_EXIT_ERROR;
       }
       break;
@@ -48,7 +47,7 @@ global_options (int argc, char **argv)
       ferry_usage (stdout);
       return FERRY_EXIT_OK;
     default:
-      fprintf (stderr, "ferry: error: unknown option '%s'\n", argv[optind - 1]);
+      ferry_error ("unknown option '%s'", argv[optind - 1]);
       ferry_usage (stderr);
       return FERRY_EXIT_ERROR;
     }
@@ -80,7 +79,7 @@ main (int argc, char **argv)
   }
   cmd = ferry_command_find (argv[optind]);
   if (cmd == NULL) {
-    fprintf (stderr, "ferry: error: unknown command '%s'\n", argv[optind]);
+    ferry_error ("unknown command '%s'", argv[optind]);
     ferry_usage (stderr);
     return FERRY_EXIT_ERROR;
   }

@@ -55,52 +55,81 @@ mono_now (void)
   return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* Engine event: a step changed status.  One line per finished step (or a
- * JSON event for every change). */
+/* The text line of a finished step: "= id: detail", "+ id: detail (1.0s)"
+ * or "! id: failed: why". */
+static void
+step_line (const struct ferry_step *step, const struct ferry_step_result *res,
+           char *buf, size_t len)
+{
+  switch (res->status) {
+  case FERRY_STATUS_UNCHANGED:
+    snprintf (buf, len, "= %s: %s", step->id, res->obs.detail);
+    break;
+  case FERRY_STATUS_APPLIED:
+    snprintf (buf, len, "%s %s: %s (%.1fs)", ferry_need_sign (res->obs.need),
+              step->id, res->obs.detail, res->seconds);
+    break;
+  default:
+    snprintf (buf, len, "! %s: %s: %s", step->id,
+              ferry_status_name (res->status), res->msg);
+    break;
+  }
+}
+
+/* The JSON event of a step status change. */
+static void
+print_step_json (const struct ferry_step *step,
+                 const struct ferry_step_result *res)
+{
+  cJSON *o = cJSON_CreateObject ();
+  char *text;
+
+  cJSON_AddStringToObject (o, "event", "step");
+  cJSON_AddStringToObject (o, "step", step->id);
+  cJSON_AddStringToObject (o, "status", ferry_status_name (res->status));
+  if (res->status != FERRY_STATUS_RUNNING)
+    cJSON_AddStringToObject (o, "action", ferry_need_name (res->obs.need));
+  if (res->obs.detail[0])
+    cJSON_AddStringToObject (o, "detail", res->obs.detail);
+  if (res->msg[0])
+    cJSON_AddStringToObject (o, "message", res->msg);
+  text = cJSON_PrintUnformatted (o);
+  printf ("%s\n", text);
+  fflush (stdout);
+  free (text);
+  cJSON_Delete (o);
+}
+
+/* Engine event: a step changed status.  One line per finished step on
+ * stdout and in the log file (with --json: an event for every change on
+ * stdout, the same line in the log file). */
 static void
 ui_step (void *opaque, const struct ferry_step *step,
          const struct ferry_step_result *res)
 {
   struct apply_ui *ui = opaque;
-  cJSON *o;
-  char *text;
+  enum ferry_log_level level;
+  char line[2600];
 
   pthread_mutex_lock (&ui->lock);
-  if (ui->json) {
-    o = cJSON_CreateObject ();
-    cJSON_AddStringToObject (o, "event", "step");
-    cJSON_AddStringToObject (o, "step", step->id);
-    cJSON_AddStringToObject (o, "status", ferry_status_name (res->status));
-    if (res->status != FERRY_STATUS_RUNNING)
-      cJSON_AddStringToObject (o, "action", ferry_need_name (res->obs.need));
-    if (res->obs.detail[0])
-      cJSON_AddStringToObject (o, "detail", res->obs.detail);
-    if (res->msg[0])
-      cJSON_AddStringToObject (o, "message", res->msg);
-    text = cJSON_PrintUnformatted (o);
-    printf ("%s\n", text);
-    fflush (stdout);
-    free (text);
-    cJSON_Delete (o);
-  } else if (res->status != FERRY_STATUS_RUNNING) {
-    if (ui->live) {
-      fputs ("\r\033[K", stderr);
-      ui->live = false;
+  if (ui->json)
+    print_step_json (step, res);
+  if (res->status != FERRY_STATUS_RUNNING) {
+    step_line (step, res, line, sizeof line);
+    level = res->status == FERRY_STATUS_UNCHANGED ||
+                    res->status == FERRY_STATUS_APPLIED
+                ? FERRY_LOG_INFO
+                : FERRY_LOG_ERROR;
+    if (ui->json)
+      ferry_log_file_only (level, "%s", line);
+    else {
+      if (ui->live) {
+        fputs ("\r\033[K", stderr);
+        ui->live = false;
+      }
+      ferry_say (stdout, level, "%s", line);
+      fflush (stdout);
     }
-    switch (res->status) {
-    case FERRY_STATUS_UNCHANGED:
-      printf ("= %s: %s\n", step->id, res->obs.detail);
-      break;
-    case FERRY_STATUS_APPLIED:
-      printf ("%s %s: %s (%.1fs)\n", ferry_need_sign (res->obs.need), step->id,
-              res->obs.detail, res->seconds);
-      break;
-    default:
-      printf ("! %s: %s: %s\n", step->id, ferry_status_name (res->status),
-              res->msg);
-      break;
-    }
-    fflush (stdout);
   }
   pthread_mutex_unlock (&ui->lock);
 }
@@ -204,18 +233,16 @@ resolve_saved (const char *file, char **ret_plan, char *ret_obs_hash)
   if (!is_saved)
     return 0;
   if (ferry_sha256_file (plan, hash) < 0) {
-    fprintf (stderr,
-             "ferry: error: cannot read plan '%s' named by saved "
-             "plan '%s'\n",
-             plan, file);
+    ferry_error ("cannot read plan '%s' named by saved "
+                 "plan '%s'",
+                 plan, file);
     free (plan);
     return -1;
   }
   if (strcmp (hash, saved_hash) != 0) {
-    fprintf (stderr,
-             "ferry: error: saved plan '%s' is stale: '%s' changed since "
-             "it was saved; run 'ferry plan' again\n",
-             file, plan);
+    ferry_error ("saved plan '%s' is stale: '%s' changed since "
+                 "it was saved; run 'ferry plan' again",
+                 file, plan);
     free (plan);
     return -1;
   }
@@ -243,10 +270,9 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
   if (saved) {
     ferry_observations_hash (r, hash);
     if (strcmp (hash, saved_obs) != 0) {
-      fprintf (stderr,
-               "ferry: error: saved plan '%s' is stale: the world changed "
-               "since it was saved; run 'ferry plan' again\n",
-               saved);
+      ferry_error ("saved plan '%s' is stale: the world changed "
+                   "since it was saved; run 'ferry plan' again",
+                   saved);
       return -1;
     }
   }
@@ -257,7 +283,7 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
   fflush (stdout);
   if (fgets (answer, sizeof answer, stdin) == NULL ||
       strcmp (answer, "yes\n") != 0) {
-    fprintf (stderr, "ferry: apply cancelled\n");
+    ferry_say (stderr, FERRY_LOG_WARN, "ferry: apply cancelled");
     return -1;
   }
   return 0;
@@ -268,6 +294,7 @@ static int
 summarize (const struct ferry_run *r, const struct apply_args *a)
 {
   size_t n_ok = 0, n_unch = 0, n_fail = 0, n_skip = 0, i;
+  char line[200];
   int rc;
 
   for (i = 0; i < r->graph->n; i++) {
@@ -288,23 +315,27 @@ summarize (const struct ferry_run *r, const struct apply_args *a)
       break;
     }
   }
-  if (a->json)
+  snprintf (line, sizeof line,
+            "%s: %zu %s, %zu unchanged, %zu failed, %zu skipped",
+            a->dry_run ? "Dry run" : "Apply", n_ok,
+            a->dry_run ? "would change" : "applied", n_unch, n_fail, n_skip);
+  if (a->json) {
     printf ("{\"event\":\"summary\",\"applied\":%zu,\"unchanged\":%zu,"
             "\"failed\":%zu,\"skipped\":%zu,\"dry_run\":%s}\n",
             n_ok, n_unch, n_fail, n_skip, a->dry_run ? "true" : "false");
-  else
-    printf ("\n%s: %zu %s, %zu unchanged, %zu failed, %zu skipped\n",
-            a->dry_run ? "Dry run" : "Apply", n_ok,
-            a->dry_run ? "would change" : "applied", n_unch, n_fail, n_skip);
+    ferry_log_file_only (FERRY_LOG_INFO, "%s", line);
+  } else {
+    putchar ('\n');
+    ferry_say (stdout, FERRY_LOG_INFO, "%s", line);
+  }
   if (ferry_arg_stop)
     rc = FERRY_EXIT_INTERRUPTED;
   else
     rc = n_fail || n_skip ? FERRY_EXIT_ERROR : FERRY_EXIT_OK;
   if (rc == FERRY_EXIT_ERROR)
-    fprintf (stderr,
-             "ferry: error: %zu step%s failed, %zu skipped; fix the "
-             "cause and run apply again to resume\n",
-             n_fail, n_fail == 1 ? "" : "s", n_skip);
+    ferry_error ("%zu step%s failed, %zu skipped; fix the "
+                 "cause and run apply again to resume",
+                 n_fail, n_fail == 1 ? "" : "s", n_skip);
   return rc;
 }
 
@@ -330,8 +361,8 @@ apply_run (int argc, char **argv)
   if (resolve_saved (file, &saved_plan, saved_obs) < 0)
     return FERRY_EXIT_ERROR;
   if (!a.yes && !a.dry_run && !isatty (0)) {
-    fprintf (stderr, "ferry: error: refusing to apply without --yes "
-                     "(standard input is not a terminal)\n");
+    ferry_error ("refusing to apply without --yes "
+                 "(standard input is not a terminal)");
     return FERRY_EXIT_ERROR;
   }
   rc = FERRY_EXIT_ERROR;

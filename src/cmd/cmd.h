@@ -18,6 +18,7 @@
 #include "state/journal.h"
 #include "state/lock.h"
 #include "util/err.h"
+#include "util/log.h"
 
 /* Exit codes (docs/ferry.1.md, EXIT STATUS). */
 enum {
@@ -95,7 +96,14 @@ bool ferry_command_has_options (const struct ferry_command *cmd);
 extern volatile sig_atomic_t ferry_arg_stop;
 void ferry_install_signals (void);
 
-/* Print "ferry: error: MSG" and return FERRY_EXIT_ERROR. */
+/* The one reporting path: print one line (no newline in FMT) on OUT and
+ * write it to the log file too. */
+void ferry_say (FILE *out, enum ferry_log_level level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+/* "ferry: error: MSG" on stderr and in the log file. */
+void ferry_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* Print "ferry: error: MSG" (and log it); return FERRY_EXIT_ERROR. */
 int ferry_die_err (const struct ferry_err *err);
 
 /* getopt_long over CMD's option table (plus --help, returned as 'h').

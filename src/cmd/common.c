@@ -2,11 +2,13 @@
  * command's option table, size/count option parsers, --target. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 volatile sig_atomic_t ferry_arg_stop;
 
@@ -30,11 +32,40 @@ ferry_install_signals (void)
   sigaction (SIGTERM, &sa, NULL);
 }
 
+/* The one reporting path: what the user reads on the terminal, the log
+ * file (--log-file) reads too. */
+void
+ferry_say (FILE *out, enum ferry_log_level level, const char *fmt, ...)
+{
+  char line[4096];
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (line, sizeof line, fmt, ap);
+  va_end (ap);
+  fprintf (out, "%s\n", line);
+  ferry_log_file_only (level, "%s", line);
+}
+
+/* "ferry: error: MSG" on stderr, and in the log file. */
+void
+ferry_error (const char *fmt, ...)
+{
+  char line[4096];
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (line, sizeof line, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "ferry: error: %s\n", line);
+  ferry_log_file_only (FERRY_LOG_ERROR, "%s", line);
+}
+
 /* The one way an error object reaches the user. */
 int
 ferry_die_err (const struct ferry_err *err)
 {
-  fprintf (stderr, "ferry: error: %s\n", err->msg);
+  ferry_error ("%s", err->msg);
   return FERRY_EXIT_ERROR;
 }
 
@@ -124,7 +155,7 @@ int
 ferry_opt_size (const char *name, const char *arg, uint64_t min, uint64_t *ret)
 {
   if (ferry_parse_size (arg, ret) < 0 || *ret < min) {
-    fprintf (stderr, "ferry: error: --%s: bad size '%s'\n", name, arg);
+    ferry_error ("--%s: bad size '%s'", name, arg);
     return -1;
   }
   return 0;
@@ -140,7 +171,7 @@ ferry_opt_count (const char *name, const char *arg, unsigned max, unsigned *ret)
   errno = 0;
   v = strtoul (arg, &end, 10);
   if (errno || *end || end == arg || v == 0 || v > max) {
-    fprintf (stderr, "ferry: error: --%s: expected 1..%u\n", name, max);
+    ferry_error ("--%s: expected 1..%u", name, max);
     return -1;
   }
   *ret = (unsigned) v;
@@ -152,7 +183,7 @@ int
 ferry_targets_add (struct ferry_targets *t, char *vm)
 {
   if (t->n == FERRY_ARRAY_SIZE (t->v)) {
-    fprintf (stderr, "ferry: error: too many --target options\n");
+    ferry_error ("too many --target options");
     return -1;
   }
   t->v[t->n++] = vm;

@@ -81,30 +81,27 @@ check_resume_target (const char *dst, uint64_t offset)
     return 0;
   if (ferry_is_rbd_name (dst)) {
     if (ferry_disk_open (dst, &d, &err) < 0) {
-      fprintf (stderr,
-               "ferry: error: --resume-from %llu: cannot open the target "
-               "to resume: %s\n",
-               (unsigned long long) offset, err.msg);
+      ferry_error ("--resume-from %llu: cannot open the target "
+                   "to resume: %s",
+                   (unsigned long long) offset, err.msg);
       return -1;
     }
     have = d->virtual_size;
     ferry_disk_close (d);
   } else if (stat (dst, &st) < 0) {
-    fprintf (stderr,
-             "ferry: error: --resume-from %llu: target '%s' does not exist "
-             "(resume only into the target of an interrupted conversion): "
-             "%s\n",
-             (unsigned long long) offset, dst, strerror (errno));
+    ferry_error ("--resume-from %llu: target '%s' does not exist "
+                 "(resume only into the target of an interrupted conversion): "
+                 "%s",
+                 (unsigned long long) offset, dst, strerror (errno));
     return -1;
   } else if (!S_ISREG (st.st_mode))
     return 0; /* a block device: its whole size is there */
   else
     have = (uint64_t) st.st_size;
   if (have < offset) {
-    fprintf (stderr,
-             "ferry: error: --resume-from %llu: target '%s' holds only %llu "
-             "bytes, less than the resume offset\n",
-             (unsigned long long) offset, dst, (unsigned long long) have);
+    ferry_error ("--resume-from %llu: target '%s' holds only %llu "
+                 "bytes, less than the resume offset",
+                 (unsigned long long) offset, dst, (unsigned long long) have);
     return -1;
   }
   return 0;

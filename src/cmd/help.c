@@ -62,7 +62,7 @@ help_run (int argc, char **argv)
   }
   cmd = ferry_command_find (argv[optind]);
   if (cmd == NULL) {
-    fprintf (stderr, "ferry: error: unknown command '%s'\n", argv[optind]);
+    ferry_error ("unknown command '%s'", argv[optind]);
     return FERRY_EXIT_ERROR;
   }
   ferry_command_usage (cmd, stdout);

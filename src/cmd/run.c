@@ -34,7 +34,7 @@ select_targets (struct ferry_run *r, const struct ferry_targets *t)
     return 0;
   r->keep = calloc (r->graph->n + 1, sizeof *r->keep);
   if (r->keep == NULL) {
-    fprintf (stderr, "ferry: error: out of memory\n");
+    ferry_error ("out of memory");
     return -1;
   }
   if (ferry_graph_select (r->graph, t->v, t->n, r->keep, &err) < 0) {
@@ -55,25 +55,24 @@ ferry_run_load (const char *file, unsigned plan_flags,
   memset (ret, 0, sizeof *ret);
   if (ferry_plan_load (file, plan_flags, &ret->plan, &diag, &err) < 0) {
     for (i = 0; i < diag.n; i++)
-      fprintf (stderr, "%s\n", diag.lines[i]);
+      ferry_say (stderr, FERRY_LOG_ERROR, "%s", diag.lines[i]);
     if (err.set)
-      fprintf (stderr, "ferry: error: %s\n", err.msg);
+      ferry_error ("%s", err.msg);
     else if (diag.n)
-      fprintf (stderr, "ferry: error: %s: %zu problem%s found\n", file, diag.n,
-               diag.n == 1 ? "" : "s");
+      ferry_error ("%s: %zu problem%s found", file, diag.n,
+                   diag.n == 1 ? "" : "s");
     ferry_diag_free (&diag);
     return -1;
   }
   ferry_diag_free (&diag);
   if (ferry_graph_build (ret->plan, &ret->graph, &err) < 0) {
-    fprintf (stderr, "ferry: error: %s: %s\n", file, err.msg);
+    ferry_error ("%s: %s", file, err.msg);
     return -1;
   }
   if (ret->plan->state.backend && strcmp (ret->plan->state.backend, "file")) {
-    fprintf (stderr,
-             "ferry: error: %s: state backend '%s' is not available in "
-             "ferry %s (use backend: file)\n",
-             file, ret->plan->state.backend, FERRY_VERSION);
+    ferry_error ("%s: state backend '%s' is not available in "
+                 "ferry %s (use backend: file)",
+                 file, ret->plan->state.backend, FERRY_VERSION);
     return -1;
   }
   ret->journal_path = strdup (ret->plan->state.path);
@@ -81,7 +80,7 @@ ferry_run_load (const char *file, unsigned plan_flags,
   if (ret->journal_path == NULL || ret->res == NULL ||
       asprintf (&ret->lock_path, "%s.lock", ret->plan->state.path) < 0) {
     ret->lock_path = NULL;
-    fprintf (stderr, "ferry: error: out of memory\n");
+    ferry_error ("out of memory");
     return -1;
   }
   return select_targets (ret, t);
@@ -227,10 +226,13 @@ ferry_print_plan (const struct ferry_run *r, bool json, FILE *out)
       s->module->describe (s, &res[i].obs, line, sizeof line);
     else
       snprintf (line, sizeof line, "%s", res[i].obs.detail);
-    fprintf (out, "%s %s: %s%s%s\n", ferry_need_sign (res[i].obs.need), s->id,
-             res[i].obs.need == FERRY_NEED_BLOCKED ? "blocked (" : "", line,
-             res[i].obs.need == FERRY_NEED_BLOCKED ? ")" : "");
+    ferry_say (out, FERRY_LOG_INFO, "%s %s: %s%s%s",
+               ferry_need_sign (res[i].obs.need), s->id,
+               res[i].obs.need == FERRY_NEED_BLOCKED ? "blocked (" : "", line,
+               res[i].obs.need == FERRY_NEED_BLOCKED ? ")" : "");
   }
-  fprintf (out, "\n%zu to create, %zu to update, %zu done, %zu blocked\n",
-           c.create, c.update, c.done, c.blocked);
+  fputc ('\n', out);
+  ferry_say (out, FERRY_LOG_INFO,
+             "%zu to create, %zu to update, %zu done, %zu blocked", c.create,
+             c.update, c.done, c.blocked);
 }

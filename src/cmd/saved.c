@@ -100,21 +100,19 @@ ferry_saved_check_target (const char *out, const char *plan_file)
     return 0; /* nothing there (or fopen reports why not) */
   if (stat (plan_file, &sp) == 0 && so.st_dev == sp.st_dev &&
       so.st_ino == sp.st_ino) {
-    fprintf (stderr,
-             "ferry: error: refusing to write the saved plan to '%s': it is "
-             "the plan file '%s'\n",
-             out, plan_file);
+    ferry_error ("refusing to write the saved plan to '%s': it is "
+                 "the plan file '%s'",
+                 out, plan_file);
     return -1;
   }
   if (!S_ISREG (so.st_mode) || so.st_size == 0)
     return 0;
   f = fopen (out, "re");
   if (f == NULL || !looks_saved (f)) {
-    fprintf (stderr,
-             "ferry: error: refusing to write the saved plan over '%s': it "
-             "exists and is not a saved plan (remove it or choose another "
-             "name)\n",
-             out);
+    ferry_error ("refusing to write the saved plan over '%s': it "
+                 "exists and is not a saved plan (remove it or choose another "
+                 "name)",
+                 out);
     return -1;
   }
   return 0;
@@ -130,8 +128,7 @@ ferry_saved_write (const char *out, const struct ferry_run *r)
 
   if (ferry_sha256_file (r->plan->file, plan_hash) < 0 ||
       realpath (r->plan->file, abs) == NULL) {
-    fprintf (stderr, "ferry: error: cannot read '%s': %s\n", r->plan->file,
-             strerror (errno));
+    ferry_error ("cannot read '%s': %s", r->plan->file, strerror (errno));
     return -1;
   }
   if (ferry_saved_check_target (out, r->plan->file) < 0)
@@ -147,8 +144,7 @@ ferry_saved_write (const char *out, const struct ferry_run *r)
   cJSON_Delete (root);
   f = fopen (out, "we");
   if (f == NULL || fprintf (f, "%s\n", text) < 0 || fclose (f) != 0) {
-    fprintf (stderr, "ferry: error: cannot write '%s': %s\n", out,
-             strerror (errno));
+    ferry_error ("cannot write '%s': %s", out, strerror (errno));
     free (text);
     return -1;
   }
@@ -183,7 +179,7 @@ ferry_saved_read (const char *file, char **ret_plan, char *plan_hash,
       !cJSON_IsString (o) || strlen (h->valuestring) != 64 ||
       strlen (o->valuestring) != 64) {
     cJSON_Delete (root);
-    fprintf (stderr, "ferry: error: '%s' is not a valid saved plan\n", file);
+    ferry_error ("'%s' is not a valid saved plan", file);
     return -1;
   }
   *ret_plan = strdup (p->valuestring);
