@@ -15,6 +15,7 @@
 enum {
   OPT_IO_THREADS = FERRY_OPT_LONG,
   OPT_CHECKPOINT_INTERVAL,
+  OPT_REPLACE,
 };
 
 static const struct ferry_option apply_options[] = {
@@ -26,6 +27,8 @@ static const struct ferry_option apply_options[] = {
     {"io-threads", OPT_IO_THREADS, "N", "conversion workers per disk"},
     {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, "SIZE",
      "how often a conversion records a durable checkpoint"},
+    {"replace", OPT_REPLACE, "STEP",
+     "apply STEP even if its check says done (repeatable)"},
     {0},
 };
 
@@ -36,6 +39,8 @@ struct apply_args {
   struct ferry_targets targets; /* --target */
   unsigned io_threads;          /* --io-threads (0: auto) */
   uint64_t checkpoint_interval; /* --checkpoint-interval (0: default) */
+  char *replace[64];            /* --replace step ids */
+  size_t n_replace;             /* used entries of replace */
 };
 
 struct apply_ui {
@@ -205,6 +210,13 @@ parse_args (int argc, char **argv, struct apply_args *a)
                           &a->checkpoint_interval) < 0)
         return FERRY_EXIT_ERROR;
       break;
+    case OPT_REPLACE:
+      if (a->n_replace == FERRY_ARRAY_SIZE (a->replace)) {
+        ferry_error ("too many --replace options");
+        return FERRY_EXIT_ERROR;
+      }
+      a->replace[a->n_replace++] = optarg;
+      break;
     case 'h':
       ferry_command_usage (&ferry_cmd_apply, stdout);
       return FERRY_EXIT_OK;
@@ -250,12 +262,55 @@ resolve_saved (const char *file, char **ret_plan, char *ret_obs_hash)
   return 0;
 }
 
+/* --replace STEP...: a mask over the graph (NULL when none).  An id that
+ * is not a step of the plan, or a step --target left out, is an error
+ * (printed). */
+static int
+select_replace (const struct ferry_run *r, const struct apply_args *a,
+                bool **ret)
+{
+  bool *mask;
+  size_t k, i;
+
+  *ret = NULL;
+  if (a->n_replace == 0)
+    return 0;
+  mask = calloc (r->graph->n + 1, sizeof *mask);
+  if (mask == NULL) {
+    ferry_error ("out of memory");
+    return -1;
+  }
+  for (k = 0; k < a->n_replace; k++) {
+    for (i = 0; i < r->graph->n; i++)
+      if (strcmp (r->graph->steps[i].id, a->replace[k]) == 0)
+        break;
+    if (i == r->graph->n) {
+      ferry_error ("--replace: '%s' is not a step of plan '%s' (see 'ferry "
+                   "graph')",
+                   a->replace[k], r->plan->file);
+      free (mask);
+      return -1;
+    }
+    if (r->keep && !r->keep[i]) {
+      ferry_error ("--replace: step '%s' is not selected by --target",
+                   a->replace[k]);
+      free (mask);
+      return -1;
+    }
+    mask[i] = true;
+  }
+  *ret = mask;
+  return 0;
+}
+
 /* Before a saved plan runs, or before asking: observe (read-only), compare
  * with the saved observations, show the plan and ask.  0 to go on. */
 static int
 observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
-                     const char *saved, const char *saved_obs)
+                     const bool *replace, const char *saved,
+                     const char *saved_obs)
 {
+  size_t i;
   struct ferry_ctx ctx = {0};
   struct ferry_err err = {0};
   char hash[65], answer[16] = "";
@@ -278,6 +333,12 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
   }
   if (a->yes || a->dry_run)
     return 0;
+  for (i = 0; replace && i < r->graph->n; i++)
+    if (replace[i] && r->res[i].obs.need == FERRY_NEED_DONE) {
+      r->res[i].obs.need = FERRY_NEED_UPDATE;
+      snprintf (r->res[i].obs.detail, sizeof r->res[i].obs.detail,
+                "replace requested");
+    }
   ferry_print_plan (r, false, stdout);
   printf ("\nApply these changes? Only 'yes' is accepted: ");
   fflush (stdout);
@@ -345,6 +406,7 @@ apply_run (int argc, char **argv)
 {
   struct apply_args a = {0};
   CLEANUP_FREE char *saved_plan = NULL;
+  CLEANUP_FREE bool *replace = NULL;
   char saved_obs[65];
   struct ferry_engine_events ev = {0};
   struct apply_ui ui = {0};
@@ -366,10 +428,12 @@ apply_run (int argc, char **argv)
     return FERRY_EXIT_ERROR;
   }
   rc = FERRY_EXIT_ERROR;
-  if (ferry_run_load (saved_plan ? saved_plan : file, 0, &a.targets, &r) < 0)
+  if (ferry_run_load (saved_plan ? saved_plan : file, 0, &a.targets, &r) < 0 ||
+      select_replace (&r, &a, &replace) < 0)
     goto out;
   if ((saved_plan || (!a.yes && !a.dry_run)) &&
-      observe_and_confirm (&r, &a, saved_plan ? file : NULL, saved_obs) < 0)
+      observe_and_confirm (&r, &a, replace, saved_plan ? file : NULL,
+                           saved_obs) < 0)
     goto out;
   if (ferry_run_journal (&r, !a.dry_run) < 0)
     goto out;
@@ -389,8 +453,8 @@ apply_run (int argc, char **argv)
   ferry_install_signals ();
   ferry_info ("%s %s: %zu steps, %u parallel", a.dry_run ? "dry-run" : "apply",
               r.plan->file, r.graph->n, a.parallel);
-  if (ferry_engine_apply (&ctx, r.graph, r.keep, a.parallel, &ev, r.res, &err) <
-      0) {
+  if (ferry_engine_apply (&ctx, r.graph, r.keep, replace, a.parallel, &ev,
+                          r.res, &err) < 0) {
     ferry_die_err (&err);
     goto out;
   }

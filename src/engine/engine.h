@@ -48,10 +48,13 @@ int ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
                           struct ferry_err *err);
 
 /* Converge: PARALLEL workers run ready steps; a failure stops only its
- * dependants.  Returns 0 if every selected step ended unchanged or applied,
- * 1 if some failed/blocked/skipped, -1 on an engine error. */
+ * dependants.  REPLACE (may be NULL): steps applied even when their check
+ * says done (apply --replace).  Returns 0 if every selected step ended
+ * unchanged or applied, 1 if some failed/blocked/skipped, -1 on an engine
+ * error. */
 int ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
-                        const bool *keep, unsigned parallel,
+                        const bool *keep, const bool *replace,
+                        unsigned parallel,
                         const struct ferry_engine_events *ev,
                         struct ferry_step_result *res, struct ferry_err *err);
 

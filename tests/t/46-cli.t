@@ -64,4 +64,25 @@ is "plan --target nosuch: exit 1" "$rc" 1
 ok "... its error is in the log" grep -qF " error ${msg#ferry: error: }" "$TMP/target.log"
 rmdir "$OUT/app01-disk0.raw"
 
+# ---- apply --replace STEP ----
+ok "apply converges" "$FERRY" apply --yes "$PLAN"
+ino=$(stat -c %i "$OUT/web01-disk0.raw")
+out=$("$FERRY" apply --yes "$PLAN"); rc=$?
+ok "without --replace the disk is unchanged" grep -q '^= web01/convert/disk0: ' <<<"$out"
+out=$("$FERRY" apply --yes --replace web01/convert/disk0 "$PLAN"); rc=$?
+is "apply --replace web01/convert/disk0: exit 0" "$rc" 0
+ok "... the step is applied again, saying why" grep -q '^~ web01/convert/disk0: replace requested (check said done: ' <<<"$out"
+ok "... the other steps are left alone" grep -q '^= web01/convert/disk1: ' <<<"$out"
+ok "... summary: 1 applied, 6 unchanged" grep -q '^Apply: 1 applied, 6 unchanged, 0 failed, 0 skipped$' <<<"$out"
+ok "... a new file replaced the target" test "$(stat -c %i "$OUT/web01-disk0.raw")" != "$ino"
+ok "... which still equals the source" cmp "$TMP/expect/web01-disk0.raw" "$OUT/web01-disk0.raw"
+ok "... no temporary left" test ! -e "$OUT/web01-disk0.raw.part"
+msg=$("$FERRY" apply --yes --replace web01/convert/disk9 "$PLAN" 2>&1); rc=$?
+is "apply --replace with an unknown step: exit 1" "$rc" 1
+ok "... naming it" grep -q "'web01/convert/disk9' is not a step of plan" <<<"$msg"
+msg=$("$FERRY" apply --yes --target app01 --replace web01/convert/disk0 "$PLAN" 2>&1); rc=$?
+is "apply --replace a step --target leaves out: exit 1" "$rc" 1
+ok "... saying so" grep -q "'web01/convert/disk0' is not selected by --target" <<<"$msg"
+ok "everything still equals the sources" outputs_match
+
 done_testing
