@@ -9,12 +9,16 @@ PKGS := yaml-0.1 libcjson libcurl libvirt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 FERRY_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
-  -DFERRY_VERSION='"$(VERSION)"' -Wall -Wextra -Werror -pthread \
+  -DFERRY_VERSION='"$(VERSION)"' -DFERRY_DOCDIR='"$(PREFIX)/share/doc/ferry"' -Wall -Wextra -Werror -pthread \
   -Isrc -I. $(PKG_CFLAGS)
 # librbd/librados ship no .pc file on Debian 12: link them directly.
 LIBS := $(PKG_LIBS) -lrbd -lrados -ldeflate -lz -lcrypto -pthread -lm
 
-LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c modules/*.c))
+# src/cmd/ is CLI code (it prints and picks exit codes): built into the
+# binary, never into the library.
+CLI_SRCS := $(wildcard src/cmd/*.c)
+CLI_OBJS := $(CLI_SRCS:.c=.o)
+LIB_SRCS := $(filter-out src/main.c $(CLI_SRCS),$(wildcard src/*/*.c modules/*.c))
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
@@ -27,13 +31,13 @@ all: ferry $(TEST_HELPERS)
 %.o: %.c
 	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(LIB_OBJS:.o=.d) src/main.d
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) src/main.d
 
 libferry.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-ferry: src/main.o build/schema.o libferry.a
+ferry: src/main.o $(CLI_OBJS) build/schema.o libferry.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # `ferry schema` prints the JSON Schema compiled in from schemas/.
@@ -44,6 +48,10 @@ build/schema.c: schemas/ferry-plan-v1.json
 
 tests/unit/test-%: tests/unit/test-%.c libferry.a
 	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< libferry.a $(LIBS) -lcmocka
+
+# The command table's test links the CLI objects (not main.o).
+tests/unit/test-cmd: tests/unit/test-cmd.c $(CLI_OBJS) build/schema.o libferry.a
+	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< $(CLI_OBJS) build/schema.o libferry.a $(LIBS) -lcmocka
 
 tests/helpers/%: tests/helpers/%.c libferry.a
 	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< libferry.a $(LIBS)
@@ -92,7 +100,7 @@ format:
 	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h modules/*.c modules/*.h tests/unit/*.c)
 
 clean-objs:
-	rm -f $(LIB_OBJS) $(LIB_OBJS:.o=.d) src/main.o src/main.d libferry.a
+	rm -f $(LIB_OBJS) $(LIB_OBJS:.o=.d) $(CLI_OBJS) $(CLI_OBJS:.o=.d) src/main.o src/main.d libferry.a
 
 clean: clean-objs
 	rm -rf build

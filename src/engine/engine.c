@@ -94,14 +94,15 @@ ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
 }
 
 struct run {
-  struct ferry_ctx *ctx;                /* shared, read-only */
-  const struct ferry_graph *g;          /* the graph */
-  const struct ferry_engine_events *ev; /* callbacks */
-  struct ferry_step_result *res;        /* guarded by lock */
-  pthread_mutex_t lock;                 /* guards res, running, left */
-  pthread_cond_t cond;                  /* a step finished */
-  size_t left;                          /* steps not finished */
-  unsigned running;                     /* steps in flight */
+  struct ferry_ctx *ctx;                 /* shared, read-only */
+  const struct ferry_graph *g;           /* the graph */
+  const struct ferry_engine_events *ev;  /* callbacks */
+  const bool *replace;                   /* apply --replace, or NULL */
+  struct ferry_step_result *res;         /* guarded by lock */
+  pthread_mutex_t lock;                  /* guards res, running, left */
+  pthread_cond_t cond;                   /* a step finished */
+  size_t left;                           /* steps not finished */
+  unsigned running;                      /* steps in flight */
 };
 
 /* Monotonic seconds, for step timings. */
@@ -194,6 +195,14 @@ run_step (struct run *r, size_t i)
     st = FERRY_STATUS_BLOCKED;
     snprintf (res->msg, sizeof res->msg, "%s", obs.detail);
     goto out;
+  }
+  if (obs.need == FERRY_NEED_DONE && r->replace && r->replace[i]) {
+    char was[sizeof obs.detail];
+    /* apply --replace: the operator says the world is wrong; run it */
+    memcpy (was, obs.detail, sizeof was);
+    obs.need = FERRY_NEED_UPDATE;
+    snprintf (obs.detail, sizeof obs.detail,
+              "replace requested (check said done: %.900s)", was);
   }
   if (obs.need == FERRY_NEED_DONE) {
     st = FERRY_STATUS_UNCHANGED;
@@ -288,7 +297,7 @@ worker (void *arg)
 /* Start the workers, wait for them, and sum up the results. */
 int
 ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
-                    const bool *keep, unsigned parallel,
+                    const bool *keep, const bool *replace, unsigned parallel,
                     const struct ferry_engine_events *ev,
                     struct ferry_step_result *res, struct ferry_err *err)
 {
@@ -304,6 +313,7 @@ ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
   r.ctx = ctx;
   r.g = g;
   r.ev = ev;
+  r.replace = replace;
   r.res = res;
   pthread_mutex_init (&r.lock, NULL);
   pthread_cond_init (&r.cond, NULL);

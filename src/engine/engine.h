@@ -52,10 +52,13 @@ int ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
 
 /* Converge: PARALLEL workers run ready steps; a failure (of check, apply
  * or verify) stops only its dependants; a module's cleanup runs after each
- * verified apply.  Returns 0 if every selected step ended unchanged or applied,
- * 1 if some failed/blocked/skipped, -1 on an engine error. */
+ * verified apply.  REPLACE (may be NULL): steps applied even when their
+ * check says done (apply --replace).  Returns 0 if every selected step ended
+ * unchanged or applied, 1 if some failed/blocked/skipped, -1 on an engine
+ * error. */
 int ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
-                        const bool *keep, unsigned parallel,
+                        const bool *keep, const bool *replace,
+                        unsigned parallel,
                         const struct ferry_engine_events *ev,
                         struct ferry_step_result *res, struct ferry_err *err);
 

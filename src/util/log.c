@@ -10,10 +10,9 @@ static enum ferry_log_level arg_level = FERRY_LOG_INFO;
 static FILE *arg_log_file;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const level_names[] = {"debug", "info", "warning",
-                                          "error"};
-_Static_assert (sizeof level_names / sizeof level_names[0] == FERRY_LOG_LAST,
-                "level_names out of date");
+static const char *const level_names[] = {"debug", "info", "warning", "error"};
+_Static_assert(sizeof level_names / sizeof level_names[0] == FERRY_LOG_LAST,
+               "level_names out of date");
 
 void
 ferry_log_set_level (enum ferry_log_level level)
@@ -39,26 +38,24 @@ ferry_log_close_file (void)
   arg_log_file = NULL;
 }
 
-/* Write one line to stderr (if at or above the level) and to the log file
- * with an ISO-8601 UTC timestamp. */
-void
-ferry_log (enum ferry_log_level level, const char *fmt, ...)
+/* Write one line to stderr (if CONSOLE and at or above the level) and to
+ * the log file with an ISO-8601 UTC timestamp. */
+static void
+vlog (enum ferry_log_level level, bool console, const char *fmt, va_list ap)
 {
-  va_list ap;
   char line[2048];
   char stamp[32];
   struct timespec ts;
   struct tm tm;
 
-  va_start (ap, fmt);
   vsnprintf (line, sizeof line, fmt, ap);
-  va_end (ap);
   pthread_mutex_lock (&log_lock);
-  if (level >= arg_level)
+  if (console && level >= arg_level)
     fprintf (stderr, "ferry: %s%s%s\n",
              level >= FERRY_LOG_WARN ? level_names[level] : "",
              level >= FERRY_LOG_WARN ? ": " : "", line);
-  if (arg_log_file && (level >= FERRY_LOG_INFO || arg_level == FERRY_LOG_DEBUG)) {
+  if (arg_log_file &&
+      (level >= FERRY_LOG_INFO || arg_level == FERRY_LOG_DEBUG)) {
     clock_gettime (CLOCK_REALTIME, &ts);
     gmtime_r (&ts.tv_sec, &tm);
     strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -66,4 +63,26 @@ ferry_log (enum ferry_log_level level, const char *fmt, ...)
              level_names[level], line);
   }
   pthread_mutex_unlock (&log_lock);
+}
+
+void
+ferry_log (enum ferry_log_level level, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vlog (level, true, fmt, ap);
+  va_end (ap);
+}
+
+/* For lines the CLI prints itself (step results, the final error): the
+ * log file gets them too, so it tells the same story as the terminal. */
+void
+ferry_log_file_only (enum ferry_log_level level, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vlog (level, false, fmt, ap);
+  va_end (ap);
 }

@@ -397,7 +397,7 @@ run_apply (struct ferry_graph *g, unsigned parallel,
     keep[i] = !g->steps[i].module->planned;
   ctx.plan = make_plan ();
   ctx.journal = journal (path);
-  rc = ferry_engine_apply (&ctx, g, keep, parallel, NULL, res, &err);
+  rc = ferry_engine_apply (&ctx, g, keep, NULL, parallel, NULL, res, &err);
   ferry_journal_close (ctx.journal);
   unlink (path);
   return rc;
