@@ -7,6 +7,10 @@
 #                                  see docs/ferry.1.md EXIT STATUS)
 #   fails_with NAME CODE ERE CMD...  as fails, and the output matches ERE
 #   is NAME GOT WANT               strings equal
+# TODO="why" fails_with ... marks a known, reported defect: the result is
+# printed with "# TODO why" (prove lists it; a pass shows as "unexpectedly
+# succeeded") and a failure does not fail the file.  Never use it to hide
+# a failure nobody is fixing.
 # A death by signal (status >= 128 unless CODE says so exactly) and any
 # sanitizer report ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 # in the output always fail, in ok as well as in fails.
@@ -14,6 +18,10 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FERRY=${FERRY:-$TOP/ferry}
 export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+# Sanitizers exit 1 by default, the very status ferry uses for "error":
+# make a sanitizer death (make check-asan) exit 86, which no test expects.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86:print_stacktrace=1
 T_N=0
 T_FAIL=0
 # A scratch directory removed at exit (kept with KEEP=1).
@@ -54,8 +62,10 @@ fails_with() {
   elif sanitized "$out"; then why="sanitizer report"
   elif [ -n "$re" ] && ! grep -Eq -- "$re" <<<"$out"; then why="output lacks /$re/"
   fi
-  if [ -z "$why" ]; then echo "ok $T_N - $name"
-  else echo "not ok $T_N - $name ($why)"; T_FAIL=$((T_FAIL + 1))
+  local todo=${TODO:+ # TODO $TODO}
+  if [ -z "$why" ]; then echo "ok $T_N - $name$todo"
+  else echo "not ok $T_N - $name ($why)$todo"
+    [ -n "$todo" ] || T_FAIL=$((T_FAIL + 1))
     printf '%s\n' "$out" | sed 's/^/# /' | head -20; fi
 }
 # fails NAME CODE CMD...: passes if CMD exits exactly CODE (see above).
