@@ -61,6 +61,9 @@ check-asan:
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:.c=)
 FUZZ_SECONDS ?= 30
+# qemu-img's smallest VHDX is 9-11 MiB: libFuzzer's default 1 MiB input cap
+# cut every VHDX seed to its first MiB (135 edges in 10 s instead of 614).
+FUZZ_MAX_LEN ?= 12582912
 fuzz:
 	$(MAKE) clean-objs
 	$(MAKE) CC=clang CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' libferry.a
@@ -71,7 +74,7 @@ fuzz:
 	  mkdir -p $$f.corpus; \
 	  if [ -x tests/fuzz/seeds-$$n.sh ]; then tests/fuzz/seeds-$$n.sh $$f.corpus || exit 1; fi; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$f.corpus > $$f.log 2>&1 || { tail -40 $$f.log; exit 1; }; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -rss_limit_mb=2048 -timeout=10 $$f.corpus > $$f.log 2>&1 || { tail -40 $$f.log; exit 1; }; \
 	  tail -1 $$f.log; done
 
 # CI: every fuzzer, briefly (FUZZ_CI_SECONDS each, seeded as above); a crash,
