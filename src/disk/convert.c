@@ -264,6 +264,12 @@ worker (void *arg)
   struct ferry_err err = {0};
   uint8_t *buf = NULL;
   uint64_t index;
+  /* Test hook: sleep this long after each chunk, so the tests can land a
+   * signal or a kill in the middle of a conversion on any machine. */
+  const char *delay = getenv ("FERRY_TEST_CHUNK_DELAY_MS");
+  long ms = delay ? strtol (delay, NULL, 10) : 0;
+  struct timespec pause = {ms > 0 ? ms / 1000 : 0,
+                           ms > 0 ? ms % 1000 * 1000000 : 0};
 
   if (posix_memalign ((void **) &buf, 4096, pl->chunk) != 0) {
     ferry_err_set (&err, ENOMEM, "cannot allocate a chunk buffer");
@@ -283,6 +289,8 @@ worker (void *arg)
         pipeline_fail (pl, &err);
       break;
     }
+    if (pause.tv_sec || pause.tv_nsec)
+      nanosleep (&pause, NULL);
   }
 out:
   free (buf);

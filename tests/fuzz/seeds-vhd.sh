@@ -1,5 +1,6 @@
 #!/bin/bash
-# seeds-vhd.sh OUTDIR: small VHD seeds (fixed, dynamic, differencing).
+# seeds-vhd.sh OUTDIR: small VHD seeds (fixed, dynamic, differencing) and
+# the hostile VHD corpus of tests/t/26-vhd-hostile.t.
 set -eu
 out=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,3 +15,4 @@ head -c 1536 /dev/urandom > "$t/w"
 /usr/bin/python3 "$top/tests/gen/vhdtool.py" diff-vhd "$t/dyn.vhd" "$t/diff.vhd" \
   --block-size 4096 --write 1024:"$t/w"
 cp "$t/dyn.vhd" "$t/fixed.vhd" "$t/diff.vhd" "$out/"
+bash "$top/tests/fuzz/vhd-hostile-seeds.sh" "$out" vhd

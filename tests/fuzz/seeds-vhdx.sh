@@ -1,5 +1,6 @@
 #!/bin/bash
-# seeds-vhdx.sh OUTDIR: VHDX seeds (dynamic, fixed, differencing).
+# seeds-vhdx.sh OUTDIR: VHDX seeds (dynamic, fixed, differencing) and the
+# hostile VHDX corpus of tests/t/26-vhd-hostile.t.
 set -eu
 out=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,3 +13,4 @@ head -c 1536 /dev/urandom > "$t/w"
 /usr/bin/python3 "$top/tests/gen/vhdtool.py" diff-vhdx "$t/dyn.vhdx" "$t/diff.avhdx" \
   --write 1024:"$t/w"
 cp "$t/dyn.vhdx" "$t/fixed.vhdx" "$t/diff.avhdx" "$out/"
+bash "$top/tests/fuzz/vhd-hostile-seeds.sh" "$out" vhdx avhdx

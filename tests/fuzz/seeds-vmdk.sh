@@ -1,7 +1,8 @@
 #!/bin/bash
 # Seeds for fuzz-vmdk: small images of every single-file VMDK kind, and
 # text descriptors (their extents do not resolve under /proc/self/fd, which
-# still exercises the descriptor parser).
+# still exercises the descriptor parser), and the hostile corpora of the
+# tests (25-vmdk-hostile.t, 28-vmdk-esx.t).
 set -eu
 out=$1
 mkdir -p "$out"
@@ -40,3 +41,12 @@ printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncrea
 cp "$tmp/c-delta.vmdk" "$out/seed-cowd"
 cp "$tmp/c8-delta.vmdk" "$out/seed-cowd-grain8"
 cp "$tmp/s-sesparse.vmdk" "$out/seed-sesparse"
+# the hostile corpora of tests/t/25-vmdk-hostile.t (images, and descriptors
+# whose extents do not resolve here) and of 28-vmdk-esx.t (the delta extent
+# files), the ones of at most 1 MiB
+/usr/bin/python3 "$top/tests/gen/hostile-vmdk.py" "$tmp/h" >/dev/null
+mkdir -p "$tmp/e" && (cd "$tmp/e" && /usr/bin/python3 "$top/tests/gen/esx-delta.py" hostile h >/dev/null)
+for f in "$tmp"/h/case-*.vmdk "$tmp"/e/h/ext-*.bin; do
+  [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$out/h-$(basename "$f")"
+done
+exit 0

@@ -9,19 +9,6 @@ PY=/usr/bin/python3
 GEN="$PY $TOP/tests/gen/vmdk-images.py"
 cd "$TMP" || exit 1
 
-# fails_with NAME REGEX CMD...: CMD exits exactly 1 and prints REGEX.
-fails_with() {
-  local name=$1 re=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  T_N=$((T_N + 1))
-  if [ "$rc" = 1 ] && printf '%s\n' "$out" | grep -Eq "$re"; then
-    echo "ok $T_N - $name"
-  else
-    echo "not ok $T_N - $name (exit $rc)"; T_FAIL=$((T_FAIL + 1))
-    printf '%s\n' "$out" | sed 's/^/# /' | head -10
-  fi
-}
 # same_as_qemu NAME IMAGE [ferry options]: ferry and qemu-img agree.
 same_as_qemu() {
   local name=$1 img=$2; shift 2
@@ -172,10 +159,10 @@ new = b"b" * n if m.group(1) != b"b" * n else b"c" * n
 b[m.start(1):m.end(1)] = new
 open(p, "wb").write(b)
 EOP
-fails_with "parentCID mismatch is an error naming both files" \
+fails_with "parentCID mismatch is an error naming both files" 1 \
   "error: .*bad/d1.vmdk.*parentCID [0-9a-f]+ does not match CID [0-9a-f]+ of parent .*bad/base.vmdk" \
   "$FERRY" convert bad/d1.vmdk bad.raw
-fails_with "parentCID mismatch: inspect fails too" "parentCID" \
+fails_with "parentCID mismatch: inspect fails too" 1 "parentCID" \
   "$FERRY" inspect bad/d1.vmdk
 
 # A loop in the parent chain
@@ -191,12 +178,12 @@ parentFileNameHint="loop-$o.vmdk"
 RW 8 FLAT "swapped.bin" 0
 EOD
 done
-fails_with "loop in the parent chain" "error: .*loop" \
+fails_with "loop in the parent chain" 1 "error: .*loop" \
   "$FERRY" convert loop-a.vmdk loop.raw
 
 # a missing extent file is named
 sed 's/esx-flat.vmdk/missing-flat.vmdk/' esx-vmfs.vmdk > missing.vmdk
-fails_with "missing extent names the file" "error: .*missing-flat.vmdk" \
+fails_with "missing extent names the file" 1 "error: .*missing-flat.vmdk" \
   "$FERRY" convert missing.vmdk missing.raw
 
 # Sources are never written

@@ -2,23 +2,26 @@
 # Hostile VMDK images (tests/gen/hostile-vmdk.py): truncations, every header
 # field at 0 / max / past EOF, grain directory and table entries pointing
 # at metadata or past the end, bad compressed grains, descriptor garbage.
-# Each must fail with exit status 1 and an "error:" line: no crash, no hang.
+# Each must fail with exit status exactly 1 and an "error:" line naming
+# the image: no crash, no hang, no sanitizer report.
 . "$(dirname "$0")/../lib.sh"
 command -v qemu-img >/dev/null || skip_all "qemu-img not installed"
 /usr/bin/python3 "$TOP/tests/gen/hostile-vmdk.py" "$TMP/h" >/dev/null ||
-  { echo "1..0 # SKIP generator failed"; exit 1; }
+  { echo "1..1"; echo "not ok 1 - hostile-vmdk.py generates the corpus"; exit 1; }
 cd "$TMP/h" || exit 1
+# errors that name only the file the descriptor points at, not the image
+# (issue 14: an error names the image, the field and the path)
+declare -A ONLY_EXTENT=([case-desc-chardev.vmdk]=1 [case-desc-directory.vmdk]=1
+  [case-desc-fifo.vmdk]=1 [case-desc-missing-parent.vmdk]=1
+  [case-desc-missing.vmdk]=1 [case-desc-sesparse.vmdk]=1
+  [case-desc-sparse-on-flat.vmdk]=1 [case-desc-vmfssparse.vmdk]=1)
 n=0
 for f in case-*.vmdk; do
   n=$((n + 1))
-  out=$(timeout 20 "$FERRY" convert "$f" "$TMP/out.raw" 2>&1); rc=$?
-  T_N=$((T_N + 1))
-  if [ "$rc" = 1 ] && printf '%s\n' "$out" | grep -q "^ferry: error: "; then
-    echo "ok $T_N - $f: $(printf '%s\n' "$out" | grep -m1 'error:' | cut -c1-150)"
-  else
-    echo "not ok $T_N - $f: exit $rc"; T_FAIL=$((T_FAIL + 1))
-    printf '%s\n' "$out" | sed 's/^/# /' | head -5
-  fi
+  TODO=${ONLY_EXTENT[$f]:+error names the extent, not the image} \
+    fails_with "$f: exit 1, an error naming the image" 1 \
+    "^ferry: error: .*'([^']*/)?${f//./\\.}'" \
+    timeout 20 "$FERRY" convert "$f" "$TMP/out.raw"
   rm -f "$TMP/out.raw"
 done
 out=$(timeout 20 "$FERRY" inspect case-hdr-version-0.vmdk 2>&1); rc=$?

@@ -18,7 +18,7 @@ is "dry-run exits 0" "$rc" 0
 is "dry-run writes nothing (no output, journal or lock)" "$after" "$before"
 ok "dry-run says what it would do" grep -q 'Dry run: 7 would change, 0 unchanged' <<<"$dry"
 
-fails "apply without --yes on a non-terminal refuses" "$FERRY" apply "$PLAN" </dev/null
+fails "apply without --yes on a non-terminal refuses" 1 "$FERRY" apply "$PLAN" </dev/null
 ok "apply --yes converges" "$FERRY" apply --yes --parallel 3 "$PLAN"
 ok "every disk equals qemu-img's conversion" outputs_match
 ok "no temporary files left" test -z "$(find "$OUT" -name '*.part' -o -name '*.tmp')"
@@ -55,7 +55,7 @@ ok "apply --target app01" "$FERRY" apply --yes --target app01 "$PLAN"
 ok "app01 converted" cmp "$TMP/expect/app01-disk0.raw" "$OUT/app01-disk0.raw"
 ok "its dependency db01 defined" test -e "$OUT/db01.xml"
 ok "web01 left alone" test ! -e "$OUT/web01-disk0.raw"
-fails "--target with an unknown vm is an error" "$FERRY" apply --yes --target nosuch "$PLAN"
+fails "--target with an unknown vm is an error" 1 "$FERRY" apply --yes --target nosuch "$PLAN"
 
 is "source disks untouched (bytes and mtimes)" "$(tree_state "$SRC"; find "$SRC" -type f -exec sha256sum {} + | sort)" "$src_before"
 

@@ -25,7 +25,10 @@ resumed=0
 for i in $(seq 0 "$KILLS"); do
   reset
   delay=$(awk -v d="$dur" -v i="$i" -v n="$KILLS" 'BEGIN{printf "%.3f", d*i/(n+1)}')
-  "${APPLY[@]}" >/dev/null 2>&1 & pid=$!
+  # kill 0 runs paced by the test hook FERRY_TEST_CHUNK_DELAY_MS (20 ms per
+  # chunk, src/disk/convert.c) so it always lands mid-disk, on any machine
+  slow=""; [ "$i" = 0 ] && slow=20
+  FERRY_TEST_CHUNK_DELAY_MS=$slow "${APPLY[@]}" >/dev/null 2>&1 & pid=$!
   if [ "$i" = 0 ]; then
     for _ in $(seq 1 4000); do
       ls "$OUT"/*.part >/dev/null 2>&1 &&
@@ -54,6 +57,7 @@ for step, off in last.items():
 sys.exit(1)
 PY
   then resumed=$((resumed + 1)); resumable=1; else resumable=0; fi
+  [ "$i" = 0 ] && is "the aimed kill left a mid-disk checkpoint" "$resumable" 1
   out=$("${APPLY[@]}" 2>&1); rc=$?
   if [ $rc -ne 0 ]; then
     is "kill at ${delay}s: rerun succeeds" "$rc" 0; printf '%s\n' "$out" | sed 's/^/# /' | tail -5

@@ -32,13 +32,13 @@ YAML
   "$FERRY" -v --log-file "$TMP/log" status --json "$TMP/plan.yaml"
 } >"$TMP/all.out" 2>&1
 ok "the plan ran (the customize step is reported)" grep -q "win01/customize" "$TMP/all.out"
-fails "no secret in stdout/stderr" grep -rq "$SECRET" "$TMP/all.out"
-fails "no secret in the log file" grep -q "$SECRET" "$TMP/log"
-fails "no secret in the journal" grep -rq "$SECRET" "$TMP/state"
-fails "no secret in the saved plan" grep -q "$SECRET" "$TMP/saved"
+fails "no secret in stdout/stderr" 1 grep -rq "$SECRET" "$TMP/all.out"
+fails "no secret in the log file" 1 grep -q "$SECRET" "$TMP/log"
+fails "no secret in the journal" 1 grep -rq "$SECRET" "$TMP/state"
+fails "no secret in the saved plan" 1 grep -q "$SECRET" "$TMP/saved"
 sed "s/{env: FERRY_TEST_PW}/\"$SECRET\"/" "$TMP/plan.yaml" >"$TMP/literal.yaml"
 out=$("$FERRY" validate "$TMP/literal.yaml" 2>&1); rc=$?
 is "a literal password is refused" "$rc" 1
 ok "... with a file:line:col error naming the key" grep -Eq 'literal.yaml:[0-9]+:[0-9]+: vms\[0\]\.customize\.autologon\.password' <<<"$out"
-fails "... that does not echo the value" grep -q "$SECRET" <<<"$out"
+fails "... that does not echo the value" 1 grep -q "$SECRET" <<<"$out"
 done_testing
