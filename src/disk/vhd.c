@@ -209,7 +209,8 @@ vhd_parent_hint (struct ferry_disk *disk, const uint8_t *dyn,
   cands[0] = rel;
   cands[1] = abs;
   cands[2] = uname;
-  disk->parent_hint = ferry_vhd_pick_parent (disk->path, cands, 3, err);
+  disk->parent_hint =
+      ferry_vhd_pick_parent (disk->confine, disk->path, cands, 3, err);
   if (disk->parent_hint != NULL)
     r = 0;
 out:
@@ -545,6 +546,7 @@ vhd_close (struct ferry_disk *disk)
 
 const struct ferry_disk_format ferry_format_vhd = {
     .name = "vhd",
+    .parent_field = "parent locator",
     .probe = vhd_probe,
     .open = vhd_open,
     .block_status = vhd_block_status,

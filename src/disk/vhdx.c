@@ -332,7 +332,8 @@ vhdx_parse_locator (struct ferry_disk *disk, struct vhdx_priv *p,
   cands[0] = rel;
   cands[1] = abs;
   cands[2] = vol;
-  disk->parent_hint = ferry_vhd_pick_parent (disk->path, cands, 3, err);
+  disk->parent_hint =
+      ferry_vhd_pick_parent (disk->confine, disk->path, cands, 3, err);
   if (disk->parent_hint != NULL)
     r = 0;
 out:
@@ -803,6 +804,7 @@ vhdx_close (struct ferry_disk *disk)
 
 const struct ferry_disk_format ferry_format_vhdx = {
     .name = "vhdx",
+    .parent_field = "parent locator",
     .probe = vhdx_probe,
     .open = vhdx_open,
     .block_status = vhdx_block_status,
