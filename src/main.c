@@ -170,16 +170,23 @@ cmd_convert (int argc, char **argv)
       {"chunk-size", required_argument, 0, 'C'},
       {"checkpoint-interval", required_argument, 0, 'I'},
       {"direct", no_argument, 0, 'D'},
+      {"allow-dir", required_argument, 0, 'a'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   struct ferry_convert_opts co = {0};
   struct ferry_convert_stats st;
   struct progress_state ps = {0};
   struct ferry_err err = {0};
+  CLEANUP_CONFINE struct ferry_confine conf = {0};
+  CLEANUP_FREE char **allow = calloc ((size_t) argc, sizeof *allow);
+  size_t n_allow = 0;
   bool progress = false;
   unsigned i;
   int c;
 
+  if (allow == NULL)
+    return ferry_err_set (&err, ENOMEM, "cannot allocate memory"),
+           die_err (&err);
   while ((c = getopt_long (argc, argv, "pj:ch", opts, NULL)) != -1) {
     switch (c) {
     case 'p': progress = true; break;
@@ -202,13 +209,19 @@ cmd_convert (int argc, char **argv)
         return EXIT_ERROR;
       break;
     case 'D': co.direct = true; break;
+    case 'a':
+      allow[n_allow++] = optarg;
+      break;
     case 'h':
       printf ("usage: ferry convert SRC DST [--progress] [--parallel N] "
               "[--checksum]\n"
               "                     [--resume-from OFFSET] [--chunk-size SIZE]"
               " [--checkpoint-interval SIZE] [--direct]\n"
+              "                     [--allow-dir DIR]...\n"
               "Convert SRC (vmdk, vhd, vhdx, qcow2, raw, rbd:POOL/IMAGE@SNAP)"
-              " into raw DST (a file or rbd:POOL/IMAGE).\n");
+              " into raw DST (a file or rbd:POOL/IMAGE).\n"
+              "Files SRC names (extents, parents) must be in SRC's directory"
+              " or a --allow-dir.\n");
       return 0;
     default: return 1;
     }
@@ -222,6 +235,9 @@ cmd_convert (int argc, char **argv)
     co.progress = print_progress;
     co.opaque = &ps;
   }
+  if (ferry_confine_for_image (&conf, argv[optind], allow, n_allow, &err) < 0)
+    return die_err (&err);
+  co.confine = &conf;
   co.stop = &arg_stop;
   co.checkpoint = print_checkpoint;
   install_signals ();
@@ -277,22 +293,51 @@ one_flag_args (int argc, char **argv, const char *flag, const char *usage,
 static int
 cmd_inspect (int argc, char **argv)
 {
+  static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                       {"allow-dir", required_argument, 0, 'a'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   struct ferry_err err = {0};
   struct ferry_disk *disk, *l;
   struct ferry_map m;
   uint64_t off = 0, alloc = 0;
+  CLEANUP_CONFINE struct ferry_confine conf = {0};
+  CLEANUP_FREE char **allow = calloc ((size_t) argc, sizeof *allow);
+  size_t n_allow = 0;
   const char *file;
-  bool json;
-  int depth = 0, r;
+  bool json = false;
+  int depth = 0, c;
 
-  r = one_flag_args (argc, argv, "json", "ferry inspect DISK [--json]",
-                     "Show format, subformat, virtual size, allocated bytes, "
-                     "the snapshot chain\nand problems found in the image's "
-                     "tables.",
-                     &json, &file);
-  if (r)
-    return r < 0 ? EXIT_ERROR : EXIT_OK;
-  if (ferry_disk_open (file, &disk, &err) < 0)
+  if (allow == NULL)
+    return ferry_err_set (&err, ENOMEM, "cannot allocate memory"),
+           die_err (&err);
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j':
+      json = true;
+      break;
+    case 'a':
+      allow[n_allow++] = optarg;
+      break;
+    case 'h':
+      printf ("usage: ferry inspect DISK [--json] [--allow-dir DIR]...\n"
+              "Show format, subformat, virtual size, allocated bytes, the "
+              "snapshot chain\nand problems found in the image's tables.  "
+              "Files DISK names must be in\nits directory or a "
+              "--allow-dir.\n");
+      return EXIT_OK;
+    default:
+      return EXIT_ERROR;
+    }
+  }
+  if (argc - optind != 1) {
+    fprintf (stderr,
+             "usage: ferry inspect DISK [--json] [--allow-dir DIR]...\n");
+    return EXIT_ERROR;
+  }
+  file = argv[optind];
+  if (ferry_confine_for_image (&conf, file, allow, n_allow, &err) < 0 ||
+      ferry_disk_open_confined (file, &conf, &disk, &err) < 0)
     return die_err (&err);
   /* walk the whole map: every table entry gets checked on the way */
   while (off < disk->virtual_size) {

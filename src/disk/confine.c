@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disk/rbdname.h"
 #include "util/cleanup.h"
 
 #define ESC_MAX 512 /* bytes of a hostile name shown in a message */
@@ -352,6 +353,25 @@ ferry_confine_add_image_dir (struct ferry_confine *c, const char *image,
     return ferry_err_set (err, errno, "cannot resolve the directory of '%s'",
                           image);
   return add_resolved (c, r, err);
+}
+
+int
+ferry_confine_for_image (struct ferry_confine *c, const char *image,
+                         char *const *allow, size_t n, struct ferry_err *err)
+{
+  size_t i;
+
+  if (!ferry_is_rbd_name (image) &&
+      ferry_confine_add_image_dir (c, image, err) < 0)
+    goto fail;
+  for (i = 0; i < n; i++)
+    if (ferry_confine_add (c, allow[i], "--allow-dir", err) < 0)
+      goto fail;
+  return 0;
+
+fail:
+  ferry_confine_free (c);
+  return -1;
 }
 
 int

@@ -28,11 +28,19 @@ int ferry_confine_add (struct ferry_confine *c, const char *dir,
 /* Allow the directory IMAGE is in (the default for `convert`/`inspect`). */
 int ferry_confine_add_image_dir (struct ferry_confine *c, const char *image,
                                  struct ferry_err *err);
+/* The confinement of `ferry convert`/`ferry inspect`: IMAGE's directory
+ * (none for an rbd: name) and the N directories of ALLOW (--allow-dir). */
+int ferry_confine_for_image (struct ferry_confine *c, const char *image,
+                             char *const *allow, size_t n,
+                             struct ferry_err *err);
 /* Copy SRC into *DST (an empty struct). */
 int ferry_confine_copy (struct ferry_confine *dst,
                         const struct ferry_confine *src, struct ferry_err *err);
 /* Free what C holds (C itself is the caller's); an empty C is fine. */
 void ferry_confine_free (struct ferry_confine *c);
+
+/* A struct ferry_confine freed at the end of the scope. */
+#define CLEANUP_CONFINE __attribute__ ((cleanup (ferry_confine_free)))
 
 /* Open NAME, written in IMAGE's field FIELD (e.g. "backing file"), read-only
  * (FLAGS are added to O_RDONLY): relative names resolve against IMAGE's
