@@ -65,7 +65,8 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     snprintf (ret->detail, sizeof ret->detail, "%s", final);
     return 0;
   }
-  if (ferry_disk_open (spec->path, &src, err) < 0)
+  if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
+                            spec->path, &src, err) < 0)
     return -1;
   size = ferry_local_disk_size (spec, src->virtual_size);
   ret->work_bytes = src->virtual_size;
@@ -143,7 +144,8 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
     return ferry_err_set (err, errno, "cannot create directory '%s'",
                           step->target->path);
-  if (ferry_disk_open (spec->path, &src, err) < 0)
+  if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
+                            spec->path, &src, err) < 0)
     return -1;
   /* Resume only from evidence that matches the world: a checkpoint in the
    * journal and the .part file it describes. */

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "disk/confine.h"
 #include "disk/convert.h"
 #include "disk/disk.h"
 #include "disk/rbdname.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 
 enum {
@@ -15,6 +17,7 @@ enum {
   OPT_CHUNK_SIZE,
   OPT_CHECKPOINT_INTERVAL,
   OPT_DIRECT,
+  OPT_ALLOW_DIR,
 };
 
 static const struct ferry_option convert_options[] = {
@@ -27,6 +30,8 @@ static const struct ferry_option convert_options[] = {
     {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, "SIZE",
      "report durable checkpoints this often"},
     {"direct", OPT_DIRECT, NULL, "write a file target with O_DIRECT"},
+    {"allow-dir", OPT_ALLOW_DIR, "DIR",
+     "files SRC names (extents, parents) may also be in DIR (repeatable)"},
     {0},
 };
 
@@ -115,10 +120,17 @@ convert_run (int argc, char **argv)
   struct ferry_convert_stats st;
   struct progress_state ps = {0};
   struct ferry_err err = {0};
+  CLEANUP_CONFINE struct ferry_confine conf = {0};
+  CLEANUP_FREE char **allow = calloc ((size_t) argc + 1, sizeof *allow);
+  size_t n_allow = 0;
   bool progress = false;
   unsigned i;
   int c;
 
+  if (allow == NULL) {
+    ferry_err_set (&err, ENOMEM, "cannot allocate memory");
+    return ferry_die_err (&err);
+  }
   while ((c = ferry_cmd_getopt (&ferry_cmd_convert, argc, argv)) != -1) {
     switch (c) {
     case 'p':
@@ -147,6 +159,9 @@ convert_run (int argc, char **argv)
     case OPT_DIRECT:
       co.direct = true;
       break;
+    case OPT_ALLOW_DIR:
+      allow[n_allow++] = optarg;
+      break;
     case 'h':
       ferry_command_usage (&ferry_cmd_convert, stdout);
       return FERRY_EXIT_OK;
@@ -163,6 +178,9 @@ convert_run (int argc, char **argv)
     co.progress = print_progress;
     co.opaque = &ps;
   }
+  if (ferry_confine_for_image (&conf, argv[optind], allow, n_allow, &err) < 0)
+    return ferry_die_err (&err);
+  co.confine = &conf;
   co.stop = &ferry_arg_stop;
   co.checkpoint = print_checkpoint;
   ferry_install_signals ();
@@ -190,6 +208,8 @@ const struct ferry_command ferry_cmd_convert = {
     .summary = "convert one disk to raw (file or rbd:)",
     .description = "Convert SRC (vmdk, vhd, vhdx, qcow2, raw, "
                    "rbd:POOL/IMAGE@SNAP) into raw DST (a file or "
-                   "rbd:POOL/IMAGE).",
+                   "rbd:POOL/IMAGE).  Files SRC names (extents, parents, "
+                   "backing files) must be in SRC's directory or an "
+                   "--allow-dir.",
     .options = convert_options,
 };

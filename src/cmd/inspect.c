@@ -1,16 +1,21 @@
 /* ferry inspect DISK: format, size, allocation, chain, and the problems
  * found while walking every table (exit 1 if any). */
+#include <errno.h>
 #include <stdlib.h>
 
 #include <cjson/cJSON.h>
 
 #include "cmd/cmd.h"
+#include "disk/confine.h"
 #include "disk/disk.h"
+#include "util/cleanup.h"
 
-enum { OPT_JSON = FERRY_OPT_LONG };
+enum { OPT_JSON = FERRY_OPT_LONG, OPT_ALLOW_DIR };
 
 static const struct ferry_option inspect_options[] = {
     {"json", OPT_JSON, NULL, "machine-readable output"},
+    {"allow-dir", OPT_ALLOW_DIR, "DIR",
+     "files DISK names (extents, parents) may also be in DIR (repeatable)"},
     {0},
 };
 
@@ -57,11 +62,20 @@ inspect_run (int argc, char **argv)
   struct ferry_map m;
   uint64_t off = 0, alloc = 0;
   bool json = false;
+  CLEANUP_CONFINE struct ferry_confine conf = {0};
+  CLEANUP_FREE char **allow = calloc ((size_t) argc + 1, sizeof *allow);
+  size_t n_allow = 0;
   int depth = 0, c;
 
+  if (allow == NULL) {
+    ferry_err_set (&err, ENOMEM, "cannot allocate memory");
+    return ferry_die_err (&err);
+  }
   while ((c = ferry_cmd_getopt (&ferry_cmd_inspect, argc, argv)) != -1) {
     if (c == OPT_JSON)
       json = true;
+    else if (c == OPT_ALLOW_DIR)
+      allow[n_allow++] = optarg;
     else if (c == 'h') {
       ferry_command_usage (&ferry_cmd_inspect, stdout);
       return FERRY_EXIT_OK;
@@ -70,7 +84,8 @@ inspect_run (int argc, char **argv)
   }
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_inspect);
-  if (ferry_disk_open (argv[optind], &disk, &err) < 0)
+  if (ferry_confine_for_image (&conf, argv[optind], allow, n_allow, &err) < 0 ||
+      ferry_disk_open_confined (argv[optind], &conf, &disk, &err) < 0)
     return ferry_die_err (&err);
   while (off < disk->virtual_size) {
     if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, &err) < 0)

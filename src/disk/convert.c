@@ -486,7 +486,7 @@ ferry_convert (const char *src_name, const char *dst_name,
   unsigned flags = 0;
   int r;
 
-  if (ferry_disk_open (src_name, &src, err) < 0)
+  if (ferry_disk_open_confined (src_name, opts->confine, &src, err) < 0)
     return -1;
   if (opts->resume_from > 0)
     flags |= FERRY_TARGET_RESUME;

@@ -34,6 +34,9 @@ struct ferry_convert_opts {
   void (*progress) (void *opaque, const struct ferry_convert_progress *p);
   void *opaque;                 /* passed to the callbacks */
   volatile sig_atomic_t *stop;  /* when non-zero: finish chunks, stop */
+  /* ferry_convert: where the files SRC names may be (NULL: SRC's
+   * directory; see disk/confine.h). */
+  const struct ferry_confine *confine;
 };
 
 struct ferry_convert_stats {

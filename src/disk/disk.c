@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +52,7 @@ ferry_disk_pread_exact (struct ferry_disk *disk, void *buf, size_t length,
   return 0;
 }
 
-/* Free one layer (not its parent). */
+/* Free one layer (not its parent, not the chain's confinement). */
 static void
 disk_free_layer (struct ferry_disk *d)
 {
@@ -72,6 +70,7 @@ disk_free_layer (struct ferry_disk *d)
 void
 ferry_disk_close (struct ferry_disk *disk)
 {
+  struct ferry_confine *confine = disk ? disk->confine : NULL;
   struct ferry_disk *next;
 
   while (disk) {
@@ -79,12 +78,16 @@ ferry_disk_close (struct ferry_disk *disk)
     disk_free_layer (disk);
     disk = next;
   }
+  ferry_confine_free (confine);
+  free (confine);
 }
 
-/* Open one layer: detect the format from its first and last bytes. */
+/* Open one layer: PATH, or for a parent the descriptor FD already opened
+ * (confined) on the resolved PATH; detect the format from its first and
+ * last bytes.  CONFINE is what the layer's reader may open. */
 static int
-disk_open_layer (const char *path, struct ferry_disk **ret,
-                 struct ferry_err *err)
+disk_open_layer (const char *path, int fd, struct ferry_confine *confine,
+                 struct ferry_disk **ret, struct ferry_err *err)
 {
   struct ferry_disk *d;
   uint8_t head[4096], tail[4096];
@@ -92,16 +95,21 @@ disk_open_layer (const char *path, struct ferry_disk **ret,
   struct stat st;
 
   d = calloc (1, sizeof *d);
-  if (d == NULL)
+  if (d == NULL) {
+    if (fd >= 0)
+      close (fd);
     return ferry_err_set (err, errno, "cannot allocate memory");
-  d->fd = -1;
+  }
+  d->fd = fd;
+  d->confine = confine;
   d->path = strdup (path);
   if (d->path == NULL)
     goto fail_errno;
-  if (ferry_is_rbd_name (path)) {
+  if (fd < 0 && ferry_is_rbd_name (path)) {
     d->format = &ferry_format_rbd;
   } else {
-    d->fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (d->fd < 0)
+      d->fd = open (path, O_RDONLY | O_CLOEXEC);
     if (d->fd < 0) {
       ferry_err_set (err, errno, "cannot open '%s'", path);
       goto fail;
@@ -140,40 +148,61 @@ fail:
   return -1;
 }
 
-/* Resolve a parent hint relative to the child's directory (absolute hints
- * are used as they are; rbd: names too). */
-static char *
-resolve_parent (const char *child, const char *hint)
+/* Open CUR's parent: the name CUR records, confined (see confine.h). */
+static int
+disk_open_parent (struct ferry_disk *cur, struct ferry_disk **ret,
+                  struct ferry_err *err)
 {
-  char *dir, *copy, *out;
+  CLEANUP_FREE char *ppath = NULL;
+  int fd;
 
-  if (hint[0] == '/' || ferry_is_rbd_name (hint))
-    return strdup (hint);
-  copy = strdup (child);
-  if (copy == NULL)
-    return NULL;
-  dir = dirname (copy);
-  if (asprintf (&out, "%s/%s", dir, hint) < 0)
-    out = NULL;
-  free (copy);
-  return out;
+  if (ferry_confine_open (cur->confine, cur->path,
+                          cur->format->parent_field ? cur->format->parent_field
+                                                    : "parent",
+                          cur->parent_hint, 0, &ppath, &fd, err) < 0)
+    return -1;
+  return disk_open_layer (ppath, fd, cur->confine, ret, err);
 }
 
 int
 ferry_disk_open (const char *path, struct ferry_disk **ret,
                  struct ferry_err *err)
 {
-  struct ferry_disk *top = NULL, *cur, *parent;
-  struct stat seen[FERRY_DISK_MAX_CHAIN + 1];
-  size_t depth = 0, i;
-  struct stat st;
-  char *ppath;
+  return ferry_disk_open_confined (path, NULL, ret, err);
+}
 
-  if (disk_open_layer (path, &top, err) < 0)
+int
+ferry_disk_open_confined (const char *path, const struct ferry_confine *confine,
+                          struct ferry_disk **ret, struct ferry_err *err)
+{
+  struct ferry_disk *top = NULL, *cur, *parent;
+  struct {
+    dev_t dev;
+    ino_t ino;
+  } seen[FERRY_DISK_MAX_CHAIN + 1];
+  size_t depth = 0, i;
+  struct ferry_confine *c;
+  struct stat st;
+
+  c = calloc (1, sizeof *c);
+  if (c == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  if (confine ? ferry_confine_copy (c, confine, err) < 0
+              : !ferry_is_rbd_name (path) &&
+                    ferry_confine_add_image_dir (c, path, err) < 0) {
+    free (c);
     return -1;
+  }
+  if (disk_open_layer (path, -1, c, &top, err) < 0) {
+    ferry_confine_free (c);
+    free (c);
+    return -1;
+  }
   cur = top;
-  if (cur->fd >= 0 && fstat (cur->fd, &seen[depth]) == 0)
-    depth++;
+  if (cur->fd >= 0 && fstat (cur->fd, &st) == 0) {
+    seen[depth].dev = st.st_dev;
+    seen[depth++].ino = st.st_ino;
+  }
   while (cur->parent_hint) {
     if (depth >= FERRY_DISK_MAX_CHAIN) {
       ferry_err_set (err, 0,
@@ -181,28 +210,22 @@ ferry_disk_open (const char *path, struct ferry_disk **ret,
                      FERRY_DISK_MAX_CHAIN);
       goto fail;
     }
-    ppath = resolve_parent (cur->path, cur->parent_hint);
-    if (ppath == NULL) {
-      ferry_err_set (err, errno, "cannot allocate memory");
+    if (disk_open_parent (cur, &parent, err) < 0)
       goto fail;
-    }
-    if (!ferry_is_rbd_name (ppath) && stat (ppath, &st) == 0) {
-      for (i = 0; i < depth; i++)
-        if (seen[i].st_dev == st.st_dev && seen[i].st_ino == st.st_ino) {
-          ferry_err_set (err, 0,
-                         "'%s': parent '%s' is already in the chain (loop)",
-                         cur->path, ppath);
-          free (ppath);
-          goto fail;
-        }
-      seen[depth++] = st;
-    }
-    if (disk_open_layer (ppath, &parent, err) < 0) {
-      free (ppath);
-      goto fail;
-    }
-    free (ppath);
     cur->parent = parent;
+    if (fstat (parent->fd, &st) < 0) {
+      ferry_err_set (err, errno, "cannot stat '%s'", parent->path);
+      goto fail;
+    }
+    for (i = 0; i < depth; i++)
+      if (seen[i].dev == st.st_dev && seen[i].ino == st.st_ino) {
+        ferry_err_set (err, 0,
+                       "'%s': parent '%s' is already in the chain (loop)",
+                       cur->path, parent->path);
+        goto fail;
+      }
+    seen[depth].dev = st.st_dev;
+    seen[depth++].ino = st.st_ino;
     if (cur->format->check_parent &&
         cur->format->check_parent (cur, parent, err) < 0)
       goto fail;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk/confine.h"
 #include "util/err.h"
 
 #define FERRY_DISK_MAX_CHAIN 64 /* longest snapshot chain we follow */
@@ -34,6 +35,7 @@ struct ferry_disk;
 /* One image format.  Registered in src/disk/format.c. */
 struct ferry_disk_format {
   const char *name; /* "vmdk", "vhd", "vhdx", "qcow2", "raw", "rbd" */
+  const char *parent_field; /* what names the parent, for errors */
   /* Is this image ours?  HEAD holds the first LEN bytes of the file (LEN may
    * be less than 4096 for short files), TAIL the last TAIL_LEN bytes
    * (VHD fixed has its footer at the end).  Pure function of the bytes. */
@@ -42,7 +44,8 @@ struct ferry_disk_format {
   /* Open DISK->path (DISK->fd is already open O_RDONLY on it, DISK->file_size
    * set).  Fill DISK->virtual_size, DISK->subformat, DISK->priv and, for a
    * delta, DISK->parent_hint (as written in the image; the chain layer
-   * resolves it relative to the child's directory). */
+   * resolves it relative to the child's directory).  Any other file the
+   * image names is opened with ferry_confine_open (DISK->confine, ...). */
   int (*open) (struct ferry_disk *disk, struct ferry_err *err);
   /* Describe the extent of this layer starting at OFFSET (< virtual_size),
    * at most LENGTH bytes long (it may be shorter). */
@@ -74,13 +77,22 @@ struct ferry_disk {
   struct ferry_disk *parent;  /* opened parent, or NULL */
   uint64_t allocated;         /* bytes of DATA in this layer, 0 if unknown */
   void *priv;                 /* reader state */
+  /* Where the files this image names may be (shared by the whole chain,
+   * owned by its top; NULL allows nothing). */
+  struct ferry_confine *confine;
 };
 
 /* Open PATH (a file or rbd:POOL/IMAGE[@SNAP][:conf=..][:id=..]), detect its
  * format by content, and open its whole parent chain (loops and chains
- * longer than FERRY_DISK_MAX_CHAIN are errors). */
+ * longer than FERRY_DISK_MAX_CHAIN are errors).  Every file the chain names
+ * (parents, extents) must lie in PATH's directory (see confine.h). */
 int ferry_disk_open (const char *path, struct ferry_disk **ret,
                      struct ferry_err *err);
+/* The same with the allowed directories given: CONFINE (copied; NULL means
+ * PATH's directory) instead of PATH's directory. */
+int ferry_disk_open_confined (const char *path,
+                              const struct ferry_confine *confine,
+                              struct ferry_disk **ret, struct ferry_err *err);
 /* Close a chain (NULL is fine). */
 void ferry_disk_close (struct ferry_disk *disk);
 

@@ -729,6 +729,7 @@ qcow2_close (struct ferry_disk *disk)
 
 const struct ferry_disk_format ferry_format_qcow2 = {
     .name = "qcow2",
+    .parent_field = "backing file",
     .probe = qcow2_probe,
     .open = qcow2_open,
     .block_status = qcow2_block_status,

@@ -2,13 +2,9 @@
 #include "disk/vhd-common.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include "util/cleanup.h"
 
 /* Append code point CP to OUT as UTF-8; returns bytes written. */
 static size_t
@@ -127,26 +123,10 @@ usable_name (const char *name)
   return s;
 }
 
-/* Does NAME exist relative to CHILD's directory (or as is if absolute)? */
-static bool
-exists_near (const char *child, const char *name)
-{
-  CLEANUP_FREE char *copy = NULL, *full = NULL;
-  struct stat st;
-
-  if (name[0] == '/')
-    return stat (name, &st) == 0 && !S_ISDIR (st.st_mode);
-  copy = strdup (child);
-  if (copy == NULL || asprintf (&full, "%s/%s", dirname (copy), name) < 0) {
-    full = NULL;
-    return false;
-  }
-  return stat (full, &st) == 0 && !S_ISDIR (st.st_mode);
-}
-
 char *
-ferry_vhd_pick_parent (const char *child, const char *const *candidates,
-                       size_t n, struct ferry_err *err)
+ferry_vhd_pick_parent (const struct ferry_confine *confine, const char *child,
+                       const char *const *candidates, size_t n,
+                       struct ferry_err *err)
 {
   char *first = NULL, *name, *slash;
   size_t i;
@@ -162,7 +142,7 @@ ferry_vhd_pick_parent (const char *child, const char *const *candidates,
       free (name);
       continue;
     }
-    if (exists_near (child, name)) {
+    if (ferry_confine_allows (confine, child, name)) {
       free (first);
       return name;
     }

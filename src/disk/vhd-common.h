@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk/confine.h"
 #include "util/err.h"
 
 /* Convert LEN bytes of UTF-16 (big- or little-endian) to a NUL-terminated
@@ -26,10 +27,12 @@ void ferry_vhd_uuid_string (const uint8_t *uuid, char *out);
  * backslashes and drive letters are accepted).  Relative names are tried
  * relative to CHILD's directory, absolute Windows names by their base name,
  * so that a chain copied together into one directory still opens.  The first
- * candidate naming an existing file wins; when none exists, the first usable
- * candidate is returned (the chain layer then reports that it is missing).
- * Returns NULL with ERR set when no candidate is usable. */
-char *ferry_vhd_pick_parent (const char *child, const char *const *candidates,
+ * candidate naming a file that CONFINE allows wins (nothing outside it is
+ * even looked at); when none does, the first usable candidate is returned
+ * (the chain layer then reports why it cannot be opened).  Returns NULL
+ * with ERR set when no candidate is usable. */
+char *ferry_vhd_pick_parent (const struct ferry_confine *confine,
+                             const char *child, const char *const *candidates,
                              size_t n, struct ferry_err *err);
 
 #endif

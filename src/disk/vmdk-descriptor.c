@@ -24,6 +24,12 @@ static const char *const extent_types[] = {
 _Static_assert(FERRY_ARRAY_SIZE (extent_types) == FERRY_VMDK_EXTENT_LAST,
                "extent_types covers every extent type");
 
+const char *
+ferry_vmdk_extent_type_name (enum ferry_vmdk_extent_type type)
+{
+  return type < FERRY_VMDK_EXTENT_LAST ? extent_types[type] : "?";
+}
+
 /* Read a little-endian field out of a header buffer. */
 static uint64_t
 get64 (const uint8_t *p)

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libdeflate.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +112,8 @@ struct vmdk_priv {
   uint32_t cid;                /* this image's CID */
   bool has_parent_cid;         /* parent_cid is valid */
   uint32_t parent_cid;         /* the parent's expected CID */
+  const struct ferry_confine *confine; /* where extent files may be */
+  const char *image;                   /* the descriptor's path (the disk's) */
 };
 
 static bool
@@ -130,40 +131,29 @@ vmdk_probe (const uint8_t *head, size_t len, const uint8_t *tail,
   return ferry_vmdk_is_descriptor (head, len);
 }
 
-/* Open an extent file without blocking on FIFOs; only regular files and
- * block devices are accepted. */
+/* Open the extent file NAME, as IMAGE names it in FIELD: confined to the
+ * allowed directories, a regular file (a FIFO is refused before it is
+ * opened).  Sets *RET_PATH (the resolved path; may be NULL), *ST and
+ * *RET_SIZE; returns the descriptor or -1. */
 static int
-open_extent_file (const char *path, struct stat *st, uint64_t *ret_size,
-                  struct ferry_err *err)
+open_extent_file (const struct ferry_confine *c, const char *image,
+                  const char *field, const char *name, char **ret_path,
+                  struct stat *st, uint64_t *ret_size, struct ferry_err *err)
 {
   int fd;
-  off_t end;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    return ferry_err_set (err, errno, "cannot open VMDK extent '%s'", path);
+  if (ferry_confine_open (c, image, field, name, 0, ret_path, &fd, err) < 0)
+    return -1;
   if (fstat (fd, st) < 0) {
-    ferry_err_set (err, errno, "cannot open VMDK extent '%s'", path);
+    ferry_err_set (err, errno, "'%s': cannot open %s '%s'", image, field, name);
     close (fd);
+    if (ret_path) {
+      free (*ret_path);
+      *ret_path = NULL;
+    }
     return -1;
   }
-  if (S_ISREG (st->st_mode)) {
-    *ret_size = (uint64_t) st->st_size;
-  } else if (S_ISBLK (st->st_mode)) {
-    end = lseek (fd, 0, SEEK_END);
-    if (end < 0) {
-      ferry_err_set (err, errno, "cannot open VMDK extent '%s'", path);
-      close (fd);
-      return -1;
-    }
-    *ret_size = (uint64_t) end;
-  } else {
-    close (fd);
-    return ferry_err_set (err, 0,
-                          "VMDK extent '%s' is not a regular file or block "
-                          "device",
-                          path);
-  }
+  *ret_size = (uint64_t) st->st_size;
   return fd;
 }
 
@@ -205,7 +195,9 @@ file_get (struct vmdk_priv *p, struct vmdk_file *f, int *ret_fd,
       if (p->open_files == before)
         break;
     }
-    fd = open_extent_file (f->path, &st, &size, err);
+    /* F->path is the resolved name, checked again on every reopen */
+    fd = open_extent_file (p->confine, p->image, "extent", f->path, NULL, &st,
+                           &size, err);
     if (fd < 0) {
       r = -1;
       goto out;
@@ -1079,6 +1071,8 @@ priv_new (struct ferry_disk *disk, size_t nr, struct ferry_err *err)
   if (p == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   disk->priv = p;
+  p->confine = disk->confine;
+  p->image = disk->path;
   p->extents = calloc (nr, sizeof *p->extents);
   p->files = calloc (nr, sizeof *p->files);
   if (p->extents == NULL || p->files == NULL)
@@ -1209,23 +1203,6 @@ open_sparse (struct ferry_disk *disk, struct ferry_err *err)
   return 0;
 }
 
-/* Resolve an extent file name relative to the descriptor's directory. */
-static char *
-resolve_extent (const char *descriptor, const char *name)
-{
-  CLEANUP_FREE char *copy = NULL;
-  char *out;
-
-  if (name[0] == '/')
-    return strdup (name);
-  copy = strdup (descriptor);
-  if (copy == NULL)
-    return NULL;
-  if (asprintf (&out, "%s/%s", dirname (copy), name) < 0)
-    return NULL;
-  return out;
-}
-
 /* A text descriptor: open every extent it lists, in order. */
 static int
 open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
@@ -1234,6 +1211,7 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
   CLEANUP_FREE char *text = NULL;
   struct vmdk_priv *p;
   uint64_t start = 0, need;
+  char field[64];
   struct stat st;
   size_t i;
   int fd, r = -1;
@@ -1277,12 +1255,10 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
     f = &p->files[p->nr_files++];
     f->fd = -1;
     e->file = f;
-    f->path = resolve_extent (disk->path, x->file);
-    if (f->path == NULL) {
-      ferry_err_set (err, errno, "cannot allocate memory");
-      goto out;
-    }
-    fd = open_extent_file (f->path, &st, &f->size, err);
+    snprintf (field, sizeof field, "extent %zu '%s'", i + 1,
+              ferry_vmdk_extent_type_name (x->type));
+    fd = open_extent_file (disk->confine, disk->path, field, x->file, &f->path,
+                           &st, &f->size, err);
     if (fd < 0)
       goto out;
     f->dev = st.st_dev;
@@ -1390,6 +1366,7 @@ vmdk_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
 
 const struct ferry_disk_format ferry_format_vmdk = {
     .name = "vmdk",
+    .parent_field = "parentFileNameHint",
     .probe = vmdk_probe,
     .open = vmdk_open,
     .block_status = vmdk_block_status,

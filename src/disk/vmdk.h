@@ -24,6 +24,9 @@ enum ferry_vmdk_extent_type {
   FERRY_VMDK_EXTENT_LAST
 };
 
+/* The descriptor keyword of an extent type ("FLAT", "SPARSE", ...). */
+const char *ferry_vmdk_extent_type_name (enum ferry_vmdk_extent_type type);
+
 /* One extent line: ACCESS SECTORS TYPE ["FILE" [OFFSET]]. */
 struct ferry_vmdk_desc_extent {
   enum ferry_vmdk_extent_type type; /* kind of extent */

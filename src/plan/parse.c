@@ -19,7 +19,7 @@ static const char *const top_keys[] = {
 static const char *const metadata_keys[] = {"name", "description", NULL};
 static const char *const state_keys[] = {"backend", "path", "pool", "object",
                                          "conf",    "user", NULL};
-static const char *const source_keys[] = {"type", "path", "pool",
+static const char *const source_keys[] = {"type", "path", "allow_dirs", "pool",
                                           "conf", "uri",  NULL};
 static const char *const target_keys[] = {"type",  "path", "uri", "pool",
                                           "cloud", "ceph", NULL};
@@ -47,7 +47,7 @@ struct type_keys {
   const char *const *required; /* required */
 };
 static const struct type_keys source_types[] = {
-    {"directory", (const char *const[]){"path", NULL},
+    {"directory", (const char *const[]){"path", "allow_dirs", NULL},
      (const char *const[]){"path", NULL}},
     {"rbd", (const char *const[]){"pool", "conf", NULL},
      (const char *const[]){"pool", NULL}},
@@ -621,7 +621,7 @@ static void
 parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                struct ferry_plan *plan)
 {
-  size_t i;
+  size_t i, j;
 
   if (!want_map (ctx, n, "sources"))
     return;
@@ -651,6 +651,15 @@ parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     s->path = resolve (ctx, dir);
     free (dir);
     dir = NULL;
+    /* more directories the source's images may name files in */
+    get_strv (ctx, v, p, "allow_dirs", &s->allow_dirs, &s->n_allow_dirs);
+    for (j = 0; j < s->n_allow_dirs; j++) {
+      char *r = resolve (ctx, s->allow_dirs[j]);
+      if (r) {
+        free (s->allow_dirs[j]);
+        s->allow_dirs[j] = r;
+      }
+    }
     get_str (ctx, v, p, "pool", false, &s->pool);
     get_str (ctx, v, p, "conf", false, &dir);
     s->conf = resolve (ctx, dir);

@@ -323,6 +323,9 @@ ferry_plan_free (struct ferry_plan *plan)
     free (s->name);
     free (s->type);
     free (s->path);
+    for (j = 0; j < s->n_allow_dirs; j++)
+      free (s->allow_dirs[j]);
+    free (s->allow_dirs);
     free (s->pool);
     free (s->conf);
     free (s->uri);

@@ -39,6 +39,8 @@ struct ferry_source {
   char *name;  /* key in sources: */
   char *type;  /* "directory" | "rbd" | "libvirt" */
   char *path;  /* directory (resolved against the plan's directory) */
+  char **allow_dirs;   /* directory: more places images may name (resolved) */
+  size_t n_allow_dirs; /* entries in allow_dirs */
   char *pool;  /* rbd: pool */
   char *conf;  /* rbd: ceph.conf */
   char *uri;   /* libvirt: connection URI */
@@ -192,6 +194,18 @@ const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
                                               const char *name);
 const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,
                                               const char *name);
+
+/* Open the disk at PATH of source SRC (may be NULL) with its chain: for a
+ * directory source every file the image names must be in the source's
+ * path or its allow_dirs (src/plan/source.c). */
+struct ferry_disk;
+int ferry_plan_open_disk (const struct ferry_source *src, const char *path,
+                          struct ferry_disk **ret, struct ferry_err *err);
+/* Those directories of a directory source, into *RET (an empty struct). */
+struct ferry_confine;
+int ferry_plan_source_confine (const struct ferry_source *src,
+                               struct ferry_confine *ret,
+                               struct ferry_err *err);
 
 /* Read a secret's value (caller frees, and should wipe).  Never log it. */
 int ferry_secret_read (const struct ferry_secret *s, char **ret,

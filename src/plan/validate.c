@@ -274,7 +274,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     ctx->oom = true;
     return;
   }
-  if (ferry_disk_open (ds->path, &disk, &err) < 0) {
+  if (ferry_plan_open_disk (src, ds->path, &disk, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
     return;
   }

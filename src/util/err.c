@@ -5,12 +5,15 @@
 #include <string.h>
 
 /* Record the first error: later calls keep the first message, so the root
- * cause is what the user sees. */
+ * cause is what the user sees.  Messages quote names read from disk images
+ * and other hostile input: control bytes become '?', so that no message
+ * can move the cursor or recolour the operator's terminal. */
 int
 ferry_err_set (struct ferry_err *err, int errnum, const char *fmt, ...)
 {
   va_list ap;
   size_t n;
+  char *p;
 
   if (err == NULL || err->set)
     return -1;
@@ -21,6 +24,9 @@ ferry_err_set (struct ferry_err *err, int errnum, const char *fmt, ...)
     n = strlen (err->msg);
     snprintf (err->msg + n, sizeof err->msg - n, ": %s", strerror (errnum));
   }
+  for (p = err->msg; *p; p++)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      *p = '?';
   err->errnum = errnum;
   err->set = true;
   return -1;

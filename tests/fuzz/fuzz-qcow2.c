@@ -2,7 +2,8 @@
  * The input is written to a memfd and opened through /proc/self/fd; the
  * whole virtual disk (capped) is mapped and read through the chain layer.
  * A backing file name is ignored (the chain layer would open real files),
- * so only the qcow2 layer itself is exercised. */
+ * so only the qcow2 layer itself is exercised; any other name would be
+ * confined to a private empty directory. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "disk/disk.h"
+#include "fuzz-confine.h"
 
 #define FUZZ_MAX_READ (64u << 20) /* virtual bytes read per input */
 
@@ -25,6 +27,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   char path[64];
   uint64_t off = 0, n;
   static uint8_t buf[1 << 20];
+  const char *dir;
   int fd;
 
   fd = memfd_create ("fuzz-qcow2", 0);
@@ -42,6 +45,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   disk->fd = fd;
   disk->path = path;
+  disk->confine = fuzz_confine (&dir);
   disk->file_size = size;
   disk->format = &ferry_format_qcow2;
   if (ferry_format_qcow2.open (disk, &err) == 0) {

@@ -1,11 +1,12 @@
 /* libFuzzer target: the VMDK reader (descriptor text, sparse header, grain
  * directory and tables, compressed grains, footer, ESXi vmfsSparse and
- * seSparse extents).  The input is written to a memfd and opened through
- * /proc/self/fd as one layer (a parent hint is not followed); an input
- * that starts like a COWD or seSparse extent is opened through a made-up
- * descriptor naming it, as such extents cannot be opened alone.  Block
- * status and reads cover the virtual disk, capped, and every DATA extent
- * is read. */
+ * seSparse extents).  The input is written to a memfd and opened as one
+ * layer (a parent hint is not followed) whose files are confined to a
+ * private directory (fuzz-confine.h): a descriptor naming host files opens
+ * nothing.  An input that starts like a COWD or seSparse extent is written
+ * to that directory and opened through a made-up descriptor naming it, as
+ * such extents cannot be opened alone.  Block status and reads cover the
+ * virtual disk, capped, and every DATA extent is read. */
 #include <endian.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,23 +15,28 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "disk/disk.h"
+#include "fuzz-confine.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 #define MAX_SCAN (64ull << 20) /* virtual bytes walked per input */
 #define MAX_STEPS 4096         /* block_status calls per input */
 
-/* For an ESXi delta extent in DATA, write a descriptor naming /proc/self/fd/FD
- * to a new memfd and return it (-1: not such an extent). */
+/* For an ESXi delta extent in DATA, write it to DIR/FUZZ_EXTENT and a
+ * descriptor naming it to a new memfd, and return that (-1: not such an
+ * extent). */
 static int
-esx_descriptor (const uint8_t *data, size_t size, int fd, size_t *ret_len)
+esx_descriptor (const uint8_t *data, size_t size, const char *dir,
+                size_t *ret_len)
 {
   static const uint8_t se_magic[8] = {0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0};
-  char desc[256];
+  char desc[256], ext[128];
   uint64_t sectors = 0;
   const char *type;
-  int dfd, n;
+  int dfd, efd, n;
 
   if (size >= 16 && memcmp (data, "COWD", 4) == 0) {
     type = "VMFSSPARSE";
@@ -43,11 +49,20 @@ esx_descriptor (const uint8_t *data, size_t size, int fd, size_t *ret_len)
   sectors = le64toh (sectors);
   if (sectors == 0 || sectors > (1ull << 41))
     sectors = 1;
+  snprintf (ext, sizeof ext, "%s/%s", dir, FUZZ_EXTENT);
+  efd = open (ext, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (efd < 0)
+    return -1;
+  if (write (efd, data, size) != (ssize_t) size) {
+    close (efd);
+    return -1;
+  }
+  close (efd);
   n = snprintf (desc, sizeof desc,
                 "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
                 "parentCID=ffffffff\ncreateType=\"esx\"\n"
-                "RW %llu %s \"/proc/self/fd/%d\"\n",
-                (unsigned long long) sectors, type, fd);
+                "RW %llu %s \"%s\"\n",
+                (unsigned long long) sectors, type, FUZZ_EXTENT);
   dfd = memfd_create ("fuzz-vmdk-desc", MFD_CLOEXEC);
   if (dfd < 0)
     return -1;
@@ -70,6 +85,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   uint64_t off = 0, end, len;
   unsigned steps = 0;
   size_t desc_len = 0;
+  const char *dir;
   int fd, dfd;
 
   fd = memfd_create ("fuzz-vmdk", MFD_CLOEXEC);
@@ -79,9 +95,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     close (fd);
     return 0;
   }
-  dfd = esx_descriptor (data, size, fd, &desc_len);
-  snprintf (path, sizeof path, "/proc/self/fd/%d", dfd >= 0 ? dfd : fd);
   memset (&disk, 0, sizeof disk);
+  disk.confine = fuzz_confine (&dir);
+  dfd = esx_descriptor (data, size, dir, &desc_len);
+  snprintf (path, sizeof path, "%s/input.vmdk", dir);
   disk.format = &ferry_format_vmdk;
   disk.path = path;
   disk.fd = dfd >= 0 ? dfd : fd;

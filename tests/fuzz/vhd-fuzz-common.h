@@ -1,7 +1,8 @@
 /* Shared body of fuzz-vhd.c and fuzz-vhdx.c: open the input (in a memfd)
  * with one reader directly (no format detection, no parent opened), walk
  * block_status over the virtual disk and read the DATA extents, with the
- * work capped so that a huge claimed size does not stall the fuzzer. */
+ * work capped so that a huge claimed size does not stall the fuzzer.  The
+ * parent locators are looked up only in a private empty directory. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "disk/disk.h"
+#include "fuzz-confine.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -23,6 +25,7 @@ fuzz_reader (const struct ferry_disk_format *fmt, const uint8_t *data,
   struct ferry_extent ext;
   uint64_t off = 0, len;
   unsigned calls = 0;
+  const char *dir;
   int fd;
 
   fd = memfd_create ("fuzz-vhd", MFD_CLOEXEC);
@@ -35,7 +38,9 @@ fuzz_reader (const struct ferry_disk_format *fmt, const uint8_t *data,
   d.format = fmt;
   d.fd = fd;
   d.file_size = size;
-  d.path = strdup ("fuzz-input");
+  d.confine = fuzz_confine (&dir);
+  if (asprintf (&d.path, "%s/input", dir) < 0)
+    d.path = NULL;
   if (d.path != NULL && fmt->open (&d, &err) == 0) {
     while (off < d.virtual_size && calls++ < 2048) {
       len = d.virtual_size - off < (64u << 20) ? d.virtual_size - off

@@ -58,12 +58,14 @@ test_pick_parent (void **state)
 {
   char dir[] = "/tmp/ferry-test-vhdcommon.XXXXXX", child[128], file[128];
   struct ferry_err err = {0};
+  struct ferry_confine conf = {0};
   const char *c[3];
   char *r;
   FILE *f;
 
   (void)state;
   assert_non_null (mkdtemp (dir));
+  assert_int_equal (ferry_confine_add (&conf, dir, "test", &err), 0);
   snprintf (child, sizeof child, "%s/child.avhdx", dir);
   snprintf (file, sizeof file, "%s/base.vhdx", dir);
   f = fopen (file, "w");
@@ -74,35 +76,49 @@ test_pick_parent (void **state)
   c[0] = ".\\base.vhdx";
   c[1] = "C:\\VMs\\other.vhdx";
   c[2] = NULL;
-  r = ferry_vhd_pick_parent (child, c, 3, &err);
+  r = ferry_vhd_pick_parent (&conf, child, c, 3, &err);
   assert_string_equal (r, "base.vhdx");
   free (r);
   /* relative form missing: the absolute path's base name exists */
   c[0] = "..\\moved\\nothere.vhdx";
   c[1] = "D:\\Hyper-V\\base.vhdx";
-  r = ferry_vhd_pick_parent (child, c, 3, &err);
+  r = ferry_vhd_pick_parent (&conf, child, c, 3, &err);
   assert_string_equal (r, "base.vhdx");
   free (r);
   /* volume path form */
   c[0] = NULL;
   c[1] = "\\\\?\\Volume{26a21bda-a627-11d7-9931-806e6f6e6963}\\VMs\\base.vhdx";
-  r = ferry_vhd_pick_parent (child, c, 3, &err);
+  r = ferry_vhd_pick_parent (&conf, child, c, 3, &err);
   assert_string_equal (r, "base.vhdx");
   free (r);
   /* nothing exists: the first usable candidate, for the error message */
   c[0] = ".\\gone.vhdx";
   c[1] = "C:\\x\\gone2.vhdx";
-  r = ferry_vhd_pick_parent (child, c, 3, &err);
+  r = ferry_vhd_pick_parent (&conf, child, c, 3, &err);
   assert_string_equal (r, "gone.vhdx");
+  free (r);
+  /* an existing file outside the allowed directory is never preferred
+   * (not even looked at): the confined candidate wins */
+  c[0] = "/etc/passwd";
+  c[1] = "C:\\x\\base.vhdx";
+  r = ferry_vhd_pick_parent (&conf, child, c, 3, &err);
+  assert_string_equal (r, "base.vhdx");
+  free (r);
+  /* with nothing allowed, the first usable name is returned (the chain
+   * layer refuses it) */
+  c[0] = ".\\base.vhdx";
+  r = ferry_vhd_pick_parent (NULL, child, c, 3, &err);
+  assert_string_equal (r, "base.vhdx");
   free (r);
   /* nothing usable: error */
   c[0] = "";
   c[1] = "C:\\";
-  r = ferry_vhd_pick_parent (child, c, 3, &err);
+  r = ferry_vhd_pick_parent (&conf, child, c, 3, &err);
   assert_null (r);
   assert_true (err.set);
   assert_non_null (strstr (err.msg, "no usable parent file name"));
 
+  ferry_confine_free (&conf);
   unlink (file);
   rmdir (dir);
 }

@@ -1,0 +1,53 @@
+/* Opening a plan's disk the way its source allows: the files an image
+ * names (extents, parents) must lie in the source's directory or in one of
+ * its allow_dirs (see src/disk/confine.h).  validate, check and apply all
+ * open disks through here, so they refuse the same images. */
+#include "plan/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disk/confine.h"
+#include "disk/disk.h"
+
+int
+ferry_plan_source_confine (const struct ferry_source *src,
+                           struct ferry_confine *ret, struct ferry_err *err)
+{
+  char what[160];
+  size_t i;
+
+  snprintf (what, sizeof what, "sources.%s.path", src->name);
+  if (ferry_confine_add (ret, src->path, what, err) < 0)
+    goto fail;
+  for (i = 0; i < src->n_allow_dirs; i++) {
+    snprintf (what, sizeof what, "sources.%s.allow_dirs[%zu]", src->name, i);
+    if (ferry_confine_add (ret, src->allow_dirs[i], what, err) < 0)
+      goto fail;
+  }
+  return 0;
+
+fail:
+  ferry_confine_free (ret);
+  return -1;
+}
+
+int
+ferry_plan_open_disk (const struct ferry_source *src, const char *path,
+                      struct ferry_disk **ret, struct ferry_err *err)
+{
+  struct ferry_confine c = {0};
+  int r;
+
+  /* Only directory sources have a directory to confine to; the others
+   * (rbd images, libvirt) keep the default: the image's own directory. */
+  if (src == NULL || src->type == NULL ||
+      strcmp (src->type, "directory") != 0 || src->path == NULL)
+    return ferry_disk_open (path, ret, err);
+  if (ferry_plan_source_confine (src, &c, err) < 0)
+    return -1;
+  r = ferry_disk_open_confined (path, &c, ret, err);
+  ferry_confine_free (&c);
+  return r;
+}
