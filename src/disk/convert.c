@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disk/identity.h"
+
 #define ZERO_BLOCK 4096 /* granularity of zero detection */
 
 struct pipeline {
@@ -264,6 +266,12 @@ worker (void *arg)
   struct ferry_err err = {0};
   uint8_t *buf = NULL;
   uint64_t index;
+  /* Test hook: sleep this long after each chunk, so the tests can land a
+   * signal or a kill in the middle of a conversion on any machine. */
+  const char *delay = getenv ("FERRY_TEST_CHUNK_DELAY_MS");
+  long ms = delay ? strtol (delay, NULL, 10) : 0;
+  struct timespec pause = {ms > 0 ? ms / 1000 : 0,
+                           ms > 0 ? ms % 1000 * 1000000 : 0};
 
   if (posix_memalign ((void **) &buf, 4096, pl->chunk) != 0) {
     ferry_err_set (&err, ENOMEM, "cannot allocate a chunk buffer");
@@ -283,6 +291,8 @@ worker (void *arg)
         pipeline_fail (pl, &err);
       break;
     }
+    if (pause.tv_sec || pause.tv_nsec)
+      nanosleep (&pause, NULL);
   }
 out:
   free (buf);
@@ -480,6 +490,12 @@ ferry_convert (const char *src_name, const char *dst_name,
 
   if (ferry_disk_open (src_name, &src, err) < 0)
     return -1;
+  /* `ferry convert X X` (or through a link) would zero the source */
+  if (strncmp (dst_name, "rbd:", 4) != 0 &&
+      ferry_disk_check_not_source (src, dst_name, err) < 0) {
+    ferry_disk_close (src);
+    return -1;
+  }
   if (opts->resume_from > 0)
     flags |= FERRY_TARGET_RESUME;
   if (opts->direct)

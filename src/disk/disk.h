@@ -73,6 +73,7 @@ struct ferry_disk {
   char *parent_hint;          /* delta's parent name from the image, or NULL */
   struct ferry_disk *parent;  /* opened parent, or NULL */
   uint64_t allocated;         /* bytes of DATA in this layer, 0 if unknown */
+  char format_id[64];         /* the format's own id ("cid=..."), or "" */
   void *priv;                 /* reader state */
 };
 

@@ -1156,6 +1156,8 @@ take_descriptor (struct ferry_disk *disk, struct ferry_vmdk_descriptor *d,
   p->cid = d->cid;
   p->has_parent_cid = d->has_parent_cid;
   p->parent_cid = d->parent_cid;
+  if (d->has_cid)
+    snprintf (disk->format_id, sizeof disk->format_id, "cid=%08x", d->cid);
   snprintf (disk->subformat, sizeof disk->subformat, "%s",
             d->create_type[0] ? d->create_type : fallback_type);
   if (d->parent_hint && !(d->has_parent_cid && d->parent_cid == 0xffffffff))
