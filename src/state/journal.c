@@ -138,6 +138,8 @@ record_free (struct ferry_step_record *r)
     free (r->created[i]);
   free (r->created);
   free (r->msg);
+  free (r->checkpoint_ident);
+  free (r->done_ident);
   free (r->step);
   free (r);
 }
@@ -198,9 +200,19 @@ record_apply (struct ferry_journal *j, const struct ferry_journal_entry *e)
     r->last = e->event;
     break;
   case FERRY_EVENT_DONE:
+    /* a DONE without an ident (the engine's) keeps the module's */
+    if (e->ident) {
+      s = strdup (e->ident);
+      if (s == NULL)
+        return -1;
+      free (r->done_ident);
+      r->done_ident = s;
+    }
     r->last = e->event;
     r->has_checkpoint = false;
     r->checkpoint = 0;
+    free (r->checkpoint_ident);
+    r->checkpoint_ident = NULL;
     break;
   case FERRY_EVENT_FAIL:
     /* the checkpoint survives a failure: that is what resume is for */
@@ -212,6 +224,11 @@ record_apply (struct ferry_journal *j, const struct ferry_journal_entry *e)
     r->last = e->event;
     break;
   case FERRY_EVENT_CHECKPOINT:
+    s = NULL;
+    if (e->ident && (s = strdup (e->ident)) == NULL)
+      return -1;
+    free (r->checkpoint_ident);
+    r->checkpoint_ident = s;
     r->has_checkpoint = true;
     r->checkpoint = e->offset;
     break;
@@ -278,6 +295,11 @@ entry_check (const struct ferry_journal_entry *e, struct ferry_err *err)
     return ferry_err_set (err, EINVAL,
                           "journal: step '%s': created id is empty, longer "
                           "than %d bytes or holds control characters",
+                          e->step, JOURNAL_MAX_ID);
+  if (e->ident != NULL && !text_ok (e->ident, JOURNAL_MAX_ID))
+    return ferry_err_set (err, EINVAL,
+                          "journal: step '%s': ident longer than %d bytes or "
+                          "holds control characters",
                           e->step, JOURNAL_MAX_ID);
   if (e->event == FERRY_EVENT_FAIL && e->msg != NULL &&
       strlen (e->msg) > JOURNAL_MAX_MSG)
@@ -348,6 +370,12 @@ replay_line (struct ferry_journal *j, const char *line, size_t len)
     if (!cJSON_IsString (item))
       goto out;
     e.id = item->valuestring;
+  }
+  item = cJSON_GetObjectItemCaseSensitive (root, "ident");
+  if (item != NULL && !cJSON_IsNull (item)) {
+    if (!cJSON_IsString (item))
+      goto out;
+    e.ident = item->valuestring;
   }
   if (e.event == FERRY_EVENT_FAIL) {
     item = cJSON_GetObjectItemCaseSensitive (root, "msg");
@@ -577,7 +605,9 @@ format_line (const struct ferry_journal_entry *e, size_t *ret_len)
       (e->event == FERRY_EVENT_CREATED &&
        !cJSON_AddStringToObject (root, "id", e->id)) ||
       (e->event == FERRY_EVENT_FAIL &&
-       !cJSON_AddStringToObject (root, "msg", e->msg ? e->msg : ""))) {
+       !cJSON_AddStringToObject (root, "msg", e->msg ? e->msg : "")) ||
+      (e->ident != NULL &&
+       !cJSON_AddStringToObject (root, "ident", e->ident))) {
     cJSON_Delete (root);
     return NULL;
   }

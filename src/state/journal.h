@@ -31,6 +31,7 @@ struct ferry_journal_entry {
   uint64_t offset;      /* CHECKPOINT: bytes */
   const char *id;       /* CREATED: object id, else NULL */
   const char *msg;      /* FAIL: reason, else NULL */
+  const char *ident;    /* CHECKPOINT, DONE: identity of what it is about */
 };
 
 /* What the journal says of one step (the fold of its events). */
@@ -43,6 +44,8 @@ struct ferry_step_record {
   char **created;          /* ids of created objects, in order */
   size_t n_created;
   char *msg;               /* last FAIL message, or NULL */
+  char *checkpoint_ident;  /* ident of the last checkpoint (reset by DONE) */
+  char *done_ident;        /* ident of the last DONE that carried one */
 };
 
 struct ferry_journal;
