@@ -86,14 +86,15 @@ convert_supported (const struct ferry_step *step, char *why, size_t len)
  * sum=<digest of both and the offset>": a checkpoint resumes only into the
  * .part file it was taken in, from the same source, at the offset it was
  * taken at (a hand-edited offset breaks the sum). */
-#define DONE_FMT "src=%64[0-9a-f] dst=%" SCNx64 ":%" SCNu64 ":%" SCNu64 \
-                 ":%" SCNd64 ".%ld at=%" SCNd64
+#define DONE_FMT                                                               \
+  "src=%64[0-9a-f] dst=%" SCNx64 ":%" SCNu64 ":%" SCNu64 ":%" SCNd64           \
+  ".%ld at=%" SCNd64
 #define CKPT_FMT "src=%64[0-9a-f] part=%64[0-9a-f] sum=%16[0-9a-f]"
 
 struct done_ident {
-  char src[FERRY_IDENT_HEX];  /* source chain identity */
+  char src[FERRY_IDENT_HEX];   /* source chain identity */
   struct ferry_file_ident dst; /* target file when ferry finished it */
-  int64_t at;                 /* when (unix seconds) */
+  int64_t at;                  /* when (unix seconds) */
 };
 
 /* Parse a DONE ident; false if absent or not ours. */
@@ -127,8 +128,8 @@ checkpoint_sum (const char *src, const char *part, uint64_t offset,
   unsigned int n = 0, i;
   char text[200];
 
-  snprintf (text, sizeof text, "ferry-checkpoint-v1 %s %s %" PRIu64, src,
-            part, offset);
+  snprintf (text, sizeof text, "ferry-checkpoint-v1 %s %s %" PRIu64, src, part,
+            offset);
   EVP_Digest (text, strlen (text), md, &n, EVP_sha256 (), NULL);
   for (i = 0; i < 8; i++)
     snprintf (out + 2 * i, 3, "%02x", md[i]);
@@ -241,8 +242,7 @@ judge_final (const struct ferry_step_record *rec, const char *src_id,
   }
   if (strcmp (d.src, src_id) != 0) {
     *need = FERRY_NEED_UPDATE;
-    snprintf (detail, len, "%s: update (source changed since %s)", final,
-              when);
+    snprintf (detail, len, "%s: update (source changed since %s)", final, when);
     return 0;
   }
   *need = FERRY_NEED_DONE;
@@ -296,8 +296,8 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                            sizeof why))
       snprintf (ret->detail, sizeof ret->detail,
                 "%s: resume from %" PRIu64 " MiB of %" PRIu64 " MiB (%s %s)",
-                final, resume >> 20, src->virtual_size >> 20,
-                src->format->name, src->subformat);
+                final, resume >> 20, src->virtual_size >> 20, src->format->name,
+                src->subformat);
     else
       snprintf (ret->detail, sizeof ret->detail,
                 "%s: convert from 0 of %" PRIu64 " MiB (%s %s)%s%s%s", final,
@@ -412,8 +412,8 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
     r = convert_finish (ctx, step, final, part, err);
     goto out;
   }
-  if (checkpoint_usable (rec, src_id, part, src->virtual_size,
-                         &co.resume_from, why, sizeof why)) {
+  if (checkpoint_usable (rec, src_id, part, src->virtual_size, &co.resume_from,
+                         why, sizeof why)) {
     ferry_info ("%s: resuming from %llu MiB (checkpoint in the journal)",
                 step->id, (unsigned long long) (co.resume_from >> 20));
   } else {

@@ -302,9 +302,8 @@ ferry_target_file_lock (const char *path, const char *what, int *ret_fd,
       lock_owner (fd, owner, sizeof owner);
       close (fd);
       if (e == EWOULDBLOCK)
-        return ferry_err_set (err, EBUSY,
-                              "target '%s' is being written by %s", what,
-                              owner);
+        return ferry_err_set (err, EBUSY, "target '%s' is being written by %s",
+                              what, owner);
       return ferry_err_set (err, e, "cannot lock '%s'", path);
     }
     if (fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_dev == b.st_dev &&

@@ -239,8 +239,8 @@ find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   }
 }
 
-#define TEXT_PROBE 4096         /* bytes of a raw disk looked at as text */
-#define WALK_MAX (1u << 20)     /* map calls of the table walk, at most */
+#define TEXT_PROBE 4096     /* bytes of a raw disk looked at as text */
+#define WALK_MAX (1u << 20) /* map calls of the table walk, at most */
 
 /* Why a "raw" chain member of DISK is not a disk image (WHY filled), or
  * false: a raw disk is whatever is not another format, so a 0-byte file,
@@ -248,8 +248,8 @@ find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
 static bool
 raw_suspect (struct ferry_disk *disk, char *why, size_t len)
 {
-  static const char *const text_heads[] = {"# Disk DescriptorFile",
-                                           ".encoding", "config.version"};
+  static const char *const text_heads[] = {"# Disk DescriptorFile", ".encoding",
+                                           "config.version"};
   unsigned char head[TEXT_PROBE];
   struct ferry_disk *d;
   bool newline;
@@ -288,8 +288,8 @@ raw_suspect (struct ferry_disk *disk, char *why, size_t len)
     }
     if (i == (size_t) n && newline) {
       snprintf (why, len,
-                "'%s' is not a disk image: its first %zd bytes are text", d->path,
-                n);
+                "'%s' is not a disk image: its first %zd bytes are text",
+                d->path, n);
       return true;
     }
   }
