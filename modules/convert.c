@@ -216,7 +216,8 @@ part_is_done (const struct ferry_step_record *rec, const char *src_id,
 static int
 judge_final (const struct ferry_step_record *rec, const char *src_id,
              const char *final, const struct ferry_file_ident *fi,
-             enum ferry_need *need, char *detail, size_t len)
+             uint64_t want_size, enum ferry_need *need, char *detail,
+             size_t len)
 {
   struct done_ident d;
   char when[32];
@@ -238,6 +239,13 @@ judge_final (const struct ferry_step_record *rec, const char *src_id,
               "target '%s' was modified after ferry wrote it (at %s); "
               "remove it or use apply --replace",
               final, when);
+    return 0;
+  }
+  if (fi->size != want_size) {
+    *need = FERRY_NEED_UPDATE;
+    snprintf (detail, len,
+              "%s: size: %" PRIu64 " → %" PRIu64 " (convert again)", final,
+              fi->size, want_size);
     return 0;
   }
   if (strcmp (d.src, src_id) != 0) {
@@ -284,8 +292,9 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     ret->need = FERRY_NEED_BLOCKED;
     snprintf (ret->detail, sizeof ret->detail, "%s", e2.msg);
   } else if (ferry_file_ident_get (final, &fi) == 0) {
-    judge_final (rec, src_id, final, &fi, &ret->need, ret->detail,
-                 sizeof ret->detail);
+    judge_final (rec, src_id, final, &fi,
+                 ferry_local_disk_size (spec, src->virtual_size), &ret->need,
+                 ret->detail, sizeof ret->detail);
   } else if (part_is_done (rec, src_id, part)) {
     ret->need = FERRY_NEED_UPDATE;
     snprintf (ret->detail, sizeof ret->detail,

@@ -60,6 +60,10 @@ struct ferry_disk_format {
                        struct ferry_err *err);
   /* Free DISK->priv (may be half-built). */
   void (*close) (struct ferry_disk *disk);
+  /* Optional: the I-th file other than DISK->path that holds this layer's
+   * data (VMDK extents), or NULL past the last.  For identities and the
+   * target-is-the-source check. */
+  const char *(*data_file) (struct ferry_disk *disk, size_t i);
 };
 
 /* An opened image, the top of its chain. */

@@ -60,6 +60,34 @@ digest_hex (EVP_MD_CTX *ctx, char *buf, size_t len, struct ferry_err *err)
   return 0;
 }
 
+/* Feed the files holding D's data (VMDK extents: a flat extent changes
+ * while its descriptor does not) to the digest. */
+static int
+hash_data_files (EVP_MD_CTX *ctx, struct ferry_disk *d, struct ferry_err *err)
+{
+  char line[PATH_MAX + 256];
+  const char *f;
+  struct stat st;
+  size_t i;
+  int len;
+
+  for (i = 0; d->format->data_file && (f = d->format->data_file (d, i)); i++) {
+    if (stat (f, &st) < 0)
+      return ferry_err_set (err, errno, "cannot stat '%s'", f);
+    len = snprintf (line, sizeof line,
+                    "data %s fs %llx ino %llu size %llu mtime %lld.%09ld\n", f,
+                    (unsigned long long) fs_id (-1, f, &st),
+                    (unsigned long long) st.st_ino,
+                    (unsigned long long) st.st_size,
+                    (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (len < 0 || (size_t) len >= sizeof line)
+      return ferry_err_set (err, ENAMETOOLONG, "'%s': name too long", f);
+    if (EVP_DigestUpdate (ctx, line, (size_t) len) != 1)
+      return ferry_err_set (err, 0, "cannot compute SHA-256");
+  }
+  return 0;
+}
+
 /* Feed one chain member to the digest. */
 static int
 hash_member (EVP_MD_CTX *ctx, struct ferry_disk *d, struct ferry_err *err)
@@ -101,7 +129,7 @@ hash_member (EVP_MD_CTX *ctx, struct ferry_disk *d, struct ferry_err *err)
   if (EVP_DigestUpdate (ctx, line, (size_t) len) != 1 ||
       (n > 0 && EVP_DigestUpdate (ctx, head, (size_t) n) != 1))
     return ferry_err_set (err, 0, "cannot compute SHA-256");
-  return 0;
+  return hash_data_files (ctx, d, err);
 }
 
 /* See identity.h. */
@@ -205,15 +233,25 @@ ferry_disk_check_not_source (struct ferry_disk *src, const char *path,
 {
   struct ferry_disk *d;
   struct stat t, s;
+  const char *f;
+  size_t i;
 
   if (stat (path, &t) < 0)
     return 0;
-  for (d = src; d; d = d->parent)
+  for (d = src; d; d = d->parent) {
     if (d->fd >= 0 && fstat (d->fd, &s) == 0 && s.st_dev == t.st_dev &&
         s.st_ino == t.st_ino)
       return ferry_err_set (err, 0,
                             "target '%s' is the same file as source '%s': "
                             "writing it would destroy the source",
                             path, d->path);
+    for (i = 0; d->format->data_file && (f = d->format->data_file (d, i)); i++)
+      if (stat (f, &s) == 0 && s.st_dev == t.st_dev && s.st_ino == t.st_ino)
+        return ferry_err_set (err, 0,
+                              "target '%s' is the same file as '%s', an "
+                              "extent of source '%s': writing it would "
+                              "destroy the source",
+                              path, f, d->path);
+  }
   return 0;
 }

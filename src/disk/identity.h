@@ -16,8 +16,9 @@
 
 /* A stable hex digest (SHA-256) over every member of DISK's chain: its
  * real path, file system id, inode, size, mtime, format, the format's own
- * id (VMDK CID, VHD unique id, VHDX DataWriteGuid) and the first 4 KiB of
- * the file (the qcow2/VHD/VMDK header).  LEN must be at least
+ * id (VMDK CID, VHD unique id, VHDX DataWriteGuid), the first 4 KiB of
+ * the file (the qcow2/VHD/VMDK header) and the path, inode, size and mtime
+ * of every other file holding its data (VMDK extents).  LEN must be at least
  * FERRY_IDENT_HEX. */
 int ferry_disk_identity (struct ferry_disk *disk, char *buf, size_t len,
                          struct ferry_err *err);
@@ -44,7 +45,8 @@ int ferry_part_identity (const char *path, char *buf, size_t len,
 void ferry_part_stamp (const char *path);
 
 /* Refuse PATH (a target about to be written) when it is the same file
- * (device and inode) as any member of SRC's chain: writing it would
+ * (device and inode) as any member of SRC's chain or any file holding
+ * its data (VMDK extents): writing it would
  * destroy the source.  A missing PATH is fine. */
 int ferry_disk_check_not_source (struct ferry_disk *src, const char *path,
                                  struct ferry_err *err);

@@ -1390,6 +1390,19 @@ vmdk_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
   return 0;
 }
 
+/* The extent files other than the descriptor itself. */
+static const char *
+vmdk_data_file (struct ferry_disk *disk, size_t i)
+{
+  struct vmdk_priv *p = disk->priv;
+  size_t k;
+
+  for (k = 0; p && k < p->nr_files; k++)
+    if (!p->files[k].borrowed && i-- == 0)
+      return p->files[k].path;
+  return NULL;
+}
+
 const struct ferry_disk_format ferry_format_vmdk = {
     .name = "vmdk",
     .probe = vmdk_probe,
@@ -1398,4 +1411,5 @@ const struct ferry_disk_format ferry_format_vmdk = {
     .pread = vmdk_pread,
     .check_parent = vmdk_check_parent,
     .close = vmdk_close,
+    .data_file = vmdk_data_file,
 };

@@ -29,6 +29,13 @@ qemu-img create -q -f qcow2 -b src.raw -F raw "$TMP/delta.qcow2"
 out=$("$FERRY" convert "$TMP/delta.qcow2" "$TMP/src.raw" 2>&1); rc=$?
 is "convert DELTA BACKING: exit 1" "$rc" 1
 ok "... backing file unchanged" cmp "$TMP/src.copy" "$TMP/src.raw"
+# a VMDK's flat extent is part of the source too
+qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat "$TMP/src.raw" "$TMP/flat.vmdk"
+cp "$TMP/flat-flat.vmdk" "$TMP/extent.copy"
+out=$("$FERRY" convert "$TMP/flat.vmdk" "$TMP/flat-flat.vmdk" 2>&1); rc=$?
+is "convert DESC.vmdk its-own-flat-extent: exit 1" "$rc" 1
+ok "... naming the extent" grep -q "an extent of source" <<<"$out"
+ok "... extent unchanged" cmp "$TMP/extent.copy" "$TMP/flat-flat.vmdk"
 ok "convert to a new file still works" "$FERRY" convert "$TMP/src.qcow2" "$TMP/new.raw"
 ok "... and is right" cmp "$TMP/src.raw" "$TMP/new.raw"
 
@@ -148,4 +155,29 @@ dd if=/dev/urandom of="$T" bs=64k count=1 seek=3 conv=notrunc status=none
 out=$("$FERRY" plan --detailed-exitcode "$W/plan.yaml" 2>&1); rc=$?
 is "target modified: plan --detailed-exitcode → 2" "$rc" 2
 ok "... blocked: modified after ferry wrote it" grep -q "^! web01/convert/disk0: .*was modified after ferry wrote it" <<<"$out"
+
+# 9. a VMDK whose flat extent changes while its descriptor does not (the
+# final sync after the VM was shut down on ESXi)
+rm -rf "$W/out" "$W/state" "$W/src"/*
+qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat "$W/diskA.raw" "$W/src/disk.vmdk"
+sed -i 's/{file: disk.raw}/{file: disk.vmdk}/' "$W/plan.yaml"
+ok "apply a flat VMDK" "${APPLY[@]}"
+desc_before=$(stat -c '%Y %s' "$W/src/disk.vmdk")
+dd if=/dev/urandom of="$W/src/disk-flat.vmdk" bs=64k count=1 seek=7 conv=notrunc status=none
+is "... (the descriptor is untouched)" "$(stat -c '%Y %s' "$W/src/disk.vmdk")" "$desc_before"
+out=$("$FERRY" plan --detailed-exitcode "$W/plan.yaml" 2>&1); rc=$?
+is "flat extent changed: plan --detailed-exitcode → 2" "$rc" 2
+ok "... ~ update (source changed since ...)" grep -q "^~ web01/convert/disk0: .*update (source changed since 20" <<<"$out"
+ok "apply converts again" "${APPLY[@]}"
+ok "... target equals the changed extent" cmp "$W/src/disk-flat.vmdk" "$T"
+sed -i 's/{file: disk.vmdk}/{file: disk.raw}/' "$W/plan.yaml"
+rm -rf "$W/out" "$W/state"; cp "$W/diskA.raw" "$W/src/disk.raw"
+
+# 10. a bigger size_gb in the plan still asks for a new conversion
+rm -f "$T"
+ok "apply after removing the modified target" "${APPLY[@]}"
+sed -i 's/{file: disk.raw}/{file: disk.raw, size_gb: 1}/' "$W/plan.yaml"
+out=$("$FERRY" plan --detailed-exitcode "$W/plan.yaml" 2>&1); rc=$?
+is "size_gb grown: plan --detailed-exitcode → 2" "$rc" 2
+ok "... ~ size: old → new" grep -q "^~ web01/convert/disk0: .*size: 33554432 → 1073741824" <<<"$out"
 done_testing
