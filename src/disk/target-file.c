@@ -262,7 +262,7 @@ lock_owner (int fd, char *buf, size_t len)
 
   if (n > 0) {
     text[n] = '\0';
-    if (sscanf (text, "%ld %255s", &pid, host) == 2) {
+    if (sscanf (text, "%ld %64s", &pid, host) == 2) {
       snprintf (buf, len, "pid %ld on host %s", pid, host);
       return;
     }

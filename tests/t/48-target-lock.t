@@ -37,7 +37,8 @@ done
 ok "plan a is converting" test -e "$T.part"
 out=$("$FERRY" apply --yes --io-threads 1 "$W/plan-b.yaml" 2>&1); rc=$?
 is "plan b while a writes the same target: exit 1" "$rc" 1
-ok "... naming the writer" grep -q "target '$T' is being written by pid $apid on host $(hostname)" <<<"$out"
+want="target '$T' is being written by pid $apid on host $(hostname)"
+ok "... naming the writer" bash -c 'grep -qF "$1" <<<"$2" || { echo "want: $1"; echo "got: $2"; exit 1; }' - "$want" "$out"
 wait "$apid"; rc=$?
 is "plan a: exit 0" "$rc" 0
 ok "the target is plan a's disk, whole" cmp "$W/a/disk.raw" "$T"
