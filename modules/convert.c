@@ -6,14 +6,19 @@
  * is the world's proof that the disk is done. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "disk/convert.h"
 #include "disk/disk.h"
+#include "disk/identity.h"
 #include "modules/local.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
@@ -40,6 +45,189 @@ convert_supported (const struct ferry_step *step, char *why, size_t len)
   return 1;
 }
 
+/* The evidence convert keeps in the journal.
+ *
+ * With DONE: "src=<source chain identity> dst=<fsid>:<ino>:<size>:<mtime>
+ * at=<unix time>", the target file as ferry left it.  `check` says done
+ * only when the final file is that very file, unmodified, and the source
+ * chain is still the one converted.
+ *
+ * With each CHECKPOINT: "src=<source identity> part=<.part identity>
+ * sum=<digest of both and the offset>": a checkpoint resumes only into the
+ * .part file it was taken in, from the same source, at the offset it was
+ * taken at (a hand-edited offset breaks the sum). */
+#define DONE_FMT                                                               \
+  "src=%64[0-9a-f] dst=%" SCNx64 ":%" SCNu64 ":%" SCNu64 ":%" SCNd64           \
+  ".%ld at=%" SCNd64
+#define CKPT_FMT "src=%64[0-9a-f] part=%64[0-9a-f] sum=%16[0-9a-f]"
+
+struct done_ident {
+  char src[FERRY_IDENT_HEX];   /* source chain identity */
+  struct ferry_file_ident dst; /* target file when ferry finished it */
+  int64_t at;                  /* when (unix seconds) */
+};
+
+/* Parse a DONE ident; false if absent or not ours. */
+static bool
+parse_done (const char *s, struct done_ident *ret)
+{
+  return s != NULL &&
+         sscanf (s, DONE_FMT, ret->src, &ret->dst.fsid, &ret->dst.ino,
+                 &ret->dst.size, &ret->dst.mtime, &ret->dst.mtime_ns,
+                 &ret->at) == 7 &&
+         strlen (ret->src) == 64;
+}
+
+/* "2026-12-04T23:40:00Z" for unix time T. */
+static void
+format_utc (int64_t t, char *buf, size_t len)
+{
+  time_t tt = (time_t) t;
+  struct tm tm;
+
+  gmtime_r (&tt, &tm);
+  strftime (buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The 16 hex digits binding SRC, PART and OFFSET together. */
+static void
+checkpoint_sum (const char *src, const char *part, uint64_t offset,
+                char out[17])
+{
+  unsigned char md[32];
+  unsigned int n = 0, i;
+  char text[200];
+
+  snprintf (text, sizeof text, "ferry-checkpoint-v1 %s %s %" PRIu64, src, part,
+            offset);
+  EVP_Digest (text, strlen (text), md, &n, EVP_sha256 (), NULL);
+  for (i = 0; i < 8; i++)
+    snprintf (out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Can REC's checkpoint be resumed into PART for source SRC_ID (a disk of
+ * VSIZE bytes)?  True with *RET_OFFSET; false with WHY filled when there
+ * was a checkpoint that cannot be trusted ("" when there was none). */
+static bool
+checkpoint_usable (const struct ferry_step_record *rec, const char *src_id,
+                   const char *part, uint64_t vsize, uint64_t *ret_offset,
+                   char *why, size_t len)
+{
+  char src[FERRY_IDENT_HEX], pid[FERRY_IDENT_HEX], sum[17], want[17];
+  char have_part[FERRY_IDENT_HEX];
+  struct ferry_err err = {0};
+  struct stat st;
+
+  why[0] = '\0';
+  if (rec == NULL || !rec->has_checkpoint || rec->checkpoint == 0)
+    return false;
+  if (stat (part, &st) < 0) {
+    snprintf (why, len, "checkpoint at %" PRIu64 " MiB but '%s' is gone",
+              rec->checkpoint >> 20, part);
+    return false;
+  }
+  if (rec->checkpoint_ident == NULL) {
+    snprintf (why, len,
+              "checkpoint carries no identity (written by hand or by an "
+              "older ferry)");
+    return false;
+  }
+  if (sscanf (rec->checkpoint_ident, CKPT_FMT, src, pid, sum) != 3 ||
+      strlen (src) != 64 || strlen (pid) != 64 || strlen (sum) != 16) {
+    snprintf (why, len, "checkpoint identity is garbled");
+    return false;
+  }
+  if (strcmp (src, src_id) != 0) {
+    snprintf (why, len,
+              "checkpoint is for another source (the source chain is not "
+              "the one converted: another disk, or changed since)");
+    return false;
+  }
+  if (ferry_part_identity (part, have_part, sizeof have_part, &err) < 0 ||
+      strcmp (pid, have_part) != 0) {
+    snprintf (why, len,
+              "checkpoint is for another '%s' (the file was replaced since)",
+              part);
+    return false;
+  }
+  checkpoint_sum (src, pid, rec->checkpoint, want);
+  if (strcmp (sum, want) != 0) {
+    snprintf (why, len,
+              "checkpoint record does not match its offset (edited or "
+              "damaged)");
+    return false;
+  }
+  if (rec->checkpoint > vsize || rec->checkpoint > (uint64_t) st.st_size) {
+    snprintf (why, len, "checkpoint offset is past the end of the disk");
+    return false;
+  }
+  *ret_offset = rec->checkpoint;
+  return true;
+}
+
+/* True if PART is the finished file REC's DONE describes, from the source
+ * SRC_ID, only the rename missing (a crash between the two). */
+static bool
+part_is_done (const struct ferry_step_record *rec, const char *src_id,
+              const char *part)
+{
+  struct ferry_file_ident fi;
+  struct done_ident d;
+
+  return parse_done (rec ? rec->done_ident : NULL, &d) &&
+         strcmp (d.src, src_id) == 0 && ferry_file_ident_get (part, &fi) == 0 &&
+         d.dst.fsid == fi.fsid && d.dst.ino == fi.ino &&
+         d.dst.size == fi.size && d.dst.mtime == fi.mtime &&
+         d.dst.mtime_ns == fi.mtime_ns;
+}
+
+/* What the final file says, against the DONE evidence in REC: 1 done, 0
+ * not (NEED and DETAIL filled). */
+static int
+judge_final (const struct ferry_step_record *rec, const char *src_id,
+             const char *final, const struct ferry_file_ident *fi,
+             uint64_t want_size, enum ferry_need *need, char *detail,
+             size_t len)
+{
+  struct done_ident d;
+  char when[32];
+
+  if (!parse_done (rec ? rec->done_ident : NULL, &d) ||
+      d.dst.fsid != fi->fsid || d.dst.ino != fi->ino) {
+    *need = FERRY_NEED_BLOCKED;
+    snprintf (detail, len,
+              "target '%s' exists but was not written by ferry for this "
+              "plan; remove it or use apply --replace",
+              final);
+    return 0;
+  }
+  format_utc (d.at, when, sizeof when);
+  if (d.dst.size != fi->size || d.dst.mtime != fi->mtime ||
+      d.dst.mtime_ns != fi->mtime_ns) {
+    *need = FERRY_NEED_BLOCKED;
+    snprintf (detail, len,
+              "target '%s' was modified after ferry wrote it (at %s); "
+              "remove it or use apply --replace",
+              final, when);
+    return 0;
+  }
+  if (fi->size != want_size) {
+    *need = FERRY_NEED_UPDATE;
+    snprintf (detail, len,
+              "%s: size: %" PRIu64 " → %" PRIu64 " (convert again)", final,
+              fi->size, want_size);
+    return 0;
+  }
+  if (strcmp (d.src, src_id) != 0) {
+    *need = FERRY_NEED_UPDATE;
+    snprintf (detail, len, "%s: update (source changed since %s)", final, when);
+    return 0;
+  }
+  *need = FERRY_NEED_DONE;
+  snprintf (detail, len, "%s", final);
+  return 1;
+}
+
 static int
 convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_observation *ret, struct ferry_err *err)
@@ -47,9 +235,12 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
   CLEANUP_FREE char *final = NULL, *part = NULL;
   const struct ferry_step_record *rec;
+  char src_id[FERRY_IDENT_HEX], why[512];
+  struct ferry_file_ident fi;
   struct ferry_disk *src = NULL;
+  struct ferry_err e2 = {0};
+  uint64_t resume = 0;
   struct stat st;
-  uint64_t size;
 
   if (!convert_supported (step, ret->detail, sizeof ret->detail)) {
     ret->need = FERRY_NEED_BLOCKED;
@@ -59,36 +250,39 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
-  /* Done and recorded: trust the final name without opening the source. */
-  if (stat (final, &st) == 0 && rec && rec->last == FERRY_EVENT_DONE) {
-    ret->need = FERRY_NEED_DONE;
-    snprintf (ret->detail, sizeof ret->detail, "%s", final);
-    return 0;
-  }
   if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
                             spec->path, &src, err) < 0)
     return -1;
-  size = ferry_local_disk_size (spec, src->virtual_size);
+  if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0) {
+    ferry_disk_close (src);
+    return -1;
+  }
   ret->work_bytes = src->virtual_size;
-  if (stat (final, &st) == 0) {
-    if ((uint64_t) st.st_size == size) {
-      ret->need = FERRY_NEED_DONE;
-      snprintf (ret->detail, sizeof ret->detail, "%s", final);
-    } else {
-      ret->need = FERRY_NEED_UPDATE;
-      snprintf (ret->detail, sizeof ret->detail,
-                "%s: size: %lld → %llu (convert again)", final,
-                (long long) st.st_size, (unsigned long long) size);
-    }
-  } else if (stat (part, &st) == 0) {
+  if (ferry_disk_check_not_source (src, final, &e2) < 0 ||
+      ferry_disk_check_not_source (src, part, &e2) < 0) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail, "%s", e2.msg);
+  } else if (ferry_file_ident_get (final, &fi) == 0) {
+    judge_final (rec, src_id, final, &fi,
+                 ferry_local_disk_size (spec, src->virtual_size), &ret->need,
+                 ret->detail, sizeof ret->detail);
+  } else if (part_is_done (rec, src_id, part)) {
     ret->need = FERRY_NEED_UPDATE;
     snprintf (ret->detail, sizeof ret->detail,
-              "%s: resume from %llu MiB of %llu MiB (%s %s)", final,
-              rec && rec->has_checkpoint
-                  ? (unsigned long long) (rec->checkpoint >> 20)
-                  : 0ULL,
-              (unsigned long long) (src->virtual_size >> 20), src->format->name,
-              src->subformat);
+              "%s: complete in '%s', rename it", final, part);
+  } else if (stat (part, &st) == 0) {
+    ret->need = FERRY_NEED_UPDATE;
+    if (checkpoint_usable (rec, src_id, part, src->virtual_size, &resume, why,
+                           sizeof why))
+      snprintf (ret->detail, sizeof ret->detail,
+                "%s: resume from %" PRIu64 " MiB of %" PRIu64 " MiB (%s %s)",
+                final, resume >> 20, src->virtual_size >> 20, src->format->name,
+                src->subformat);
+    else
+      snprintf (ret->detail, sizeof ret->detail,
+                "%s: convert from 0 of %" PRIu64 " MiB (%s %s)%s%s%s", final,
+                src->virtual_size >> 20, src->format->name, src->subformat,
+                why[0] ? "; " : "", why, why[0] ? ", restarting from 0" : "");
   } else {
     ret->need = FERRY_NEED_CREATE;
     snprintf (ret->detail, sizeof ret->detail, "%s from %s (%s %s, %llu MiB)",
@@ -99,19 +293,43 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   return 0;
 }
 
+/* Append EV with IDENT for STEP (no-op in dry-run). */
+static int
+convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
+                enum ferry_event ev, uint64_t offset, const char *ident,
+                struct ferry_err *err)
+{
+  struct ferry_journal_entry e = {0};
+
+  if (ctx->dry_run || ctx->journal == NULL)
+    return 0;
+  e.step = step->id;
+  e.event = ev;
+  e.offset = offset;
+  e.ident = ident;
+  return ferry_journal_append (ctx->journal, &e, err);
+}
+
 struct convert_cb {
-  struct ferry_ctx *ctx;         /* for the journal and progress */
-  const struct ferry_step *step; /* the step */
+  struct ferry_ctx *ctx;          /* for the journal and progress */
+  const struct ferry_step *step;  /* the step */
+  const char *src_id;             /* source chain identity */
+  const char *part_id;            /* .part identity */
 };
 
-/* Checkpoints go to the journal: the offset below which data is durable. */
+/* Checkpoints go to the journal: the offset below which data is durable,
+ * bound to the source and the .part file. */
 static int
 convert_on_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
 {
   struct convert_cb *cb = opaque;
+  char ident[200], sum[17];
 
-  return ferry_ctx_record (cb->ctx, cb->step, FERRY_EVENT_CHECKPOINT, offset,
-                           NULL, err);
+  checkpoint_sum (cb->src_id, cb->part_id, offset, sum);
+  snprintf (ident, sizeof ident, "src=%s part=%s sum=%s", cb->src_id,
+            cb->part_id, sum);
+  return convert_record (cb->ctx, cb->step, FERRY_EVENT_CHECKPOINT, offset,
+                         ident, err);
 }
 
 static void
@@ -124,38 +342,68 @@ convert_on_progress (void *opaque, const struct ferry_convert_progress *p)
                        p->final);
 }
 
+/* The last move: the complete .part becomes the final name. */
 static int
-convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
-               struct ferry_err *err)
+convert_finish (struct ferry_ctx *ctx, const struct ferry_step *step,
+                const char *final, const char *part, struct ferry_err *err)
+{
+  CLEANUP_FREE char *id = NULL;
+
+  if (rename (part, final) < 0)
+    return ferry_err_set (err, errno, "cannot rename '%s' to '%s'", part,
+                          final);
+  if (ferry_sync_parent (final, err) < 0)
+    return -1;
+  if (asprintf (&id, "file:%s", final) < 0)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  return ferry_ctx_record (ctx, step, FERRY_EVENT_CREATED, 0, id, err);
+}
+
+/* Convert with the target lock held: resume from a checkpoint only when
+ * it provably belongs to this source and this .part, else start a new
+ * .part (a new inode with a new token), then rename and record DONE with
+ * the identity of what was converted. */
+static int
+convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
+                const char *final, const char *part, int *lock,
+                struct ferry_err *err)
 {
   const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
-  CLEANUP_FREE char *final = NULL, *part = NULL, *id = NULL;
   const struct ferry_step_record *rec;
+  char src_id[FERRY_IDENT_HEX], part_id[FERRY_IDENT_HEX], why[512];
+  char done[400];
   struct ferry_convert_opts co = {0};
-  struct convert_cb cb = {ctx, step};
+  struct convert_cb cb = {ctx, step, src_id, part_id};
   struct ferry_disk *src = NULL;
   struct ferry_target *dst = NULL;
-  struct stat st;
+  struct ferry_file_ident fi;
   int r = -1;
 
-  final = ferry_local_disk_path (step, step->index);
-  if (final == NULL || asprintf (&part, "%s.part", final) < 0)
-    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
-    return ferry_err_set (err, errno, "cannot create directory '%s'",
-                          step->target->path);
   if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
                             spec->path, &src, err) < 0)
     return -1;
-  /* Resume only from evidence that matches the world: a checkpoint in the
-   * journal and the .part file it describes. */
+  if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0 ||
+      ferry_disk_check_not_source (src, final, err) < 0 ||
+      ferry_disk_check_not_source (src, part, err) < 0)
+    goto out;
   rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
-  if (rec && rec->has_checkpoint && stat (part, &st) == 0 &&
-      rec->checkpoint <= src->virtual_size)
-    co.resume_from = rec->checkpoint;
-  if (co.resume_from)
+  if (part_is_done (rec, src_id, part)) {
+    ferry_info ("%s: '%s' is complete, renaming it", step->id, part);
+    r = convert_finish (ctx, step, final, part, err);
+    goto out;
+  }
+  if (checkpoint_usable (rec, src_id, part, src->virtual_size, &co.resume_from,
+                         why, sizeof why)) {
     ferry_info ("%s: resuming from %llu MiB (checkpoint in the journal)",
                 step->id, (unsigned long long) (co.resume_from >> 20));
+  } else {
+    if (why[0])
+      ferry_info ("%s: %s, restarting from 0", step->id, why);
+    co.resume_from = 0;
+    /* a new file: a checkpoint of whatever was here can never match it */
+    if (ferry_target_file_renew (part, lock, err) < 0)
+      goto out;
+  }
   co.threads = ctx->io_threads;
   co.checkpoint_interval = ctx->checkpoint_interval;
   co.checkpoint = convert_on_checkpoint;
@@ -166,6 +414,10 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                          co.resume_from ? FERRY_TARGET_RESUME : 0, &dst,
                          err) < 0)
     goto out;
+  if (co.resume_from == 0)
+    ferry_part_stamp (part);
+  if (ferry_part_identity (part, part_id, sizeof part_id, err) < 0)
+    goto out;
   if (ferry_convert_disk (src, dst, &co, NULL, err) < 0)
     goto out;
   if (ferry_target_close (dst, err) < 0) {
@@ -173,21 +425,45 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
     goto out;
   }
   dst = NULL;
-  if (rename (part, final) < 0) {
-    ferry_err_set (err, errno, "cannot rename '%s' to '%s'", part, final);
+  /* DONE goes on record before the rename (which keeps inode and mtime):
+   * a crash in between leaves a .part that a rerun just renames */
+  if (ferry_file_ident_get (part, &fi) < 0) {
+    ferry_err_set (err, errno, "cannot stat '%s'", part);
     goto out;
   }
-  if (ferry_sync_parent (final, err) < 0)
+  snprintf (done, sizeof done,
+            "src=%s dst=%" PRIx64 ":%" PRIu64 ":%" PRIu64 ":%" PRId64
+            ".%09ld at=%lld",
+            src_id, fi.fsid, fi.ino, fi.size, fi.mtime, fi.mtime_ns,
+            (long long) time (NULL));
+  if (convert_record (ctx, step, FERRY_EVENT_DONE, 0, done, err) < 0)
     goto out;
-  if (asprintf (&id, "file:%s", final) < 0) {
-    ferry_err_set (err, ENOMEM, "cannot allocate memory");
-    goto out;
-  }
-  r = ferry_ctx_record (ctx, step, FERRY_EVENT_CREATED, 0, id, err);
+  r = convert_finish (ctx, step, final, part, err);
 out:
   if (dst)
     ferry_target_close (dst, NULL);
   ferry_disk_close (src);
+  return r;
+}
+
+static int
+convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
+               struct ferry_err *err)
+{
+  CLEANUP_FREE char *final = NULL, *part = NULL;
+  int lock = -1, r;
+
+  final = ferry_local_disk_path (step, step->index);
+  if (final == NULL || asprintf (&part, "%s.part", final) < 0)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
+    return ferry_err_set (err, errno, "cannot create directory '%s'",
+                          step->target->path);
+  /* another plan may write the same file: one writer at a time */
+  if (ferry_target_file_lock (part, final, &lock, err) < 0)
+    return -1;
+  r = convert_locked (ctx, step, final, part, &lock, err);
+  ferry_target_file_unlock (lock);
   return r;
 }
 

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disk/identity.h"
+
 #define ZERO_BLOCK 4096 /* granularity of zero detection */
 
 struct pipeline {
@@ -488,6 +490,12 @@ ferry_convert (const char *src_name, const char *dst_name,
 
   if (ferry_disk_open_confined (src_name, opts->confine, &src, err) < 0)
     return -1;
+  /* `ferry convert X X` (or through a link) would zero the source */
+  if (strncmp (dst_name, "rbd:", 4) != 0 &&
+      ferry_disk_check_not_source (src, dst_name, err) < 0) {
+    ferry_disk_close (src);
+    return -1;
+  }
   if (opts->resume_from > 0)
     flags |= FERRY_TARGET_RESUME;
   if (opts->direct)

@@ -63,6 +63,10 @@ struct ferry_disk_format {
                        struct ferry_err *err);
   /* Free DISK->priv (may be half-built). */
   void (*close) (struct ferry_disk *disk);
+  /* Optional: the I-th file other than DISK->path that holds this layer's
+   * data (VMDK extents), or NULL past the last.  For identities and the
+   * target-is-the-source check. */
+  const char *(*data_file) (struct ferry_disk *disk, size_t i);
 };
 
 /* An opened image, the top of its chain. */
@@ -76,6 +80,7 @@ struct ferry_disk {
   char *parent_hint;          /* delta's parent name from the image, or NULL */
   struct ferry_disk *parent;  /* opened parent, or NULL */
   uint64_t allocated;         /* bytes of DATA in this layer, 0 if unknown */
+  char format_id[64];         /* the format's own id ("cid=..."), or "" */
   void *priv;                 /* reader state */
   /* Where the files this image names may be (shared by the whole chain,
    * owned by its top; NULL allows nothing). */

@@ -14,12 +14,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -244,4 +248,106 @@ fail:
   f->fd = -1;
   file_close (t, NULL);
   return -1;
+}
+
+#define OWNER_XATTR "user.ferry.owner" /* "pid host" of the writer */
+
+/* The owner of the lock held on FD ("pid N on host H") into BUF. */
+static void
+lock_owner (int fd, char *buf, size_t len)
+{
+  char text[HOST_NAME_MAX + 64], host[HOST_NAME_MAX + 1];
+  ssize_t n = fgetxattr (fd, OWNER_XATTR, text, sizeof text - 1);
+  long pid;
+
+  if (n > 0) {
+    text[n] = '\0';
+    if (sscanf (text, "%ld %64s", &pid, host) == 2) {
+      snprintf (buf, len, "pid %ld on host %s", pid, host);
+      return;
+    }
+  }
+  snprintf (buf, len, "another ferry process");
+}
+
+/* Record who holds the lock on FD (best effort: needs user xattrs). */
+static void
+lock_set_owner (int fd)
+{
+  char host[HOST_NAME_MAX + 1] = "unknown", text[HOST_NAME_MAX + 64];
+  int n;
+
+  gethostname (host, sizeof host - 1);
+  n = snprintf (text, sizeof text, "%ld %s", (long) getpid (), host);
+  (void) fsetxattr (fd, OWNER_XATTR, text, (size_t) n, 0);
+}
+
+/* See target.h.  After taking the flock, the file must still be the one
+ * at PATH: a writer that starts over renames a new file over it, and a
+ * finished one renames it away. */
+int
+ferry_target_file_lock (const char *path, const char *what, int *ret_fd,
+                        struct ferry_err *err)
+{
+  char owner[HOST_NAME_MAX + 64];
+  struct stat a, b;
+  int fd = -1, tries, e;
+
+  for (tries = 0; tries < 100; tries++) {
+    fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return ferry_err_set (err, errno, "cannot open '%s'", path);
+    if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+      e = errno;
+      lock_owner (fd, owner, sizeof owner);
+      close (fd);
+      if (e == EWOULDBLOCK)
+        return ferry_err_set (err, EBUSY, "target '%s' is being written by %s",
+                              what, owner);
+      return ferry_err_set (err, e, "cannot lock '%s'", path);
+    }
+    if (fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+      break;
+    close (fd);
+    fd = -1;
+  }
+  if (fd < 0)
+    return ferry_err_set (err, EAGAIN, "cannot lock '%s'", path);
+  lock_set_owner (fd);
+  *ret_fd = fd;
+  return 0;
+}
+
+/* See target.h. */
+int
+ferry_target_file_renew (const char *path, int *fd, struct ferry_err *err)
+{
+  CLEANUP_FREE char *tmp = NULL;
+  int nfd;
+
+  if (asprintf (&tmp, "%s.%ld", path, (long) getpid ()) < 0)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  unlink (tmp);
+  nfd = open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (nfd < 0)
+    return ferry_err_set (err, errno, "cannot create '%s'", tmp);
+  if (flock (nfd, LOCK_EX | LOCK_NB) < 0 || rename (tmp, path) < 0) {
+    ferry_err_set (err, errno, "cannot replace '%s'", path);
+    close (nfd);
+    unlink (tmp);
+    return -1;
+  }
+  lock_set_owner (nfd);
+  close (*fd);
+  *fd = nfd;
+  return 0;
+}
+
+/* See target.h. */
+void
+ferry_target_file_unlock (int fd)
+{
+  if (fd >= 0)
+    close (fd);
 }

@@ -53,4 +53,18 @@ int ferry_target_file_open (const char *path, uint64_t size, unsigned flags,
 int ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
                            struct ferry_target **ret, struct ferry_err *err);
 
+/* Take the temporary file PATH (created if missing) for writing, against
+ * other ferry processes (another plan writing the same target): an flock
+ * on the file itself, its owner ("pid host") in its "user.ferry.owner"
+ * attribute for the loser's message, which names WHAT.  The kernel drops
+ * the lock when its holder dies: nothing stale is left behind.  *RET_FD
+ * holds the lock until ferry_target_file_unlock. */
+int ferry_target_file_lock (const char *path, const char *what, int *ret_fd,
+                            struct ferry_err *err);
+/* Start PATH over as a new, empty file (a new inode, so nothing recorded
+ * about the old one can match it), keeping it locked: *FD is replaced. */
+int ferry_target_file_renew (const char *path, int *fd, struct ferry_err *err);
+/* Release the lock (FD < 0 is fine). */
+void ferry_target_file_unlock (int fd);
+
 #endif

@@ -370,6 +370,8 @@ vhd_open (struct ferry_disk *disk, struct ferry_err *err)
     return ferry_err_set (err, errno, "cannot allocate memory");
   p->type = rd32 (footer + 60);
   memcpy (p->unique_id, footer + 68, 16);
+  memcpy (disk->format_id, "uid=", 4);
+  ferry_vhd_uuid_string (p->unique_id, disk->format_id + 4);
   disk->virtual_size = vhd_virtual_size (footer);
   switch (p->type) {
   case VHD_TYPE_FIXED:

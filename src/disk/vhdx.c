@@ -187,6 +187,8 @@ vhdx_read_headers (struct ferry_disk *disk, struct vhdx_priv *p,
                             disk->path);
   }
   memcpy (p->data_write_guid, h[best] + 32, 16);
+  memcpy (disk->format_id, "dwg=", 4);
+  ferry_vhd_guid_string (p->data_write_guid, disk->format_id + 4);
   return 0;
 }
 

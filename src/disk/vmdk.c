@@ -1150,6 +1150,8 @@ take_descriptor (struct ferry_disk *disk, struct ferry_vmdk_descriptor *d,
   p->cid = d->cid;
   p->has_parent_cid = d->has_parent_cid;
   p->parent_cid = d->parent_cid;
+  if (d->has_cid)
+    snprintf (disk->format_id, sizeof disk->format_id, "cid=%08x", d->cid);
   snprintf (disk->subformat, sizeof disk->subformat, "%s",
             d->create_type[0] ? d->create_type : fallback_type);
   if (d->parent_hint && !(d->has_parent_cid && d->parent_cid == 0xffffffff))
@@ -1364,6 +1366,19 @@ vmdk_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
   return 0;
 }
 
+/* The extent files other than the descriptor itself. */
+static const char *
+vmdk_data_file (struct ferry_disk *disk, size_t i)
+{
+  struct vmdk_priv *p = disk->priv;
+  size_t k;
+
+  for (k = 0; p && k < p->nr_files; k++)
+    if (!p->files[k].borrowed && i-- == 0)
+      return p->files[k].path;
+  return NULL;
+}
+
 const struct ferry_disk_format ferry_format_vmdk = {
     .name = "vmdk",
     .parent_field = "parentFileNameHint",
@@ -1373,4 +1388,5 @@ const struct ferry_disk_format ferry_format_vmdk = {
     .pread = vmdk_pread,
     .check_parent = vmdk_check_parent,
     .close = vmdk_close,
+    .data_file = vmdk_data_file,
 };

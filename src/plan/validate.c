@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "disk/disk.h"
 #include "util/cleanup.h"
@@ -237,6 +239,81 @@ find_cycles (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   }
 }
 
+#define TEXT_PROBE 4096     /* bytes of a raw disk looked at as text */
+#define WALK_MAX (1u << 20) /* map calls of the table walk, at most */
+
+/* Why a "raw" chain member of DISK is not a disk image (WHY filled), or
+ * false: a raw disk is whatever is not another format, so a 0-byte file,
+ * a .vmx or a VMDK descriptor whose extents are missing end up here. */
+static bool
+raw_suspect (struct ferry_disk *disk, char *why, size_t len)
+{
+  static const char *const text_heads[] = {"# Disk DescriptorFile", ".encoding",
+                                           "config.version"};
+  unsigned char head[TEXT_PROBE];
+  struct ferry_disk *d;
+  bool newline;
+  ssize_t n;
+  size_t i;
+
+  for (d = disk; d; d = d->parent) {
+    if (d->format != &ferry_format_raw || d->fd < 0)
+      continue;
+    if (d->file_size < 512) {
+      snprintf (why, len,
+                "'%s' is not a disk image: %llu bytes, less than one sector",
+                d->path, (unsigned long long) d->file_size);
+      return true;
+    }
+    n = pread (d->fd, head, sizeof head, 0);
+    if (n <= 0)
+      continue;
+    for (i = 0; i < FERRY_ARRAY_SIZE (text_heads); i++)
+      if ((size_t) n >= strlen (text_heads[i]) &&
+          memcmp (head, text_heads[i], strlen (text_heads[i])) == 0) {
+        snprintf (why, len,
+                  "'%s' is not a disk image: it starts with '%s' (a VMDK "
+                  "descriptor or a .vmx file; name the .vmdk whose extents "
+                  "are present)",
+                  d->path, text_heads[i]);
+        return true;
+      }
+    newline = false;
+    for (i = 0; i < (size_t) n; i++) {
+      if (head[i] == '\n')
+        newline = true;
+      else if (!(head[i] == '\t' || head[i] == '\r' ||
+                 (head[i] >= 0x20 && head[i] < 0x7f)))
+        break;
+    }
+    if (i == (size_t) n && newline) {
+      snprintf (why, len,
+                "'%s' is not a disk image: its first %zd bytes are text",
+                d->path, n);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The table walk `ferry inspect` does: map the whole disk so that every
+ * grain/block table entry is checked (read-only, at most WALK_MAX map
+ * calls).  -1 with ERR on the first bad entry. */
+static int
+walk_tables (struct ferry_disk *disk, struct ferry_err *err)
+{
+  uint64_t off = 0;
+  struct ferry_map m;
+  unsigned calls;
+
+  for (calls = 0; off < disk->virtual_size && calls < WALK_MAX; calls++) {
+    if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, err) < 0)
+      return -1;
+    off += m.length;
+  }
+  return 0;
+}
+
 /* The disk's path: FILE under the source's directory (or the plan's), or
  * an rbd: name for rbd sources.  Opens it unless told not to. */
 static void
@@ -248,6 +325,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   struct ferry_disk *disk = NULL;
   CLEANUP_FREE char *fp = NULL;
   CLEANUP_FREE char *sp = NULL;
+  char why[PATH_MAX + 256];
 
   if (ds->file == NULL)
     return;
@@ -276,6 +354,16 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   }
   if (ferry_plan_open_disk (src, ds->path, &disk, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
+    return;
+  }
+  if (raw_suspect (disk, why, sizeof why)) {
+    ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", why);
+    ferry_disk_close (disk);
+    return;
+  }
+  if (walk_tables (disk, &err) < 0) {
+    ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
+    ferry_disk_close (disk);
     return;
   }
   if (ds->size_gb && ds->size_gb * (UINT64_C (1) << 30) < disk->virtual_size)

@@ -202,8 +202,9 @@ ferry_fold_apply (struct ferry_fold *j, const struct ferry_journal_entry *e)
     r->last = e->event;
     break;
   case FERRY_EVENT_DONE:
-    /* what was done, and from what: kept until the next DONE */
-    if (set_str (&r->done_ident, e->ident) < 0)
+    /* what was done, and from what: kept until the next DONE that says
+     * it (the engine's own DONE after a module's carries none) */
+    if (e->ident != NULL && set_str (&r->done_ident, e->ident) < 0)
       return -1;
     r->last = e->event;
     r->has_checkpoint = false;
