@@ -137,7 +137,7 @@ for f in h/case-*.vmdk; do
   c=${f#h/} e=${f#h/case-}
   e=ext-${e%.vmdk}.bin
   fails_with "$f: exit 1, an error naming the image or its extent" 1 \
-    "^ferry: error: .*'h/(${c//./\\.}|${e//./\\.})'" \
+    "^ferry: error: .*'([^']*/)?h/(${c//./\\.}|${e//./\\.})'" \
     timeout 20 "$FERRY" convert "$f" "$TMP/out.raw"
   rm -f "$TMP/out.raw"
 done

@@ -53,12 +53,12 @@ is "apply with a failing step: exit 1" "$rc" 1
 is "stdout has one line per step" "$(grep -c '^[-+=~!] ' "$TMP/run.out")" 7
 missing=$(grep -v '^$' "$TMP/run.out" | while IFS= read -r l; do grep -qF -- " $l" "$TMP/run.log" || echo "$l"; done)
 is "every step result and the summary on stdout are in the log" "$missing" ""
-ok "... the failed step at level error" grep -q ' error ! app01/convert/disk0: failed: ' "$TMP/run.log"
+ok "... the failed step at level error" grep -q ' error ! app01/convert/disk0: ' "$TMP/run.log"
 err=$(sed -n 's/^ferry: error: //p' "$TMP/run.err")
 ok "the final error is on stderr" test -n "$err"
 ok "... and in the log" grep -qF " error $err" "$TMP/run.log"
 "$FERRY" --log-file "$TMP/json.log" apply --yes --json "$PLAN" >/dev/null 2>&1
-ok "with --json the log still gets the step lines" grep -q ' error ! app01/convert/disk0: failed: ' "$TMP/json.log"
+ok "with --json the log still gets the step lines" grep -q ' error ! app01/convert/disk0: ' "$TMP/json.log"
 msg=$("$FERRY" --log-file "$TMP/target.log" plan --target nosuch "$PLAN" 2>&1); rc=$?
 is "plan --target nosuch: exit 1" "$rc" 1
 ok "... its error is in the log" grep -qF " error ${msg#ferry: error: }" "$TMP/target.log"
