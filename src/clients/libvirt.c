@@ -6,12 +6,18 @@
 #include <libvirt/virterror.h>
 #include <string.h>
 
+/* libvirt error handler that prints nothing: libvirt would otherwise write
+ * its errors to stderr itself; ferry reports them through struct ferry_err
+ * instead. */
 static void
 quiet (void *opaque, virErrorPtr e)
 {
   (void) opaque, (void) e;
 }
 
+/* Connect to libvirt at URI (read-only for look-ups), with libvirt's own
+ * error printing silenced. Return the connection (close with
+ * virConnectClose), or NULL with ERR naming the URI and libvirt's reason. */
 static virConnectPtr
 connect_uri (const char *uri, bool readonly, struct ferry_err *err)
 {
@@ -27,6 +33,10 @@ connect_uri (const char *uri, bool readonly, struct ferry_err *err)
   return c;
 }
 
+/* Define (not start) the domain XML on the libvirt at URI and copy its UUID
+ * into RET_UUID (VIR_UUID_STRING_BUFLEN bytes). The domain is looked up
+ * again by UUID after the define, so a define that did not stick is an error
+ * rather than a step reported done. Return 0, or -1 with ERR set. */
 int
 ferry_libvirt_define (const char *uri, const char *xml, char *ret_uuid,
                       struct ferry_err *err)
@@ -66,6 +76,10 @@ out:
   return r;
 }
 
+/* Does a domain called NAME exist on the libvirt at URI? Set *RET_EXISTS
+ * and, when it does, its UUID in RET_UUID (empty if unreadable). Any failed
+ * name look-up counts as absent; only a failed connection is an error.
+ * Return 0, or -1 with ERR set. */
 int
 ferry_libvirt_lookup (const char *uri, const char *name, bool *ret_exists,
                       char *ret_uuid, struct ferry_err *err)

@@ -26,6 +26,9 @@ struct ferry_hostmap {
   bool unsupported;                         /* no SEEK_DATA: all data */
 };
 
+/* Make an empty extent cache for the open file FD, which the caller keeps
+ * owning and must keep open while the map is used. Return the map (free with
+ * ferry_hostmap_free), or NULL when out of memory. */
 struct ferry_hostmap *
 ferry_hostmap_new (int fd)
 {
@@ -38,6 +41,8 @@ ferry_hostmap_new (int fd)
   return m;
 }
 
+/* Free a map made by ferry_hostmap_new; NULL is allowed. The file descriptor
+ * is not closed. */
 void
 ferry_hostmap_free (struct ferry_hostmap *m)
 {
@@ -58,6 +63,14 @@ hostmap_remember (struct ferry_hostmap *m, uint64_t start, uint64_t end,
   m->next = (m->next + 1) % HOSTMAP_SLOTS;
 }
 
+/* Is the file at OFF data or a hole? Set *RET_DATA and return how many bytes
+ * from OFF (at most LEN) are the same kind. Remembered extents answer first;
+ * otherwise SEEK_DATA then SEEK_HOLE ask the file system, and the answer is
+ * remembered. The lock is not held across lseek, so workers do not queue
+ * behind a slow SEEK_HOLE; two of them may then remember the same extent,
+ * which is harmless. A file system without SEEK_DATA makes every later
+ * answer "data", and a hole up to the end of the file is reported as a hole
+ * for all of LEN (reading past the end fails elsewhere). Never fails. */
 uint64_t
 ferry_hostmap_query (struct ferry_hostmap *m, uint64_t off, uint64_t len,
                      bool *ret_data)

@@ -77,6 +77,8 @@ struct qcow2 {
   bool lock_init;              /* the mutex was initialised */
 };
 
+/* Read a big-endian 32-bit field (qcow2 is big endian); memcpy because it
+ * may be unaligned. */
 static uint32_t
 be32 (const uint8_t *p)
 {
@@ -86,6 +88,7 @@ be32 (const uint8_t *p)
   return be32toh (v);
 }
 
+/* Read a big-endian 64-bit field; memcpy because it may be unaligned. */
 static uint64_t
 be64 (const uint8_t *p)
 {
@@ -231,6 +234,14 @@ load_l1 (struct ferry_disk *disk, struct qcow2 *q, struct ferry_err *err)
   return 0;
 }
 
+/* Open a qcow2 v2 or v3 image. The header is distrusted field by field
+ * before anything is read through it: cluster size, header length and
+ * feature bits, refcount order, no encryption, a bounded virtual size, an L1
+ * table large enough for that size and not on the header, and the refcount
+ * and snapshot tables inside the file. Then read the backing file name and
+ * the L1 table and set up the L2 cache (a bounded number of cluster-sized
+ * slots under one mutex). Return 0, or -1 with ERR set; qcow2_close frees
+ * the half-built state, which the disk layer calls on failure. */
 static int
 qcow2_open (struct ferry_disk *disk, struct ferry_err *err)
 {
@@ -543,6 +554,10 @@ out:
   return r;
 }
 
+/* Report the kind of the run starting at OFFSET, at most LENGTH bytes, as
+ * the L2 lookup found it: normal and compressed clusters are data, zero
+ * clusters zero, and unallocated ones are UNALLOC so the disk layer asks the
+ * backing file. Return 0, or -1 with ERR set. */
 static int
 qcow2_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
                     struct ferry_extent *ret, struct ferry_err *err)
@@ -629,6 +644,13 @@ inflate_cluster (struct ferry_disk *disk, struct qcow2 *q,
                         (unsigned long long) u->host);
 }
 
+/* Read LENGTH bytes at virtual OFFSET. Normal clusters that are contiguous
+ * in the file are merged into one read; compressed clusters are inflated
+ * into a one-cluster buffer, kept so that consecutive reads of the same
+ * cluster inflate it once; zero clusters are memset. Unallocated ranges must
+ * not reach here: the disk layer sends them to the backing file after
+ * block_status, so meeting one is an internal error. Return 0, or -1 with
+ * ERR set. */
 static int
 qcow2_pread (struct ferry_disk *disk, void *vbuf, uint64_t length,
              uint64_t offset, struct ferry_err *err)
@@ -708,6 +730,8 @@ out:
   return r;
 }
 
+/* Free the L2 cache, the L1 table and the reader state; safe on a half-
+ * opened image (the mutex is destroyed only if it was initialised). */
 static void
 qcow2_close (struct ferry_disk *disk)
 {

@@ -8,6 +8,9 @@
 
 #include "disk/hostmap.h"
 
+/* Format probe: anything is a raw image, so this always says yes; the
+ * detector asks it last, as the fallback when no other format claims the
+ * file. */
 static bool
 raw_probe (const uint8_t *head, size_t len, const uint8_t *tail,
            size_t tail_len)
@@ -16,6 +19,9 @@ raw_probe (const uint8_t *head, size_t len, const uint8_t *tail,
   return true;
 }
 
+/* Open a raw image: the virtual size is the file size, and the private state
+ * is a host map that caches the file's data and holes. Return 0, or -1 with
+ * ERR set when out of memory. */
 static int
 raw_open (struct ferry_disk *disk, struct ferry_err *err)
 {
@@ -41,6 +47,8 @@ raw_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* Read LENGTH bytes at OFFSET straight from the file; a short file is an
+ * error naming it, not zeroes. */
 static int
 raw_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
            struct ferry_err *err)
@@ -48,6 +56,8 @@ raw_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
   return ferry_disk_pread_exact (disk, buf, length, offset, "data", err);
 }
 
+/* Free the host map made by raw_open (the descriptor belongs to the disk
+ * layer). */
 static void
 raw_close (struct ferry_disk *disk)
 {

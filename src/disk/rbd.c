@@ -31,6 +31,10 @@ struct diff_query {
   bool exists;     /* data (true) or zeroes (false) */
 };
 
+/* Open the rbd: source named by the disk's path read-only, through librbd (a
+ * snapshot when the name has one), and take its size as the virtual size.
+ * Return 0, or -1 with ERR set; the half-built state is released by
+ * rbd_source_close, which the disk layer calls on failure. */
 static int
 rbd_source_open (struct ferry_disk *disk, struct ferry_err *err)
 {
@@ -84,6 +88,13 @@ diff_cb (uint64_t off, size_t len, int exists, void *arg)
   return 0;
 }
 
+/* Report the kind of the range at OFFSET from librbd's diff_iterate (parent
+ * included), asking at most RBD_MAP_WINDOW bytes at a time so that one query
+ * on a huge image stays cheap: before the first extent found is UNALLOC, an
+ * extent is DATA or ZERO. A cluster that cannot answer (EOPNOTSUPP, ENOSYS,
+ * EINVAL) is remembered, and from then on everything is reported as data,
+ * which is slower but still correct. Return 0, or -1 with ERR set on any
+ * other error. */
 static int
 rbd_source_block_status (struct ferry_disk *disk, uint64_t offset,
                          uint64_t length, struct ferry_extent *ret,
@@ -125,6 +136,9 @@ rbd_source_block_status (struct ferry_disk *disk, uint64_t offset,
   return 0;
 }
 
+/* Read exactly LENGTH bytes at OFFSET, looping over short reads; a read
+ * returning 0 is an error, since the range is inside the image. Return 0, or
+ * -1 with ERR naming the offset. */
 static int
 rbd_source_pread (struct ferry_disk *disk, void *buf, uint64_t length,
                   uint64_t offset, struct ferry_err *err)
@@ -146,6 +160,8 @@ rbd_source_pread (struct ferry_disk *disk, void *buf, uint64_t length,
   return 0;
 }
 
+/* Close the image and the cluster connection and free the state; safe on a
+ * half-opened source. */
 static void
 rbd_source_close (struct ferry_disk *disk)
 {

@@ -91,6 +91,13 @@ drain (struct ferry_target *t, struct rbd_target *rt, struct ferry_err *err)
   return r;
 }
 
+/* Queue an asynchronous write of LENGTH bytes at OFFSET. The caller may
+ * reuse BUF on return, so the data is copied unless this librbd copies
+ * writes itself. Back-pressure: wait under the lock while more than
+ * RBD_QUEUE_BYTES are in flight. An earlier failed write is reported here
+ * (and by flush) since completions cannot return errors to anyone. Return 0
+ * once queued, or -1 with ERR set; on a submit failure the accounting is
+ * undone and waiters are woken. */
 static int
 rbd_target_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
                    uint64_t offset, struct ferry_err *err)
@@ -175,6 +182,9 @@ rbd_target_zero (struct ferry_target *t, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* Wait for every queued write, report any that failed, then flush librbd's
+ * cache, so that a 0 return means the data is on the cluster. Return 0, or
+ * -1 with ERR set. */
 static int
 rbd_target_flush (struct ferry_target *t, struct ferry_err *err)
 {
@@ -189,6 +199,10 @@ rbd_target_flush (struct ferry_target *t, struct ferry_err *err)
   return 0;
 }
 
+/* Flush and close the image, disconnect and free the target (T itself too).
+ * Also used to undo a half-done ferry_target_rbd_open, so every part may be
+ * missing. Return 0, or -1 with ERR set (ERR may be NULL) when the final
+ * flush or close failed: the data is then not known to be written. */
 static int
 rbd_target_close (struct ferry_target *t, struct ferry_err *err)
 {
@@ -245,6 +259,14 @@ create_image (struct rbd_target *rt, const struct ferry_rbd_name *n,
   return 0;
 }
 
+/* Open the rbd: target SPEC for writing SIZE bytes, creating the image when
+ * it does not exist and tagging an image ferry created with the metadata
+ * ferry.created-by. A snapshot is refused, and so is an existing image
+ * smaller than the source; a larger one is kept at its size. The target is
+ * marked fresh (known to read as zeroes, so zero ranges can be skipped) only
+ * when ferry just created it and FLAGS does not ask for a resume. Return 0
+ * with *RET (close with ferry_target_close), or -1 with ERR set and nothing
+ * left open. */
 int
 ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
                        struct ferry_target **ret, struct ferry_err *err)

@@ -5,6 +5,9 @@
 
 #include "disk/rbdname.h"
 
+/* Open the target NAME for a disk of SIZE bytes: rbd: names go to librbd,
+ * anything else is a local file. FLAGS and the result are as for the
+ * backend's open; close *RET with ferry_target_close. */
 int
 ferry_target_open (const char *name, uint64_t size, unsigned flags,
                    struct ferry_target **ret, struct ferry_err *err)
@@ -14,6 +17,9 @@ ferry_target_open (const char *name, uint64_t size, unsigned flags,
   return ferry_target_file_open (name, size, flags, ret, err);
 }
 
+/* Close target T through its backend, which flushes it and frees T; NULL is
+ * allowed. Return 0, or -1 with ERR set when the data could not be flushed,
+ * so a caller must not report success then. */
 int
 ferry_target_close (struct ferry_target *t, struct ferry_err *err)
 {

@@ -66,6 +66,9 @@ ferry_vhd_utf16_to_utf8 (const uint8_t *buf, size_t len, bool big_endian)
   return out;
 }
 
+/* Format the 16-byte GUID G into OUT (at least 37 bytes) in Microsoft's
+ * mixed-endian layout: the first three fields are little endian, as in VHDX
+ * and parent locator GUIDs. */
 void
 ferry_vhd_guid_string (const uint8_t *g, char *out)
 {
@@ -76,6 +79,8 @@ ferry_vhd_guid_string (const uint8_t *g, char *out)
             g[11], g[12], g[13], g[14], g[15]);
 }
 
+/* Format the 16-byte id G into OUT (at least 37 bytes) byte by byte in
+ * order, as the VHD footer stores its big-endian unique id. */
 void
 ferry_vhd_uuid_string (const uint8_t *g, char *out)
 {
@@ -123,6 +128,14 @@ usable_name (const char *name)
   return s;
 }
 
+/* Choose the parent file of differencing disk CHILD from the N names its
+ * locators record: first each name as recorded (Windows absolute paths cut
+ * to their base name), then each base name alone, since a chain copied off
+ * Windows usually sits in one directory. The first name CONFINE allows wins.
+ * If none is allowed, the first usable name is returned anyway so that
+ * opening it fails with a confinement error naming it. Return a malloc'd
+ * POSIX name, relative names meaning CHILD's directory (the caller frees
+ * it), or NULL with ERR set when no name is usable. */
 char *
 ferry_vhd_pick_parent (const struct ferry_confine *confine, const char *child,
                        const char *const *candidates, size_t n,

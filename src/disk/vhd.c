@@ -44,6 +44,8 @@ struct vhd_priv {
   struct ferry_hostmap *holes; /* holes of the file inside data blocks */
 };
 
+/* Read a big-endian 32-bit field (VHD is big endian); memcpy because it may
+ * be unaligned. */
 static uint32_t
 rd32 (const uint8_t *p)
 {
@@ -52,6 +54,7 @@ rd32 (const uint8_t *p)
   return be32toh (v);
 }
 
+/* Read a big-endian 64-bit field; memcpy because it may be unaligned. */
 static uint64_t
 rd64 (const uint8_t *p)
 {
@@ -352,6 +355,12 @@ vhd_open_dynamic (struct ferry_disk *disk, struct vhd_priv *p, uint64_t dyn_off,
   return 0;
 }
 
+/* Open a VHD from its footer: a fixed disk is its data followed by the
+ * footer, so its size is checked against the file; dynamic and differencing
+ * disks go on to the dynamic header and BAT. The unique id becomes the
+ * disk's format_id, part of the source identity that resume and done checks
+ * compare. Return 0, or -1 with ERR set; priv may be half filled on failure
+ * and is freed by vhd_close, which the disk layer calls. */
 static int
 vhd_open (struct ferry_disk *disk, struct ferry_err *err)
 {
@@ -547,6 +556,8 @@ vhd_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
   return 0;
 }
 
+/* Free the reader state (BAT, hole map) made by vhd_open; safe on a half-
+ * opened disk. */
 static void
 vhd_close (struct ferry_disk *disk)
 {

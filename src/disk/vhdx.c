@@ -83,6 +83,7 @@ struct vhdx_priv {
   struct ferry_hostmap *holes; /* holes of the file inside present blocks */
 };
 
+/* Read a little-endian 16-bit field; memcpy because it may be unaligned. */
 static uint16_t
 rd16 (const uint8_t *p)
 {
@@ -91,6 +92,7 @@ rd16 (const uint8_t *p)
   return le16toh (v);
 }
 
+/* Read a little-endian 32-bit field; memcpy because it may be unaligned. */
 static uint32_t
 rd32 (const uint8_t *p)
 {
@@ -99,6 +101,7 @@ rd32 (const uint8_t *p)
   return le32toh (v);
 }
 
+/* Read a little-endian 64-bit field; memcpy because it may be unaligned. */
 static uint64_t
 rd64 (const uint8_t *p)
 {
@@ -133,6 +136,8 @@ vhdx_crc_ok (const uint8_t *buf, size_t len)
   return ok;
 }
 
+/* Format probe: a VHDX starts with the file type identifier "vhdxfile". The
+ * tail is not needed. */
 static bool
 vhdx_probe (const uint8_t *head, size_t len, const uint8_t *tail,
             size_t tail_len)
@@ -141,6 +146,8 @@ vhdx_probe (const uint8_t *head, size_t len, const uint8_t *tail,
   return len >= 8 && memcmp (head, "vhdxfile", 8) == 0;
 }
 
+/* Do [A, A+ALEN) and [B, B+BLEN) overlap? Used to keep the header, region,
+ * metadata and BAT areas apart; empty ranges are not special-cased. */
 static bool
 do_overlap (uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -523,6 +530,8 @@ payload_index (const struct vhdx_priv *p, uint64_t blk)
   return blk + blk / p->chunk_ratio;
 }
 
+/* BAT index of the sector bitmap entry for payload block BLK: the BAT puts
+ * one bitmap entry after every chunk_ratio payload entries. */
 static uint64_t
 bitmap_index (const struct vhdx_priv *p, uint64_t blk)
 {
@@ -622,6 +631,11 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
   return 0;
 }
 
+/* Open a VHDX: pick the current header, read the region table, the metadata
+ * (sizes, parent locator) and the BAT, each step checking the structures
+ * against the file before the next trusts them. Return 0, or -1 with ERR
+ * set; the half-filled state is freed by vhdx_close, which the disk layer
+ * calls on failure. */
 static int
 vhdx_open (struct ferry_disk *disk, struct ferry_err *err)
 {
@@ -805,6 +819,8 @@ vhdx_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
   return 0;
 }
 
+/* Free the reader state (BAT, hole map) made by vhdx_open; safe on a half-
+ * opened disk. */
 static void
 vhdx_close (struct ferry_disk *disk)
 {

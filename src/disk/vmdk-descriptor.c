@@ -24,6 +24,8 @@ static const char *const extent_types[] = {
 _Static_assert(FERRY_ARRAY_SIZE (extent_types) == FERRY_VMDK_EXTENT_LAST,
                "extent_types covers every extent type");
 
+/* The descriptor keyword of extent type TYPE (static string), or "?" for a
+ * value out of range, so a corrupt value can still be printed. */
 const char *
 ferry_vmdk_extent_type_name (enum ferry_vmdk_extent_type type)
 {
@@ -40,6 +42,8 @@ get64 (const uint8_t *p)
   return le64toh (v);
 }
 
+/* Read a little-endian 32-bit field out of a header buffer; memcpy because
+ * the field may be unaligned. */
 static uint32_t
 get32 (const uint8_t *p)
 {
@@ -49,6 +53,9 @@ get32 (const uint8_t *p)
   return le32toh (v);
 }
 
+/* Decode the sparse extent header (KDMV) in BUF into RET
+ * field by field, from little endian. No checking here: the caller validates
+ * the fields against the file. */
 void
 ferry_vmdk_decode_header (const uint8_t *buf, struct ferry_vmdk_header *ret)
 {
@@ -99,6 +106,9 @@ ferry_vmdk_is_descriptor (const uint8_t *head, size_t len)
          memmem (head, len, "\nRW ", 4) != NULL;
 }
 
+/* Free what a parsed descriptor owns (extent file names, the extent array,
+ * the parent hint) and leave D empty, so freeing twice is harmless. The
+ * struct itself is the caller's; NULL is allowed. */
 void
 ferry_vmdk_descriptor_free (struct ferry_vmdk_descriptor *d)
 {
@@ -182,6 +192,8 @@ parse_u64 (char **p, uint64_t *ret)
   return 0;
 }
 
+/* Return S advanced past spaces and tabs (not newlines: the text is already
+ * split into lines). */
 static char *
 skip_blanks (char *s)
 {
@@ -260,6 +272,15 @@ parse_extent (const char *path, unsigned line, char *s,
   return 0;
 }
 
+/* Parse the text descriptor TEXT (LEN bytes, from PATH; it ends at the first
+ * NUL, as an embedded descriptor is NUL-padded) into RET: extent lines
+ * (RW/RDONLY/NOACCESS), CID, parentCID, createType and parentFileNameHint;
+ * other keys are ignored. Bounded against hostile input: the text size, the
+ * number of extents and their total sectors are capped. Extent file names
+ * are stored as written; resolving and confining them is the caller's job.
+ * Return 0 with RET owning its strings (free with
+ * ferry_vmdk_descriptor_free), or -1 with ERR naming the line, and RET
+ * untouched. */
 int
 ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
                              struct ferry_vmdk_descriptor *ret,

@@ -16,6 +16,8 @@
 #define SE_TYPE(v) ((v) >> 60)  /* entry type nibble */
 #define SE_GD_ALLOCATED 0x10000000u
 
+/* Read a little-endian 32-bit header field; memcpy because it may be
+ * unaligned. */
 static uint32_t
 get32 (const uint8_t *p)
 {
@@ -25,6 +27,8 @@ get32 (const uint8_t *p)
   return le32toh (v);
 }
 
+/* Read a little-endian 64-bit header field; memcpy because it may be
+ * unaligned. */
 static uint64_t
 get64 (const uint8_t *p)
 {
@@ -50,6 +54,12 @@ gd_needed (const struct ferry_vmdk_layout *l)
   return (grains + l->gtes - 1) / l->gtes;
 }
 
+/* Check a vmfsSparse (COWD) header in BUF against the file's SIZE and fill
+ * RET with its layout: 4-byte grain table entries, grains anywhere after the
+ * header. The grain directory must be large enough for the capacity and lie
+ * inside the file after the header, so later lookups need no more bounds on
+ * it. Return 0, or -1 with ERR naming PATH and the bad field; RET is only
+ * written on success. */
 int
 ferry_vmdk_cowd_layout (const char *path, const uint8_t *buf, uint64_t size,
                         struct ferry_vmdk_layout *ret, struct ferry_err *err)
@@ -118,6 +128,13 @@ se_region (const char *path, const uint8_t *buf, size_t off_at, size_t size_at,
   return 0;
 }
 
+/* Check a seSparse const header in BUF against the file's SIZE and fill RET
+ * with its layout. Only the one variant ESXi writes is accepted (version,
+ * 8-sector grains, 64-sector grain tables, no flags). Every region (volatile
+ * header, grain directory, grain tables, grains) must be inside the file,
+ * and grains and grain tables may not overlap any other region, so that no
+ * table entry can make metadata read as guest data. Return 0, or -1 with ERR
+ * naming PATH and the field; RET is only written on success. */
 int
 ferry_vmdk_se_layout (const char *path, const uint8_t *buf, uint64_t size,
                       struct ferry_vmdk_layout *ret, struct ferry_err *err)
@@ -208,6 +225,10 @@ ferry_vmdk_se_layout (const char *path, const uint8_t *buf, uint64_t size,
   return 0;
 }
 
+/* Check the seSparse volatile header in BUF: right magic, and no journal
+ * waiting to be replayed. An unreplayed journal means the data on disk is
+ * not the snapshot's, so it is refused with advice to consolidate on ESXi.
+ * Return 0, or -1 with ERR set. */
 int
 ferry_vmdk_se_check_volatile (const char *path, const uint8_t *buf,
                               struct ferry_err *err)
@@ -224,6 +245,10 @@ ferry_vmdk_se_check_volatile (const char *path, const uint8_t *buf,
   return 0;
 }
 
+/* Decode seSparse grain directory entry I (RAW, as read) into the byte
+ * offset of its grain table in *RET, or 0 when unallocated. The entry must
+ * carry the allocated marker and index a table inside the grain table
+ * region. Return 0, or -1 with ERR set. */
 int
 ferry_vmdk_se_gd_entry (const char *path, const struct ferry_vmdk_layout *l,
                         uint64_t i, uint64_t raw, uint64_t *ret,
@@ -249,6 +274,11 @@ ferry_vmdk_se_gd_entry (const char *path, const struct ferry_vmdk_layout *l,
   return 0;
 }
 
+/* Decode seSparse grain table entry RAW for grain G: *RET is 0 for
+ * unallocated, 1 for unmapped or zeroed (both read as zeroes; the caller
+ * treats 1 as a zero grain), or the grain's sector in the file. An allocated
+ * grain's index must fall inside the grain region. Return 0, or -1 with ERR
+ * set for any other type or out-of-range index. */
 int
 ferry_vmdk_se_gte (const char *path, const struct ferry_vmdk_layout *l,
                    uint64_t g, uint64_t raw, uint64_t *ret,

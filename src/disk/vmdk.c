@@ -116,6 +116,11 @@ struct vmdk_priv {
   const char *image;                   /* the descriptor's path (the disk's) */
 };
 
+/* Format probe: true for a monolithic sparse (KDMV), a vmfsSparse (COWD) or
+ * a seSparse extent by their magic, or for a text descriptor. COWD and
+ * seSparse are claimed so that vmdk_open can say to open the descriptor
+ * instead, rather than letting the raw fallback take them. The tail is not
+ * needed. */
 static bool
 vmdk_probe (const uint8_t *head, size_t len, const uint8_t *tail,
             size_t tail_len)
@@ -219,6 +224,8 @@ out:
   return r;
 }
 
+/* Release a descriptor taken with file_get: drop F's user count under
+ * fd_lock so that evict_one may close it again. The descriptor stays open. */
 static void
 file_put (struct vmdk_priv *p, struct vmdk_file *f)
 {
@@ -273,6 +280,8 @@ overlaps (uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
   return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
 }
 
+/* Free a sparse extent's state (its grain directory and the struct); NULL is
+ * allowed. */
 static void
 sparse_free (struct vmdk_sparse *sp)
 {
@@ -753,6 +762,10 @@ flat_status (struct vmdk_priv *p, const struct vmdk_extent *e, uint64_t rel,
   file_put (p, e->file);
 }
 
+/* Report the extent kind at OFFSET, clipped to LENGTH and to the VMDK extent
+ * that holds OFFSET, so a caller walks one descriptor extent at a time.
+ * Sparse extents ask their grain tables, flat ones the host file's holes;
+ * ZERO (and any other type) read as zeroes. Return 0, or -1 with ERR set. */
 static int
 vmdk_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
                    struct ferry_extent *ret, struct ferry_err *err)
@@ -794,6 +807,8 @@ struct inflate_ctx {
   size_t span_len;                     /* valid bytes in span */
 };
 
+/* Free what an inflate_ctx allocated (decompressor and buffers); the struct
+ * itself is the caller's, usually on its stack. */
 static void
 inflate_ctx_free (struct inflate_ctx *c)
 {
@@ -995,6 +1010,10 @@ out:
   return r;
 }
 
+/* Read LENGTH bytes at virtual OFFSET, crossing descriptor extents as
+ * needed: sparse extents through their grain tables, flat ones directly from
+ * the file at their offset, ZERO extents as zeroes. The whole range must lie
+ * inside the virtual size. Return 0, or -1 with ERR set naming the file. */
 static int
 vmdk_pread (struct ferry_disk *disk, void *buf, uint64_t length,
             uint64_t offset, struct ferry_err *err)
@@ -1034,6 +1053,10 @@ vmdk_pread (struct ferry_disk *disk, void *buf, uint64_t length,
   return 0;
 }
 
+/* Close the extent files ferry opened (borrowed descriptors belong to the
+ * disk layer and stay open), free every extent, the grain table cache and
+ * the reader state. Safe on a half-opened disk: the locks are destroyed only
+ * when they were initialised. */
 static void
 vmdk_close (struct ferry_disk *disk)
 {
@@ -1307,6 +1330,11 @@ out:
   return r;
 }
 
+/* Open a VMDK: a monolithic sparse file directly, anything else as a text
+ * descriptor naming its extents. A bare COWD or seSparse extent is refused
+ * with a message pointing at its descriptor, since its size and parent live
+ * there. Then set up the grain table cache and count the allocated bytes.
+ * Return 0, or -1 with ERR set; on failure the disk layer calls vmdk_close. */
 static int
 vmdk_open (struct ferry_disk *disk, struct ferry_err *err)
 {

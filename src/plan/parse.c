@@ -90,6 +90,8 @@ path_idx (struct ferry_pctx *ctx, const char *path, size_t i)
   return r;
 }
 
+/* strdup that records running out of memory in CTX (ctx->oom) instead of
+ * making every caller check; NULL stays NULL. The caller owns the copy. */
 static char *
 xstrdup (struct ferry_pctx *ctx, const char *s)
 {
@@ -139,6 +141,7 @@ node_what (const struct ferry_ynode *n)
   }
 }
 
+/* Is S one of the strings in the NULL-terminated LIST? */
 static bool
 in_list (const char *const *list, const char *s)
 {
@@ -199,6 +202,8 @@ want_map (struct ferry_pctx *ctx, const struct ferry_ynode *n, const char *path)
   return false;
 }
 
+/* Is node N a sequence? If not, add a diagnostic at N naming PATH and say
+ * false, so the caller skips it while the rest of the plan is still checked. */
 static bool
 want_list (struct ferry_pctx *ctx, const struct ferry_ynode *n,
            const char *path)
@@ -305,6 +310,10 @@ get_uint (struct ferry_pctx *ctx, const struct ferry_ynode *map,
   return v;
 }
 
+/* Read the optional boolean KEY of MAP into *RET. It must be a YAML boolean
+ * scalar (true/false, yes/no, on/off in any case); anything else is a
+ * diagnostic naming PATH.KEY. Return the value node, or NULL when KEY is
+ * absent or wrong, leaving *RET as it was so the caller's default stands. */
 static const struct ferry_ynode *
 get_bool (struct ferry_pctx *ctx, const struct ferry_ynode *map,
           const char *path, const char *key, bool *ret)
@@ -557,6 +566,12 @@ check_type (struct ferry_pctx *ctx, const struct ferry_ynode *map,
   return t;
 }
 
+/* Fill plan->state from the optional state: mapping N (NULL when absent).
+ * The backend defaults to "file"; keys of the other backend are diagnostics
+ * rather than silently ignored. A file backend's path is resolved against
+ * the plan's directory and defaults to .ferry/NAME.state; a rados backend
+ * needs a pool and its object defaults to the plan's name, so two plans do
+ * not share a journal by accident. Must run after metadata.name is read. */
 static void
 parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
              struct ferry_plan *plan)
@@ -617,6 +632,11 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   free (path);
 }
 
+/* Fill plan->sources from the sources: mapping N, one entry per key (the
+ * source's name). Paths (path, allow_dirs, conf) are resolved against the
+ * plan's directory here, so later code never depends on the working
+ * directory. Problems are diagnostics; the arrays are allocated one longer
+ * than needed, zero-terminated. */
 static void
 parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                struct ferry_plan *plan)
@@ -669,6 +689,10 @@ parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Fill plan->targets from the targets: mapping N, one entry per key (the
+ * target's name), with its optional ceph: block; ceph.volumes_pool is
+ * required for an openstack target. Paths are resolved against the plan's
+ * directory. Problems are diagnostics. */
 static void
 parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                struct ferry_plan *plan)
@@ -726,6 +750,9 @@ parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Fill plan->flavors from the flavors: mapping N: vcpus and ram_mb are
+ * required, disk_gb optional, each within its bounds. Problems are
+ * diagnostics. */
 static void
 parse_flavors (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                struct ferry_plan *plan)
@@ -763,6 +790,9 @@ parse_flavors (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Fill VM's disks from the list N (at PATH, for diagnostics): at least one
+ * disk, each with a file and optional size_gb and volume_type. The file name
+ * is kept as written: it is relative to the VM's source, not to the plan. */
 static void
 parse_disks (struct ferry_pctx *ctx, const struct ferry_ynode *n,
              const char *path, struct ferry_vm *vm)
@@ -795,6 +825,9 @@ parse_disks (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Fill VM's ports from the list N (at PATH): each needs a network; fixed_ip
+ * and mac are checked for syntax here so that a typo fails validation, not a
+ * cloud call. */
 static void
 parse_ports (struct ferry_pctx *ctx, const struct ferry_ynode *n,
              const char *path, struct ferry_vm *vm)
@@ -838,6 +871,11 @@ parse_ports (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Fill VM's customize block from mapping N (at PATH): virtio, hostname,
+ * files to copy (src resolved against the plan's directory, dst absolute,
+ * mode octal), firstboot scripts (resolved likewise) and autologon with its
+ * password as a secret reference ({env: NAME} or {file: PATH}; a literal is
+ * refused). Problems are diagnostics. */
 static void
 parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                  const char *path, struct ferry_vm *vm)
@@ -918,6 +956,10 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Fill plan->vms from the vms: list N (at least one VM): name, source,
+ * target and flavor references (whether they exist is checked later, in
+ * validate.c), vcpus and ram_mb, disks (required), ports, customize and
+ * depends_on. Problems are diagnostics. */
 static void
 parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
            struct ferry_plan *plan)
@@ -978,6 +1020,12 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* Turn the YAML tree ROOT into PLAN: check apiVersion ferry/v1, kind
+ * MigrationPlan and metadata, then each top-level section in the order that
+ * later ones need (metadata.name before state). Every problem becomes a
+ * diagnostic in CTX with its position and key path, and parsing goes on, so
+ * one run reports all of them; out of memory sets ctx->oom. Strings in PLAN
+ * are owned by it (ferry_plan_free). */
 void
 ferry_plan_parse_tree (struct ferry_pctx *ctx, const struct ferry_ynode *root,
                        struct ferry_plan *plan)

@@ -12,6 +12,11 @@
 
 #include "util/cleanup.h"
 
+/* Record one diagnostic in CTX, formatted as "FILE:LINE:COL: PATH: message"
+ * (the position and the key path are left out when unknown), for the loader
+ * to sort and hand back. Never fails: running out of memory only sets
+ * ctx->oom, which the loader turns into an error, so callers can report and
+ * go on. */
 void
 ferry_plan_diag (struct ferry_pctx *ctx, struct ferry_pos pos, const char *path,
                  const char *fmt, ...)
@@ -59,6 +64,8 @@ ferry_plan_diag (struct ferry_pctx *ctx, struct ferry_pos pos, const char *path,
   ctx->n_d++;
 }
 
+/* qsort order for diagnostics: by line, then column, then the order they
+ * were made, so the sort is stable and the output follows the file. */
 static int
 diag_cmp (const void *a, const void *b)
 {
@@ -107,6 +114,10 @@ normalize_path (char *path)
   *out = '\0';
 }
 
+/* Resolve path P against directory DIR (the plan's): absolute paths and an
+ * empty or "." DIR leave P as is; the result is normalized lexically. Return
+ * a malloc'd string the caller frees, or NULL when P is NULL or memory runs
+ * out. */
 char *
 ferry_plan_resolve (const char *dir, const char *p)
 {
@@ -124,6 +135,10 @@ ferry_plan_resolve (const char *dir, const char *p)
   return r;
 }
 
+/* Levenshtein edit distance between A and B, for "did you mean" hints. Gives
+ * up early, returning CAP + 1, when the distance must exceed CAP or either
+ * string has 64 characters or more, so a hint costs little and needs no
+ * allocation (one row on the stack). */
 size_t
 ferry_plan_distance (const char *a, const char *b, size_t cap)
 {
@@ -186,6 +201,13 @@ plan_dir (const char *file)
   return r;
 }
 
+/* Load a plan from BUF (LEN bytes) as if read from FILE: parse the YAML,
+ * build the plan, validate it. On success return 0 with *RET (free with
+ * ferry_plan_free). When the plan has problems, return -1 with every
+ * diagnostic in DIAG, sorted by position (free with ferry_diag_free), and
+ * ERR untouched. A plan over the size limit is a diagnostic too. When memory
+ * runs out, return -1 with ERR set. Validation runs only on a tree that
+ * parsed, so its messages never follow from a syntax error. */
 int
 ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
                         unsigned flags, struct ferry_plan **ret,
@@ -249,6 +271,11 @@ out:
   return r;
 }
 
+/* Read the plan FILE (at most one byte past the size limit, enough for
+ * ferry_plan_load_buffer to say it is too big without reading a huge file)
+ * and load it as ferry_plan_load_buffer does. Return 0, or -1 with DIAG or
+ * ERR set as described there; ERR also for a file that cannot be opened or
+ * read. */
 int
 ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
                  struct ferry_diag *diag, struct ferry_err *err)
@@ -290,6 +317,7 @@ ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
                                  err);
 }
 
+/* Free the N strings of V and V itself. */
 static void
 free_strv (char **v, size_t n)
 {
@@ -300,6 +328,8 @@ free_strv (char **v, size_t n)
   free (v);
 }
 
+/* Free PLAN and every string and array it owns; NULL is allowed. Also used
+ * on a plan the parser filled only in part, so each field may be NULL. */
 void
 ferry_plan_free (struct ferry_plan *plan)
 {
@@ -389,6 +419,8 @@ ferry_plan_free (struct ferry_plan *plan)
   free (plan);
 }
 
+/* Free the lines of DIAG and leave it empty (the struct is the caller's);
+ * NULL is allowed. */
 void
 ferry_diag_free (struct ferry_diag *diag)
 {
@@ -399,6 +431,8 @@ ferry_diag_free (struct ferry_diag *diag)
   diag->n = 0;
 }
 
+/* The VM called NAME in PLAN, or NULL (also when NAME is NULL, so an unset
+ * reference can be passed as is). */
 const struct ferry_vm *
 ferry_plan_vm (const struct ferry_plan *plan, const char *name)
 {
@@ -410,6 +444,7 @@ ferry_plan_vm (const struct ferry_plan *plan, const char *name)
   return NULL;
 }
 
+/* The target called NAME in PLAN, or NULL (also when NAME is NULL). */
 const struct ferry_plan_target *
 ferry_plan_target (const struct ferry_plan *plan, const char *name)
 {
@@ -421,6 +456,7 @@ ferry_plan_target (const struct ferry_plan *plan, const char *name)
   return NULL;
 }
 
+/* The source called NAME in PLAN, or NULL (also when NAME is NULL). */
 const struct ferry_source *
 ferry_plan_source (const struct ferry_plan *plan, const char *name)
 {
@@ -432,6 +468,7 @@ ferry_plan_source (const struct ferry_plan *plan, const char *name)
   return NULL;
 }
 
+/* The flavor called NAME in PLAN, or NULL (also when NAME is NULL). */
 const struct ferry_flavor *
 ferry_plan_flavor (const struct ferry_plan *plan, const char *name)
 {

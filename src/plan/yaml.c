@@ -41,6 +41,8 @@ struct yparse {
   uint64_t expanded; /* nodes added by aliases so far */
 };
 
+/* Convert a libyaml mark (0-based) to the 1-based line and column that
+ * diagnostics show. */
 static struct ferry_pos
 mark_pos (yaml_mark_t m)
 {
@@ -189,6 +191,9 @@ anchor_add (struct yparse *y, char *name, struct ferry_ynode *node)
   return 0;
 }
 
+/* The node anchor NAME was last defined on, or NULL. Searched from the
+ * newest, since YAML lets a later anchor of the same name override an
+ * earlier one for the aliases that follow it. */
 static struct ferry_ynode *
 anchor_find (struct yparse *y, const char *name)
 {
@@ -233,6 +238,7 @@ attach (struct yparse *y, struct ferry_ynode *node)
   return 0;
 }
 
+/* FNV-1a hash of string S, for the duplicate-key table of ent_put. */
 static uint64_t
 hash_str (const char *s)
 {
@@ -545,6 +551,12 @@ on_event (struct yparse *y, yaml_event_t *ev, unsigned *n_docs)
   return 0;
 }
 
+/* Parse plan text BUF (LEN bytes) into DOC: exactly one YAML document, after
+ * check_text has vetted the raw bytes. Syntax errors become diagnostics in
+ * CTX with their position; running out of memory sets ctx->oom instead.
+ * Every node made is recorded in DOC, even when parsing fails half way, so
+ * the caller frees DOC with ferry_plan_yaml_free in both cases. Return 0, or
+ * -1. */
 int
 ferry_plan_yaml_parse (struct ferry_pctx *ctx, const char *buf, size_t len,
                        struct ferry_ydoc *doc)
@@ -600,6 +612,8 @@ ferry_plan_yaml_parse (struct ferry_pctx *ctx, const char *buf, size_t len,
   return r == 1 ? 0 : -1;
 }
 
+/* Free every node of DOC (through its list of all nodes, so aliases shared
+ * by several parents are freed once) and leave DOC empty; NULL is allowed. */
 void
 ferry_plan_yaml_free (struct ferry_ydoc *doc)
 {
@@ -617,6 +631,9 @@ ferry_plan_yaml_free (struct ferry_ydoc *doc)
   memset (doc, 0, sizeof *doc);
 }
 
+/* The entry of mapping MAP whose key is KEY, or NULL when there is none or
+ * MAP is NULL or not a mapping, so lookups can be chained without checks.
+ * Keys are unique after parsing, so the first match is the only one. */
 const struct ferry_yent *
 ferry_ynode_ent (const struct ferry_ynode *map, const char *key)
 {
@@ -630,6 +647,7 @@ ferry_ynode_ent (const struct ferry_ynode *map, const char *key)
   return NULL;
 }
 
+/* The value of KEY in mapping MAP, or NULL (as for ferry_ynode_ent). */
 const struct ferry_ynode *
 ferry_ynode_get (const struct ferry_ynode *map, const char *key)
 {

@@ -10,6 +10,10 @@
 
 #include "util/cleanup.h"
 
+/* Create the directories leading to file PATH (not PATH itself), mode 0700,
+ * private to the user, since the callers put state journals and locks there;
+ * existing ones are fine. Return 0, or -1 with ERR naming the directory that
+ * could not be made. */
 int
 ferry_mkdir_parents (const char *path, struct ferry_err *err)
 {
@@ -35,6 +39,9 @@ ferry_mkdir_parents (const char *path, struct ferry_err *err)
   return 0;
 }
 
+/* fsync the directory holding PATH, so that a file just created or renamed
+ * there survives a crash, not only its data. File systems that cannot sync a
+ * directory (EINVAL, EROFS) are not an error. Return 0, or -1 with ERR set. */
 int
 ferry_sync_parent (const char *path, struct ferry_err *err)
 {

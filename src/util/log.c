@@ -14,12 +14,18 @@ static const char *const level_names[] = {"debug", "info", "warning", "error"};
 _Static_assert(sizeof level_names / sizeof level_names[0] == FERRY_LOG_LAST,
                "level_names out of date");
 
+/* Set the lowest level shown on stderr. Not locked: main calls it before any
+ * thread starts. */
 void
 ferry_log_set_level (enum ferry_log_level level)
 {
   arg_level = level;
 }
 
+/* Open PATH for appending (close-on-exec, line buffered) as the log file.
+ * From now on it gets every message at info and above, debug too when the
+ * level is debug, whatever is shown on the console. Like the level, set
+ * before threads start. Return 0, or -1 with errno set. */
 int
 ferry_log_open_file (const char *path)
 {
@@ -30,6 +36,7 @@ ferry_log_open_file (const char *path)
   return 0;
 }
 
+/* Close the log file, if one is open; later messages go to stderr only. */
 void
 ferry_log_close_file (void)
 {
@@ -65,6 +72,11 @@ vlog (enum ferry_log_level level, bool console, const char *fmt, va_list ap)
   pthread_mutex_unlock (&log_lock);
 }
 
+/* Log a printf-style message at LEVEL: to stderr when at or above the set
+ * level (prefixed with the level name from warnings up), and to the log
+ * file, if any, with a timestamp (see ferry_log_open_file for which levels).
+ * Lines are written whole under a lock, so workers' messages do not
+ * interleave. */
 void
 ferry_log (enum ferry_log_level level, const char *fmt, ...)
 {
