@@ -56,6 +56,10 @@ global_options (int argc, char **argv)
   return -1;
 }
 
+/* Check the module and command tables, apply the global options, then run
+ * the named command with argv starting at its name.  Returns the
+ * command's exit code, or FERRY_EXIT_ERROR for a bad table, option or
+ * command name (usage on stderr). */
 int
 main (int argc, char **argv)
 {

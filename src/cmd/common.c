@@ -110,6 +110,11 @@ ferry_cmd_usage_error (const struct ferry_command *cmd)
   return FERRY_EXIT_ERROR;
 }
 
+/* Parse a decimal size into *RET: an optional K, M, G or T (either case)
+ * multiplies by 1024 per step, and "i", "B" or "iB" may follow ("4M",
+ * "4MiB", "4MB"); a "B" without a multiplier is refused.  0, or -1
+ * for anything else; *RET is untouched then.  The multiplication is not
+ * checked for overflow. */
 int
 ferry_parse_size (const char *s, uint64_t *ret)
 {

@@ -26,6 +26,9 @@ sha256_hex (const void *buf, size_t len, char out[65])
     snprintf (out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* SHA-256 of the contents of PATH as 64 hex digits and a NUL in OUT,
+ * read in 64 KiB blocks.  0, or -1 when PATH cannot be opened or read
+ * (OUT is not valid then).  Prints nothing. */
 int
 ferry_sha256_file (const char *path, char out[65])
 {
@@ -47,6 +50,11 @@ ferry_sha256_file (const char *path, char out[65])
   return ferror (f) ? -1 : 0;
 }
 
+/* SHA-256 (64 hex digits and a NUL, in OUT) of one "id\tneed\tdetail" line
+ * per step of R in graph order, excluded steps left out: what `apply`
+ * compares to tell whether the world changed since the plan was saved.
+ * OUT is "" when no memory stream can be had, which no stored hash
+ * matches. */
 void
 ferry_observations_hash (const struct ferry_run *r, char out[65])
 {
@@ -118,6 +126,10 @@ ferry_saved_check_target (const char *out, const char *plan_file)
   return 0;
 }
 
+/* Write the saved plan OUT for the run R: a JSON object with the marker
+ * "ferry_saved_plan", the version, the plan file's absolute path, its
+ * SHA-256 and the observations hash.  OUT is first checked with
+ * ferry_saved_check_target.  Prints its errors; 0 or -1. */
 int
 ferry_saved_write (const char *out, const struct ferry_run *r)
 {
@@ -152,6 +164,14 @@ ferry_saved_write (const char *out, const struct ferry_run *r)
   return 0;
 }
 
+/* Tell whether FILE is a saved plan and if so set *RET_IS_SAVED and copy
+ * the plan path into *RET_PLAN (caller frees) and both hashes (65 bytes
+ * each, NUL included).  Only the first 8 KiB are read.  A file that cannot
+ * be opened, does not start with '{' or does not parse as JSON returns 0
+ * with *RET_IS_SAVED false: it goes on to the plan loader, which reports
+ * it if unreadable.  -1 (printed) for a JSON object without the marker or
+ * a field, or with a hash that is not 64 characters, and when the path
+ * cannot be copied. */
 int
 ferry_saved_read (const char *file, char **ret_plan, char *plan_hash,
                   char *obs_hash, bool *ret_is_saved)

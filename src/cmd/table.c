@@ -72,6 +72,11 @@ check_options (const char *where, const struct ferry_option *opts,
   return 0;
 }
 
+/* Check the command table and the option tables at start-up (main), so a
+ * bad entry fails every run instead of a lookup silently missing: the
+ * global options, then each command's mandatory fields, strictly increasing
+ * names (ferry_command_find's binary search needs it) and its options.
+ * 0, or -1 with ERR naming the first fault. */
 int
 ferry_commands_check (struct ferry_err *err)
 {
@@ -114,6 +119,9 @@ print_option (const struct ferry_option *o, FILE *f)
   fprintf (f, "  %-28s %s\n", left, o->help);
 }
 
+/* Print `ferry --help` to F: the usage line, the global options that have
+ * help, every command not hidden with its summary, and where the manual
+ * is. */
 void
 ferry_usage (FILE *f)
 {
@@ -153,6 +161,9 @@ ferry_command_has_options (const struct ferry_command *cmd)
   return false;
 }
 
+/* Print `ferry CMD --help` to F: the usage line ("[options]" only when CMD
+ * has an option with help), the description (or the summary when CMD has
+ * none), and the option rows. */
 void
 ferry_command_usage (const struct ferry_command *cmd, FILE *f)
 {

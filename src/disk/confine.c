@@ -42,6 +42,9 @@ esc (const char *s, char *out, size_t size)
   out[o] = '\0';
 }
 
+/* Whether NAME starts like a URI scheme: a letter, then letters, digits,
+ * '+', '.' or '-', then ':'.  A '/' ends the scheme, so "./a:b" and
+ * "dir/x:y" are file names; "nbd:host" and "json:{...}" are protocols. */
 bool
 ferry_confine_is_protocol (const char *name)
 {
@@ -250,6 +253,14 @@ confine_resolve (const struct ferry_confine *c, const char *image,
   return 0;
 }
 
+/* Open NAME (IMAGE's FIELD) read-only after confine_resolve has accepted
+ * it; 0, or -1 with ERR naming IMAGE, FIELD and NAME.  Opened with
+ * O_NONBLOCK and O_NOFOLLOW, then fstat'ed: the descriptor must be the
+ * regular file that was checked (same device and inode), so a file
+ * swapped in between the check and the open is refused.  O_NONBLOCK is
+ * cleared again
+ * before returning.  *RET_FD is the caller's to close; *RET_PATH, when
+ * RET_PATH is not NULL, the resolved path for the caller to free. */
 int
 ferry_confine_open (const struct ferry_confine *c, const char *image,
                     const char *field, const char *name, int flags,
@@ -286,6 +297,8 @@ ferry_confine_open (const struct ferry_confine *c, const char *image,
   return 0;
 }
 
+/* Whether confine_resolve accepts NAME for IMAGE: the checks of
+ * ferry_confine_open without opening anything; the error is dropped. */
 bool
 ferry_confine_allows (const struct ferry_confine *c, const char *image,
                       const char *name)
@@ -322,6 +335,9 @@ add_resolved (struct ferry_confine *c, char *r, struct ferry_err *err)
   return 0;
 }
 
+/* Resolve DIR with realpath and add it to C (a duplicate is dropped);
+ * 0, or -1 with ERR worded "WHAT 'DIR'" when DIR does not resolve or is
+ * not a directory.  C owns the stored copy. */
 int
 ferry_confine_add (struct ferry_confine *c, const char *dir, const char *what,
                    struct ferry_err *err)
@@ -339,6 +355,8 @@ ferry_confine_add (struct ferry_confine *c, const char *dir, const char *what,
   return add_resolved (c, r, err);
 }
 
+/* Add the resolved directory of IMAGE (its dirname, through realpath) to
+ * C; 0, or -1 with ERR.  A duplicate is dropped. */
 int
 ferry_confine_add_image_dir (struct ferry_confine *c, const char *image,
                              struct ferry_err *err)
@@ -355,6 +373,10 @@ ferry_confine_add_image_dir (struct ferry_confine *c, const char *image,
   return add_resolved (c, r, err);
 }
 
+/* Fill C for `convert`/`inspect` of IMAGE: its directory (skipped for an
+ * rbd: name, which has none) and each of the N --allow-dir entries of
+ * ALLOW.  0, or -1 with ERR; on failure C is already freed (emptied), so
+ * the caller has nothing to undo. */
 int
 ferry_confine_for_image (struct ferry_confine *c, const char *image,
                          char *const *allow, size_t n, struct ferry_err *err)
@@ -374,6 +396,9 @@ fail:
   return -1;
 }
 
+/* Append copies of SRC's directories (SRC may be NULL) to DST, which then
+ * owns them; 0, or -1 with ERR after freeing DST, so a failed copy leaves
+ * DST empty rather than half filled. */
 int
 ferry_confine_copy (struct ferry_confine *dst, const struct ferry_confine *src,
                     struct ferry_err *err)
@@ -395,6 +420,9 @@ ferry_confine_copy (struct ferry_confine *dst, const struct ferry_confine *src,
   return 0;
 }
 
+/* Free C's directories and leave C empty (dirs NULL, n 0) and reusable;
+ * C itself is the caller's.  NULL is fine, which the cleanup attribute
+ * (CLEANUP_CONFINE) relies on. */
 void
 ferry_confine_free (struct ferry_confine *c)
 {

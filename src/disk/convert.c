@@ -259,6 +259,11 @@ chunk_done (struct pipeline *pl, uint64_t index, struct ferry_err *err)
   return r;
 }
 
+/* Worker thread: take chunk indexes from PL->next until they run out, the
+ * pipeline fails or the stop flag is set; convert, hash (with a checksum)
+ * and mark each done.  Its chunk buffer is 4096-aligned for O_DIRECT
+ * targets.  Errors go to pipeline_fail; on exit it decrements
+ * PL->running and wakes the waiting caller.  Returns NULL. */
 static void *
 worker (void *arg)
 {
@@ -303,6 +308,10 @@ out:
   return NULL;
 }
 
+/* Call the progress callback, if any, with the watermark (bytes known to
+ * be written, clamped to the disk size), the byte counters and the time
+ * since T0; FINAL marks the last report of a finished conversion.  Runs
+ * on the calling thread, not holding the lock during the callback. */
 static void
 report (struct pipeline *pl, double t0, bool final)
 {
@@ -323,6 +332,16 @@ report (struct pipeline *pl, double t0, bool final)
   pl->opts->progress (pl->opts->opaque, &p);
 }
 
+/* Convert the open SRC into the open DST (neither is closed; DST must be
+ * at least SRC's size), filling in the option defaults (4 MiB chunks,
+ * 1 GiB checkpoints, two workers per CPU, at least 2, at most 64).  The
+ * calling thread starts the workers, reports progress while waiting and
+ * joins them.  Unless a worker failed, the target is then flushed and the
+ * last checkpoint recorded even when stopped early, so a resume starts
+ * from there.  RESUME_FROM is rounded down to a chunk; with a checksum
+ * every chunk is still read (the hash covers the whole disk), but only
+ * those past it are written.  0 with *RET_STATS (when not NULL) filled,
+ * or -1 with ERR (EINTR when the stop flag ended it early). */
 int
 ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
                     const struct ferry_convert_opts *in_opts,
@@ -478,6 +497,11 @@ out:
   return r;
 }
 
+/* Open SRC_NAME (confined by OPTS->confine) and the target DST_NAME sized
+ * to it, convert, and close both.  A file target that is the source
+ * itself, even through a link, is refused before it is opened, since
+ * opening it would zero the source.  0, or -1 with ERR; a failed final
+ * flush on close also makes it -1. */
 int
 ferry_convert (const char *src_name, const char *dst_name,
                const struct ferry_convert_opts *opts,

@@ -59,6 +59,10 @@ write_all (struct ferry_target *t, int fd, const void *buf, uint64_t length,
   return 0;
 }
 
+/* pwrite op: aligned writes (offset, length and buffer on 4 KiB) go
+ * through the O_DIRECT descriptor, in parallel; the rest through the
+ * buffered one, one at a time under F->lock (see the top of the file).
+ * 0, or -1 with ERR. */
 static int
 file_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
              uint64_t offset, struct ferry_err *err)
@@ -101,6 +105,9 @@ file_zero (struct ferry_target *t, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* flush op: fdatasync the buffered descriptor, which also covers what went
+ * through the O_DIRECT one (same file).  EINVAL, a file that cannot be
+ * synced, is not an error.  0, or -1 with ERR. */
 static int
 file_flush (struct ferry_target *t, struct ferry_err *err)
 {
@@ -111,6 +118,11 @@ file_flush (struct ferry_target *t, struct ferry_err *err)
   return 0;
 }
 
+/* close op: flush and close the file, then free T with its name and
+ * private state.  Also undoes a half-built target from
+ * ferry_target_file_open (priv NULL or descriptors still -1).  0, or -1
+ * with ERR when the flush or the close of the buffered descriptor fails,
+ * since the data may then not be on disk. */
 static int
 file_close (struct ferry_target *t, struct ferry_err *err)
 {
