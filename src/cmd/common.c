@@ -112,15 +112,19 @@ ferry_cmd_usage_error (const struct ferry_command *cmd)
 
 /* Parse a decimal size into *RET: an optional K, M, G or T (either case)
  * multiplies by 1024 per step, and "i", "B" or "iB" may follow ("4M",
- * "4MiB", "4MB"); a "B" without a multiplier is refused.  0, or -1
- * for anything else; *RET is untouched then.  The multiplication is not
- * checked for overflow. */
+ * "4MiB", "4MB"); a "B" without a multiplier, a sign, trailing bytes
+ * ("10KBB") and a size past 2^64 - 1 are refused.  0, or -1 for anything
+ * else; *RET is untouched then. */
 int
 ferry_parse_size (const char *s, uint64_t *ret)
 {
   char *end;
   unsigned long long v;
+  unsigned shift = 0;
 
+  /* strtoull takes "-1" and wraps it: only digits may start a size */
+  if (*s < '0' || *s > '9')
+    return -1;
   errno = 0;
   v = strtoull (s, &end, 10);
   if (errno || end == s)
@@ -128,27 +132,36 @@ ferry_parse_size (const char *s, uint64_t *ret)
   switch (*end) {
   case 'T':
   case 't':
-    v <<= 10; /* fallthrough */
+    shift = 40;
+    break;
   case 'G':
   case 'g':
-    v <<= 10; /* fallthrough */
+    shift = 30;
+    break;
   case 'M':
   case 'm':
-    v <<= 10; /* fallthrough */
+    shift = 20;
+    break;
   case 'K':
   case 'k':
-    v <<= 10;
-    end++;
+    shift = 10;
     break;
   case '\0':
     break;
   default:
     return -1;
   }
-  if (*end == 'i' || *end == 'B')
+  if (shift) {
+    if (v > (UINT64_MAX >> shift))
+      return -1; /* would wrap */
+    v <<= shift;
     end++;
-  if (*end == 'B')
-    end++;
+    /* K, KB, KiB (and the same for M, G, T) */
+    if (*end == 'i')
+      end++;
+    if (*end == 'B')
+      end++;
+  }
   if (*end)
     return -1;
   *ret = v;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -135,8 +136,9 @@ ferry_saved_write (const char *out, const struct ferry_run *r)
 {
   char plan_hash[65], obs_hash[65], abs[PATH_MAX];
   cJSON *root;
-  char *text;
+  char *text, *tmp;
   FILE *f;
+  int w;
 
   if (ferry_sha256_file (r->plan->file, plan_hash) < 0 ||
       realpath (r->plan->file, abs) == NULL) {
@@ -154,13 +156,32 @@ ferry_saved_write (const char *out, const struct ferry_run *r)
   cJSON_AddStringToObject (root, "observations_sha256", obs_hash);
   text = cJSON_Print (root);
   cJSON_Delete (root);
-  f = fopen (out, "we");
-  if (f == NULL || fprintf (f, "%s\n", text) < 0 || fclose (f) != 0) {
-    ferry_error ("cannot write '%s': %s", out, strerror (errno));
+  if (text == NULL) {
+    ferry_error ("cannot write '%s': out of memory", out);
+    return -1;
+  }
+  /* a whole saved plan or the old file: write beside it, then rename */
+  if (asprintf (&tmp, "%s.tmp%ld", out, (long) getpid ()) < 0) {
+    ferry_error ("cannot write '%s': out of memory", out);
     free (text);
     return -1;
   }
-  free (text);
+  f = fopen (tmp, "wxe");
+  if (f == NULL) {
+    ferry_error ("cannot write '%s': %s", tmp, strerror (errno));
+    free (text), free (tmp);
+    return -1;
+  }
+  w = fprintf (f, "%s\n", text);
+  if (fflush (f) != 0 || fsync (fileno (f)) < 0)
+    w = -1;
+  if (fclose (f) != 0 || w < 0 || rename (tmp, out) < 0) {
+    ferry_error ("cannot write '%s': %s", out, strerror (errno));
+    unlink (tmp);
+    free (text), free (tmp);
+    return -1;
+  }
+  free (text), free (tmp);
   return 0;
 }
 

@@ -67,6 +67,15 @@ test_parse_size (void **state)
   assert_int_equal (ferry_parse_size ("", &v), -1);
   assert_int_equal (ferry_parse_size ("1X", &v), -1);
   assert_int_equal (ferry_parse_size ("M", &v), -1);
+  /* a sign would wrap through strtoull; so would a huge multiple */
+  assert_int_equal (ferry_parse_size ("-1", &v), -1);
+  assert_int_equal (ferry_parse_size ("+1", &v), -1);
+  assert_int_equal (ferry_parse_size (" 1", &v), -1);
+  assert_int_equal (ferry_parse_size ("16777216T", &v), -1);
+  assert_int_equal (ferry_parse_size ("16777215T", &v), 0);
+  assert_true (v == 16777215ULL << 40);
+  assert_int_equal (ferry_parse_size ("10KBB", &v), -1);
+  assert_int_equal (ferry_parse_size ("10B", &v), -1);
 }
 
 /* Counts: 1..MAX only. */
