@@ -249,7 +249,7 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
+  rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
   if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
                             spec->path, &src, err) < 0)
     return -1;
@@ -301,20 +301,20 @@ convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
 {
   struct ferry_journal_entry e = {0};
 
-  if (ctx->dry_run || ctx->journal == NULL)
+  if (ctx->dry_run || ctx->state == NULL)
     return 0;
   e.step = step->id;
   e.event = ev;
   e.offset = offset;
   e.ident = ident;
-  return ferry_journal_append (ctx->journal, &e, err);
+  return ferry_state_append (ctx->state, &e, err);
 }
 
 struct convert_cb {
-  struct ferry_ctx *ctx;          /* for the journal and progress */
-  const struct ferry_step *step;  /* the step */
-  const char *src_id;             /* source chain identity */
-  const char *part_id;            /* .part identity */
+  struct ferry_ctx *ctx;         /* for the journal and progress */
+  const struct ferry_step *step; /* the step */
+  const char *src_id;            /* source chain identity */
+  const char *part_id;           /* .part identity */
 };
 
 /* Checkpoints go to the journal: the offset below which data is durable,
@@ -386,7 +386,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
       ferry_disk_check_not_source (src, final, err) < 0 ||
       ferry_disk_check_not_source (src, part, err) < 0)
     goto out;
-  rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
+  rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
   if (part_is_done (rec, src_id, part)) {
     ferry_info ("%s: '%s' is complete, renaming it", step->id, part);
     r = convert_finish (ctx, step, final, part, err);

@@ -13,11 +13,9 @@
 void
 ferry_run_free (struct ferry_run *r)
 {
-  ferry_run_journal_close (r);
+  ferry_run_state_close (r);
   ferry_graph_free (r->graph);
   ferry_plan_free (r->plan);
-  free (r->journal_path);
-  free (r->lock_path);
   free (r->keep);
   free (r->res);
   memset (r, 0, sizeof *r);
@@ -69,17 +67,8 @@ ferry_run_load (const char *file, unsigned plan_flags,
     ferry_error ("%s: %s", file, err.msg);
     return -1;
   }
-  if (ret->plan->state.backend && strcmp (ret->plan->state.backend, "file")) {
-    ferry_error ("%s: state backend '%s' is not available in "
-                 "ferry %s (use backend: file)",
-                 file, ret->plan->state.backend, FERRY_VERSION);
-    return -1;
-  }
-  ret->journal_path = strdup (ret->plan->state.path);
   ret->res = calloc (ret->graph->n + 1, sizeof *ret->res);
-  if (ret->journal_path == NULL || ret->res == NULL ||
-      asprintf (&ret->lock_path, "%s.lock", ret->plan->state.path) < 0) {
-    ret->lock_path = NULL;
+  if (ret->res == NULL) {
     ferry_error ("out of memory");
     return -1;
   }
@@ -87,56 +76,67 @@ ferry_run_load (const char *file, unsigned plan_flags,
 }
 
 /* Take the plan's lock; a lock left by a dead process on this host (a
- * crashed or killed apply) is taken over with a warning. */
+ * crashed or killed apply) is taken over, atomically, with a warning. */
 static int
-take_lock (const char *path, struct ferry_lock **ret)
+take_lock (struct ferry_run *r)
 {
-  struct ferry_lock_owner owner;
+  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  struct ferry_lock_owner taken;
   struct ferry_err err = {0};
 
-  if (ferry_lock_acquire (path, ret, &err) == 0)
-    return 0;
-  if (ferry_lock_read (path, &owner, NULL) == 1 &&
-      ferry_lock_is_stale (&owner)) {
+  memset (&taken, 0, sizeof taken);
+  if (ferry_state_lock_acquire (r->state, &plan, FERRY_LOCK_TAKE_STALE,
+                                &r->lock, &taken, &err) < 0) {
+    ferry_die_err (&err);
+    return -1;
+  }
+  if (taken.pid != 0)
     ferry_warn ("taking over the lock of pid %d on this host: that process "
                 "is gone (crashed or killed)",
-                (int) owner.pid);
-    ferry_err_clear (&err);
-    if (ferry_lock_break (path, false, &owner, &err) >= 0 &&
-        ferry_lock_acquire (path, ret, &err) == 0)
-      return 0;
-  }
-  ferry_die_err (&err);
-  return -1;
+                (int) taken.pid);
+  return 0;
 }
 
 int
-ferry_run_journal (struct ferry_run *r, bool write)
+ferry_run_state (struct ferry_run *r, bool write)
 {
   struct ferry_err err = {0};
   size_t first = 0, bad;
 
-  if (write && take_lock (r->lock_path, &r->lock) < 0)
-    return -1;
-  if (ferry_journal_open (r->journal_path, !write, &r->journal, &err) < 0) {
+  if (ferry_state_open (&r->plan->state, !write, &r->state, &err) < 0) {
     ferry_die_err (&err);
     return -1;
   }
-  bad = ferry_journal_bad_lines (r->journal, &first);
+  if (write) {
+    /* the lock lives with the state; replay again once it is held, so
+     * that events of the run that held it before are folded in */
+    if (take_lock (r) < 0) {
+      ferry_run_state_close (r);
+      return -1;
+    }
+    ferry_state_close (r->state);
+    r->state = NULL;
+    if (ferry_state_open (&r->plan->state, false, &r->state, &err) < 0) {
+      ferry_die_err (&err);
+      ferry_run_state_close (r);
+      return -1;
+    }
+  }
+  bad = ferry_state_bad_lines (r->state, &first);
   if (bad)
-    ferry_warn ("journal '%s': %zu unreadable line%s ignored (first: line "
+    ferry_warn ("%s: %zu unreadable line%s ignored (first: line "
                 "%zu; a torn line after a crash is expected)",
-                r->journal_path, bad, bad == 1 ? "" : "s", first);
+                ferry_state_where (r->state), bad, bad == 1 ? "" : "s", first);
   return 0;
 }
 
 void
-ferry_run_journal_close (struct ferry_run *r)
+ferry_run_state_close (struct ferry_run *r)
 {
-  ferry_journal_close (r->journal);
-  r->journal = NULL;
-  ferry_lock_release (r->lock);
+  ferry_state_lock_release (r->lock);
   r->lock = NULL;
+  ferry_state_close (r->state);
+  r->state = NULL;
 }
 
 void
