@@ -437,6 +437,9 @@ apply_run (int argc, char **argv)
     goto out;
   if (ferry_run_state (&r, !a.dry_run) < 0)
     goto out;
+  ferry_run_check_writer (&r);
+  if (!a.dry_run && ferry_run_record_writer (&r) < 0)
+    goto out;
   ctx.plan = r.plan;
   ctx.state = r.state;
   ctx.dry_run = a.dry_run;

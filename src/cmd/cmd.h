@@ -151,6 +151,12 @@ int ferry_run_load (const char *file, unsigned plan_flags,
 int ferry_run_state (struct ferry_run *r, bool write);
 /* Release the lock and close the state. */
 void ferry_run_state_close (struct ferry_run *r);
+/* Warn when the open state was last written by another plan file (two
+ * plans sharing metadata.name, hence one journal). */
+void ferry_run_check_writer (struct ferry_run *r);
+/* Record the plan file's real path as the state's last writer (apply,
+ * with the lock held).  Prints; 0 or -1. */
+int ferry_run_record_writer (struct ferry_run *r);
 void ferry_run_free (struct ferry_run *r);
 
 /* Print the observations as `ferry plan` does (text or JSON). */

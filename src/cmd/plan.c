@@ -54,6 +54,7 @@ plan_run (int argc, char **argv)
       (out && ferry_saved_check_target (out, r.plan->file) < 0) ||
       ferry_run_state (&r, false) < 0)
     goto out;
+  ferry_run_check_writer (&r);
   ctx.plan = r.plan;
   ctx.dry_run = true;
   ctx.state = r.state;

@@ -1,8 +1,10 @@
 /* The run helper of the plan commands (validate, plan, apply, status,
  * graph, unlock): load the plan, select the --target VMs, open the
  * journal, take the lock; and the plan printer `plan` and `apply` share. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -137,6 +139,68 @@ ferry_run_state_close (struct ferry_run *r)
   r->lock = NULL;
   ferry_state_close (r->state);
   r->state = NULL;
+}
+
+/* The journal record that says which plan file wrote the state last: a
+ * DONE whose identity is the plan file's real path.  Not a step id any
+ * plan can make (ids are VM and object names joined by '/'); older ferry
+ * versions fold it as a step no graph has, and never show it. */
+#define PLAN_RECORD "@plan"
+
+/* The plan file that last wrote R's state (malloc'd path) when it is
+ * another file than R's plan that still exists, else NULL. */
+static char *
+other_writer (struct ferry_run *r)
+{
+  const struct ferry_step_record *rec =
+      ferry_state_step (r->state, PLAN_RECORD);
+  struct stat mine, theirs;
+
+  if (rec == NULL || rec->done_ident == NULL ||
+      stat (r->plan->file, &mine) < 0 || stat (rec->done_ident, &theirs) < 0)
+    return NULL;
+  if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)
+    return NULL;
+  return strdup (rec->done_ident);
+}
+
+void
+ferry_run_check_writer (struct ferry_run *r)
+{
+  char *other = other_writer (r);
+
+  if (other == NULL)
+    return;
+  ferry_warn ("state '%s' was last written by plan '%s'; two plans share "
+              "metadata.name '%s' — give each its own metadata.name or "
+              "state.path",
+              r->plan->state.path ? r->plan->state.path
+                                  : ferry_state_where (r->state),
+              other, r->plan->name);
+  free (other);
+}
+
+int
+ferry_run_record_writer (struct ferry_run *r)
+{
+  const struct ferry_step_record *rec =
+      ferry_state_step (r->state, PLAN_RECORD);
+  struct ferry_journal_entry e = {.step = PLAN_RECORD,
+                                  .event = FERRY_EVENT_DONE};
+  struct ferry_err err = {0};
+  char real[PATH_MAX];
+
+  if (realpath (r->plan->file, real) == NULL)
+    return 0; /* no name to record; nothing depends on it */
+  if (rec != NULL && rec->done_ident != NULL &&
+      strcmp (rec->done_ident, real) == 0)
+    return 0;
+  e.ident = real;
+  if (ferry_state_append (r->state, &e, &err) < 0) {
+    ferry_die_err (&err);
+    return -1;
+  }
+  return 0;
 }
 
 void
