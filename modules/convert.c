@@ -250,11 +250,12 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
-  if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
-                            spec->path, &src, err) < 0)
+  if (ferry_plan_disk_get (ctx->plan,
+                           ferry_plan_source (ctx->plan, step->vm->source),
+                           spec->path, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0) {
-    ferry_disk_close (src);
+    ferry_plan_disk_put (ctx->plan, src, false);
     return -1;
   }
   ret->work_bytes = src->virtual_size;
@@ -289,7 +290,8 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
               final, spec->path, src->format->name, src->subformat,
               (unsigned long long) (src->virtual_size >> 20));
   }
-  ferry_disk_close (src);
+  /* apply, on this worker, takes the same handle up again */
+  ferry_plan_disk_put (ctx->plan, src, false);
   return 0;
 }
 
@@ -379,8 +381,9 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   struct ferry_file_ident fi;
   int r = -1;
 
-  if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
-                            spec->path, &src, err) < 0)
+  if (ferry_plan_disk_get (ctx->plan,
+                           ferry_plan_source (ctx->plan, step->vm->source),
+                           spec->path, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0 ||
       ferry_disk_check_not_source (src, final, err) < 0 ||
@@ -442,7 +445,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
 out:
   if (dst)
     ferry_target_close (dst, NULL);
-  ferry_disk_close (src);
+  ferry_plan_disk_put (ctx->plan, src, true);
   return r;
 }
 
