@@ -99,6 +99,9 @@ take_lock (struct ferry_run *r)
   return 0;
 }
 
+/* Open the plan's state through the state interface (the backend comes
+ * from the plan's state block); a writer also takes the plan lock.  See
+ * cmd.h. */
 int
 ferry_run_state (struct ferry_run *r, bool write)
 {
@@ -132,6 +135,7 @@ ferry_run_state (struct ferry_run *r, bool write)
   return 0;
 }
 
+/* Release the plan lock (if held) and close the state. */
 void
 ferry_run_state_close (struct ferry_run *r)
 {
@@ -164,6 +168,7 @@ other_writer (struct ferry_run *r)
   return strdup (rec->done_ident);
 }
 
+/* Warn when another existing plan file wrote R's state last. */
 void
 ferry_run_check_writer (struct ferry_run *r)
 {
@@ -180,6 +185,8 @@ ferry_run_check_writer (struct ferry_run *r)
   free (other);
 }
 
+/* Record R's plan file (its real path) as the state's writer, once per
+ * change of writer, so the journal does not grow on every apply. */
 int
 ferry_run_record_writer (struct ferry_run *r)
 {

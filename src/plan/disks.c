@@ -50,6 +50,7 @@ struct ferry_disk_cache {
   unsigned long opens;        /* disks opened through the cache (tests) */
 };
 
+/* A new, empty cache; NULL when out of memory. */
 struct ferry_disk_cache *
 ferry_disk_cache_new (void)
 {
@@ -77,6 +78,8 @@ entry_free (struct disk_entry *e)
   free (e);
 }
 
+/* Close every disk of C and free it; NULL is fine.  Handles still held
+ * are closed too: the plan (and the run) ends here. */
 void
 ferry_disk_cache_free (struct ferry_disk_cache *c)
 {
@@ -92,6 +95,7 @@ ferry_disk_cache_free (struct ferry_disk_cache *c)
   free (c);
 }
 
+/* How many disks C opened so far (the tests count them). */
 unsigned long
 ferry_disk_cache_opens (struct ferry_disk_cache *c)
 {
@@ -185,6 +189,10 @@ entry_drop (struct ferry_disk_cache *c, struct disk_entry *e)
   entry_free (e);
 }
 
+/* Hand out the disk at PATH of SRC: the cached handle while its files are
+ * unchanged, else a freshly opened one (see the head comment).  Opens
+ * happen under the cache's lock, so two steps asking at once open it
+ * once. */
 int
 ferry_plan_disk_get (const struct ferry_plan *plan,
                      const struct ferry_source *src, const char *path,
@@ -250,6 +258,9 @@ out:
   return r;
 }
 
+/* Give back a handle from ferry_plan_disk_get: a private one is closed;
+ * a cached one stays open for the next step of the run unless LAST and
+ * nobody else holds it. */
 void
 ferry_plan_disk_put (const struct ferry_plan *plan, struct ferry_disk *disk,
                      bool last)
