@@ -249,12 +249,13 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
-  if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
-                            spec->path, &src, err) < 0)
+  rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
+  if (ferry_plan_disk_get (ctx->plan,
+                           ferry_plan_source (ctx->plan, step->vm->source),
+                           spec->path, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0) {
-    ferry_disk_close (src);
+    ferry_plan_disk_put (ctx->plan, src, false);
     return -1;
   }
   ret->work_bytes = src->virtual_size;
@@ -289,7 +290,8 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
               final, spec->path, src->format->name, src->subformat,
               (unsigned long long) (src->virtual_size >> 20));
   }
-  ferry_disk_close (src);
+  /* apply, on this worker, takes the same handle up again */
+  ferry_plan_disk_put (ctx->plan, src, false);
   return 0;
 }
 
@@ -301,20 +303,20 @@ convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
 {
   struct ferry_journal_entry e = {0};
 
-  if (ctx->dry_run || ctx->journal == NULL)
+  if (ctx->dry_run || ctx->state == NULL)
     return 0;
   e.step = step->id;
   e.event = ev;
   e.offset = offset;
   e.ident = ident;
-  return ferry_journal_append (ctx->journal, &e, err);
+  return ferry_state_append (ctx->state, &e, err);
 }
 
 struct convert_cb {
-  struct ferry_ctx *ctx;          /* for the journal and progress */
-  const struct ferry_step *step;  /* the step */
-  const char *src_id;             /* source chain identity */
-  const char *part_id;            /* .part identity */
+  struct ferry_ctx *ctx;         /* for the journal and progress */
+  const struct ferry_step *step; /* the step */
+  const char *src_id;            /* source chain identity */
+  const char *part_id;           /* .part identity */
 };
 
 /* Checkpoints go to the journal: the offset below which data is durable,
@@ -379,14 +381,15 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   struct ferry_file_ident fi;
   int r = -1;
 
-  if (ferry_plan_open_disk (ferry_plan_source (ctx->plan, step->vm->source),
-                            spec->path, &src, err) < 0)
+  if (ferry_plan_disk_get (ctx->plan,
+                           ferry_plan_source (ctx->plan, step->vm->source),
+                           spec->path, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0 ||
       ferry_disk_check_not_source (src, final, err) < 0 ||
       ferry_disk_check_not_source (src, part, err) < 0)
     goto out;
-  rec = ctx->journal ? ferry_journal_step (ctx->journal, step->id) : NULL;
+  rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
   if (part_is_done (rec, src_id, part)) {
     ferry_info ("%s: '%s' is complete, renaming it", step->id, part);
     r = convert_finish (ctx, step, final, part, err);
@@ -442,7 +445,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
 out:
   if (dst)
     ferry_target_close (dst, NULL);
-  ferry_disk_close (src);
+  ferry_plan_disk_put (ctx->plan, src, true);
   return r;
 }
 

@@ -14,11 +14,11 @@ ferry_ctx_record (struct ferry_ctx *ctx, const struct ferry_step *step,
 {
   struct ferry_journal_entry e = {0};
 
-  if (ctx->dry_run || ctx->journal == NULL)
+  if (ctx->dry_run || ctx->state == NULL)
     return 0;
   if (ev == FERRY_EVENT_CREATED) {
     const struct ferry_step_record *rec =
-        ferry_journal_step (ctx->journal, step->id);
+        ferry_state_step (ctx->state, step->id);
     size_t i;
     for (i = 0; rec && i < rec->n_created; i++)
       if (strcmp (rec->created[i], id) == 0)
@@ -28,7 +28,7 @@ ferry_ctx_record (struct ferry_ctx *ctx, const struct ferry_step *step,
   e.event = ev;
   e.offset = offset;
   e.id = id;
-  return ferry_journal_append (ctx->journal, &e, err);
+  return ferry_state_append (ctx->state, &e, err);
 }
 
 /* The observation's detail is the whole line. */

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "plan/plan.h"
-#include "state/journal.h"
+#include "state/state.h"
 #include "util/err.h"
 
 enum ferry_need {
@@ -115,7 +115,7 @@ typedef void (*ferry_progress_fn) (struct ferry_ctx *ctx,
 /* What a module may use while it runs. */
 struct ferry_ctx {
   const struct ferry_plan *plan; /* the validated plan */
-  struct ferry_journal *journal; /* read-only during check */
+  struct ferry_state *state;     /* journal and locks; read-only in check */
   bool dry_run;                  /* never write anything */
   volatile sig_atomic_t *stop;   /* Ctrl-C: finish the chunk, stop */
   ferry_progress_fn progress;    /* may be NULL */

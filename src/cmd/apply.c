@@ -317,11 +317,11 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
 
   ctx.plan = r->plan;
   ctx.dry_run = true;
-  if (ferry_run_journal (r, false) < 0)
+  if (ferry_run_state (r, false) < 0)
     return -1;
-  ctx.journal = r->journal;
+  ctx.state = r->state;
   ferry_engine_observe (&ctx, r->graph, r->keep, r->res, &err);
-  ferry_run_journal_close (r);
+  ferry_run_state_close (r);
   if (saved) {
     ferry_observations_hash (r, hash);
     if (strcmp (hash, saved_obs) != 0) {
@@ -435,10 +435,13 @@ apply_run (int argc, char **argv)
       observe_and_confirm (&r, &a, replace, saved_plan ? file : NULL,
                            saved_obs) < 0)
     goto out;
-  if (ferry_run_journal (&r, !a.dry_run) < 0)
+  if (ferry_run_state (&r, !a.dry_run) < 0)
+    goto out;
+  ferry_run_check_writer (&r);
+  if (!a.dry_run && ferry_run_record_writer (&r) < 0)
     goto out;
   ctx.plan = r.plan;
-  ctx.journal = r.journal;
+  ctx.state = r.state;
   ctx.dry_run = a.dry_run;
   ctx.io_threads = a.io_threads;
   ctx.checkpoint_interval = a.checkpoint_interval;

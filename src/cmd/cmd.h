@@ -15,8 +15,7 @@
 #include "engine/engine.h"
 #include "graph/graph.h"
 #include "plan/plan.h"
-#include "state/journal.h"
-#include "state/lock.h"
+#include "state/state.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -135,12 +134,10 @@ int ferry_targets_add (struct ferry_targets *t, char *vm);
 struct ferry_run {
   struct ferry_plan *plan;       /* validated plan */
   struct ferry_graph *graph;     /* its steps */
-  char *journal_path;            /* state.path */
-  char *lock_path;               /* state.path + ".lock" */
   bool *keep;                    /* --target selection, NULL: all */
   struct ferry_step_result *res; /* one per step */
-  struct ferry_journal *journal; /* once ferry_run_journal ran */
-  struct ferry_lock *lock;       /* held by a writing journal */
+  struct ferry_state *state;     /* once ferry_run_state ran */
+  struct ferry_state_lock *lock; /* the plan lock of a writing run */
 };
 
 /* Load, validate and expand FILE (PLAN_FLAGS: FERRY_PLAN_*), select the
@@ -148,11 +145,18 @@ struct ferry_run {
  * always safe to pass to ferry_run_free. */
 int ferry_run_load (const char *file, unsigned plan_flags,
                     const struct ferry_targets *t, struct ferry_run *ret);
-/* Open the journal read-only (a missing journal is empty), or take the
- * plan's lock and open it for writing.  Prints; 0 or -1. */
-int ferry_run_journal (struct ferry_run *r, bool write);
-/* Close the journal (and release the lock). */
-void ferry_run_journal_close (struct ferry_run *r);
+/* Open the plan's state (its `state:` block) read-only (a missing
+ * journal is empty), or open it for writing and take the plan lock.
+ * Prints; 0 or -1. */
+int ferry_run_state (struct ferry_run *r, bool write);
+/* Release the lock and close the state. */
+void ferry_run_state_close (struct ferry_run *r);
+/* Warn when the open state was last written by another plan file (two
+ * plans sharing metadata.name, hence one journal). */
+void ferry_run_check_writer (struct ferry_run *r);
+/* Record the plan file's real path as the state's last writer (apply,
+ * with the lock held).  Prints; 0 or -1. */
+int ferry_run_record_writer (struct ferry_run *r);
 void ferry_run_free (struct ferry_run *r);
 
 /* Print the observations as `ferry plan` does (text or JSON). */

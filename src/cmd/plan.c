@@ -52,11 +52,12 @@ plan_run (int argc, char **argv)
     return ferry_cmd_usage_error (&ferry_cmd_plan);
   if (ferry_run_load (argv[optind], 0, &targets, &r) < 0 ||
       (out && ferry_saved_check_target (out, r.plan->file) < 0) ||
-      ferry_run_journal (&r, false) < 0)
+      ferry_run_state (&r, false) < 0)
     goto out;
+  ferry_run_check_writer (&r);
   ctx.plan = r.plan;
   ctx.dry_run = true;
-  ctx.journal = r.journal;
+  ctx.state = r.state;
   if (ferry_engine_observe (&ctx, r.graph, r.keep, r.res, &err) < 0) {
     ferry_die_err (&err);
     goto out;

@@ -1,8 +1,10 @@
 /* The run helper of the plan commands (validate, plan, apply, status,
  * graph, unlock): load the plan, select the --target VMs, open the
  * journal, take the lock; and the plan printer `plan` and `apply` share. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,11 +15,9 @@
 void
 ferry_run_free (struct ferry_run *r)
 {
-  ferry_run_journal_close (r);
+  ferry_run_state_close (r);
   ferry_graph_free (r->graph);
   ferry_plan_free (r->plan);
-  free (r->journal_path);
-  free (r->lock_path);
   free (r->keep);
   free (r->res);
   memset (r, 0, sizeof *r);
@@ -69,17 +69,8 @@ ferry_run_load (const char *file, unsigned plan_flags,
     ferry_error ("%s: %s", file, err.msg);
     return -1;
   }
-  if (ret->plan->state.backend && strcmp (ret->plan->state.backend, "file")) {
-    ferry_error ("%s: state backend '%s' is not available in "
-                 "ferry %s (use backend: file)",
-                 file, ret->plan->state.backend, FERRY_VERSION);
-    return -1;
-  }
-  ret->journal_path = strdup (ret->plan->state.path);
   ret->res = calloc (ret->graph->n + 1, sizeof *ret->res);
-  if (ret->journal_path == NULL || ret->res == NULL ||
-      asprintf (&ret->lock_path, "%s.lock", ret->plan->state.path) < 0) {
-    ret->lock_path = NULL;
+  if (ret->res == NULL) {
     ferry_error ("out of memory");
     return -1;
   }
@@ -87,56 +78,136 @@ ferry_run_load (const char *file, unsigned plan_flags,
 }
 
 /* Take the plan's lock; a lock left by a dead process on this host (a
- * crashed or killed apply) is taken over with a warning. */
+ * crashed or killed apply) is taken over, atomically, with a warning. */
 static int
-take_lock (const char *path, struct ferry_lock **ret)
+take_lock (struct ferry_run *r)
 {
-  struct ferry_lock_owner owner;
+  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  struct ferry_lock_owner taken;
   struct ferry_err err = {0};
 
-  if (ferry_lock_acquire (path, ret, &err) == 0)
-    return 0;
-  if (ferry_lock_read (path, &owner, NULL) == 1 &&
-      ferry_lock_is_stale (&owner)) {
+  memset (&taken, 0, sizeof taken);
+  if (ferry_state_lock_acquire (r->state, &plan, FERRY_LOCK_TAKE_STALE,
+                                &r->lock, &taken, &err) < 0) {
+    ferry_die_err (&err);
+    return -1;
+  }
+  if (taken.pid != 0)
     ferry_warn ("taking over the lock of pid %d on this host: that process "
                 "is gone (crashed or killed)",
-                (int) owner.pid);
-    ferry_err_clear (&err);
-    if (ferry_lock_break (path, false, &owner, &err) >= 0 &&
-        ferry_lock_acquire (path, ret, &err) == 0)
-      return 0;
-  }
-  ferry_die_err (&err);
-  return -1;
+                (int) taken.pid);
+  return 0;
 }
 
+/* Open the plan's state through the state interface (the backend comes
+ * from the plan's state block); a writer also takes the plan lock.  See
+ * cmd.h. */
 int
-ferry_run_journal (struct ferry_run *r, bool write)
+ferry_run_state (struct ferry_run *r, bool write)
 {
   struct ferry_err err = {0};
   size_t first = 0, bad;
 
-  if (write && take_lock (r->lock_path, &r->lock) < 0)
-    return -1;
-  if (ferry_journal_open (r->journal_path, !write, &r->journal, &err) < 0) {
+  if (ferry_state_open (&r->plan->state, !write, &r->state, &err) < 0) {
     ferry_die_err (&err);
     return -1;
   }
-  bad = ferry_journal_bad_lines (r->journal, &first);
+  if (write) {
+    /* the lock lives with the state; replay again once it is held, so
+     * that events of the run that held it before are folded in */
+    if (take_lock (r) < 0) {
+      ferry_run_state_close (r);
+      return -1;
+    }
+    ferry_state_close (r->state);
+    r->state = NULL;
+    if (ferry_state_open (&r->plan->state, false, &r->state, &err) < 0) {
+      ferry_die_err (&err);
+      ferry_run_state_close (r);
+      return -1;
+    }
+  }
+  bad = ferry_state_bad_lines (r->state, &first);
   if (bad)
-    ferry_warn ("journal '%s': %zu unreadable line%s ignored (first: line "
+    ferry_warn ("%s: %zu unreadable line%s ignored (first: line "
                 "%zu; a torn line after a crash is expected)",
-                r->journal_path, bad, bad == 1 ? "" : "s", first);
+                ferry_state_where (r->state), bad, bad == 1 ? "" : "s", first);
   return 0;
 }
 
+/* Release the plan lock (if held) and close the state. */
 void
-ferry_run_journal_close (struct ferry_run *r)
+ferry_run_state_close (struct ferry_run *r)
 {
-  ferry_journal_close (r->journal);
-  r->journal = NULL;
-  ferry_lock_release (r->lock);
+  ferry_state_lock_release (r->lock);
   r->lock = NULL;
+  ferry_state_close (r->state);
+  r->state = NULL;
+}
+
+/* The journal record that says which plan file wrote the state last: a
+ * DONE whose identity is the plan file's real path.  Not a step id any
+ * plan can make (ids are VM and object names joined by '/'); older ferry
+ * versions fold it as a step no graph has, and never show it. */
+#define PLAN_RECORD "@plan"
+
+/* The plan file that last wrote R's state (malloc'd path) when it is
+ * another file than R's plan that still exists, else NULL. */
+static char *
+other_writer (struct ferry_run *r)
+{
+  const struct ferry_step_record *rec =
+      ferry_state_step (r->state, PLAN_RECORD);
+  struct stat mine, theirs;
+
+  if (rec == NULL || rec->done_ident == NULL ||
+      stat (r->plan->file, &mine) < 0 || stat (rec->done_ident, &theirs) < 0)
+    return NULL;
+  if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)
+    return NULL;
+  return strdup (rec->done_ident);
+}
+
+/* Warn when another existing plan file wrote R's state last. */
+void
+ferry_run_check_writer (struct ferry_run *r)
+{
+  char *other = other_writer (r);
+
+  if (other == NULL)
+    return;
+  ferry_warn ("state '%s' was last written by plan '%s'; two plans share "
+              "metadata.name '%s' — give each its own metadata.name or "
+              "state.path",
+              r->plan->state.path ? r->plan->state.path
+                                  : ferry_state_where (r->state),
+              other, r->plan->name);
+  free (other);
+}
+
+/* Record R's plan file (its real path) as the state's writer, once per
+ * change of writer, so the journal does not grow on every apply. */
+int
+ferry_run_record_writer (struct ferry_run *r)
+{
+  const struct ferry_step_record *rec =
+      ferry_state_step (r->state, PLAN_RECORD);
+  struct ferry_journal_entry e = {.step = PLAN_RECORD,
+                                  .event = FERRY_EVENT_DONE};
+  struct ferry_err err = {0};
+  char real[PATH_MAX];
+
+  if (realpath (r->plan->file, real) == NULL)
+    return 0; /* no name to record; nothing depends on it */
+  if (rec != NULL && rec->done_ident != NULL &&
+      strcmp (rec->done_ident, real) == 0)
+    return 0;
+  e.ident = real;
+  if (ferry_state_append (r->state, &e, &err) < 0) {
+    ferry_die_err (&err);
+    return -1;
+  }
+  return 0;
 }
 
 void

@@ -55,19 +55,22 @@ status_run (int argc, char **argv)
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_status);
   if (ferry_run_load (argv[optind], FERRY_PLAN_NO_DISK_CHECK, NULL, &r) < 0 ||
-      ferry_run_journal (&r, false) < 0)
+      ferry_run_state (&r, false) < 0)
     goto out;
   if (json) {
     root = cJSON_CreateObject ();
     arr = cJSON_CreateArray ();
     cJSON_AddStringToObject (root, "plan", r.plan->name);
-    cJSON_AddStringToObject (root, "journal", r.journal_path);
+    cJSON_AddStringToObject (root, "backend", ferry_state_backend (r.state));
+    cJSON_AddStringToObject (root, "journal",
+                             r.plan->state.path ? r.plan->state.path
+                                                : ferry_state_where (r.state));
     cJSON_AddItemToObject (root, "steps", arr);
   }
   for (k = 0; k < r.graph->n; k++) {
     i = r.graph->order[k];
     const char *id = r.graph->steps[i].id, *state;
-    rec = ferry_journal_step (r.journal, id);
+    rec = ferry_state_step (r.state, id);
     state = record_state (rec, when, sizeof when);
     if (json) {
       o = cJSON_CreateObject ();

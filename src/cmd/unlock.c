@@ -14,6 +14,7 @@ static const struct ferry_option unlock_options[] = {
 static int
 unlock_run (int argc, char **argv)
 {
+  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
   struct ferry_lock_owner owner;
   struct ferry_err err = {0};
   struct ferry_run r;
@@ -31,9 +32,10 @@ unlock_run (int argc, char **argv)
   }
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_unlock);
-  if (ferry_run_load (argv[optind], FERRY_PLAN_NO_DISK_CHECK, NULL, &r) == 0) {
+  if (ferry_run_load (argv[optind], FERRY_PLAN_NO_DISK_CHECK, NULL, &r) == 0 &&
+      ferry_run_state (&r, false) == 0) {
     memset (&owner, 0, sizeof owner);
-    b = ferry_lock_break (r.lock_path, force, &owner, &err);
+    b = ferry_state_lock_break (r.state, &plan, force, &owner, &err);
     if (b < 0)
       ferry_die_err (&err);
     else if (b == 0)

@@ -28,11 +28,14 @@ validate_run (int argc, char **argv)
   if (optind >= argc)
     return ferry_cmd_usage_error (&ferry_cmd_validate);
   for (i = optind; i < argc; i++) {
-    if (ferry_run_load (argv[i], flags, NULL, &r) < 0)
+    if (ferry_run_load (argv[i], flags, NULL, &r) < 0 ||
+        ferry_run_state (&r, false) < 0)
       rc = FERRY_EXIT_ERROR;
-    else
+    else {
+      ferry_run_check_writer (&r);
       printf ("%s: ok (%zu vm%s, %zu steps)\n", argv[i], r.plan->n_vms,
               r.plan->n_vms == 1 ? "" : "s", r.graph->n);
+    }
     ferry_run_free (&r);
   }
   return rc;

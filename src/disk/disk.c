@@ -161,7 +161,14 @@ disk_open_parent (struct ferry_disk *cur, struct ferry_disk **ret,
                                                     : "parent",
                           cur->parent_hint, 0, &ppath, &fd, err) < 0)
     return -1;
-  return disk_open_layer (ppath, fd, cur->confine, ret, err);
+  if (disk_open_layer (ppath, fd, cur->confine, ret, err) < 0) {
+    /* the parent's own error names the parent: say who named it */
+    ferry_err_prefix (err, "'%s': %s", cur->path,
+                      cur->format->parent_field ? cur->format->parent_field
+                                                : "parent");
+    return -1;
+  }
+  return 0;
 }
 
 int

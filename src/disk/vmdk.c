@@ -1311,8 +1311,12 @@ open_descriptor (struct ferry_disk *disk, struct ferry_err *err)
         goto out;
       }
     } else {
-      if (sparse_load (p, f, x->type, &e->sp, NULL, err) < 0)
+      if (sparse_load (p, f, x->type, &e->sp, NULL, err) < 0) {
+        /* the extent's own error names the extent: say who named it */
+        ferry_err_prefix (err, "'%s': descriptor line %u: %s", disk->path,
+                          x->line, field);
         goto out;
+      }
       if (x->sectors > e->sp->capacity) {
         ferry_err_set (err, 0,
                        "'%s': descriptor line %u: extent of %llu sectors is "

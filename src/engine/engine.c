@@ -94,15 +94,15 @@ ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
 }
 
 struct run {
-  struct ferry_ctx *ctx;                 /* shared, read-only */
-  const struct ferry_graph *g;           /* the graph */
-  const struct ferry_engine_events *ev;  /* callbacks */
-  const bool *replace;                   /* apply --replace, or NULL */
-  struct ferry_step_result *res;         /* guarded by lock */
-  pthread_mutex_t lock;                  /* guards res, running, left */
-  pthread_cond_t cond;                   /* a step finished */
-  size_t left;                           /* steps not finished */
-  unsigned running;                      /* steps in flight */
+  struct ferry_ctx *ctx;                /* shared, read-only */
+  const struct ferry_graph *g;          /* the graph */
+  const struct ferry_engine_events *ev; /* callbacks */
+  const bool *replace;                  /* apply --replace, or NULL */
+  struct ferry_step_result *res;        /* guarded by lock */
+  pthread_mutex_t lock;                 /* guards res, running, left */
+  pthread_cond_t cond;                  /* a step finished */
+  size_t left;                          /* steps not finished */
+  unsigned running;                     /* steps in flight */
 };
 
 /* Monotonic seconds, for step timings. */
@@ -207,11 +207,11 @@ run_step (struct run *r, size_t i)
   if (obs.need == FERRY_NEED_DONE) {
     st = FERRY_STATUS_UNCHANGED;
     /* the world says done; make the journal say it too (evidence) */
-    rec = ctx->journal ? ferry_journal_step (ctx->journal, s->id) : NULL;
-    if (!ctx->dry_run && ctx->journal &&
+    rec = ctx->state ? ferry_state_step (ctx->state, s->id) : NULL;
+    if (!ctx->dry_run && ctx->state &&
         (rec == NULL || rec->last != FERRY_EVENT_DONE)) {
       e.event = FERRY_EVENT_DONE;
-      if (ferry_journal_append (ctx->journal, &e, &err) < 0) {
+      if (ferry_state_append (ctx->state, &e, &err) < 0) {
         st = FERRY_STATUS_FAILED;
         snprintf (res->msg, sizeof res->msg, "%s", err.msg);
       }
@@ -224,7 +224,7 @@ run_step (struct run *r, size_t i)
   }
   ferry_debug ("%s: apply (module %s)", s->id, s->module->name);
   e.event = FERRY_EVENT_BEGIN;
-  if (ferry_journal_append (ctx->journal, &e, &err) < 0 ||
+  if (ferry_state_append (ctx->state, &e, &err) < 0 ||
       s->module->apply (ctx, s, &err) < 0 ||
       s->module->verify (ctx, s, &err) < 0) {
     struct ferry_err jerr = {0};
@@ -236,12 +236,12 @@ run_step (struct run *r, size_t i)
     } else {
       e.event = FERRY_EVENT_FAIL;
       e.msg = err.msg;
-      ferry_journal_append (ctx->journal, &e, &jerr);
+      ferry_state_append (ctx->state, &e, &jerr);
     }
     goto out;
   }
   e.event = FERRY_EVENT_DONE;
-  if (ferry_journal_append (ctx->journal, &e, &err) < 0) {
+  if (ferry_state_append (ctx->state, &e, &err) < 0) {
     st = FERRY_STATUS_FAILED;
     snprintf (res->msg, sizeof res->msg, "%s", err.msg);
     goto out;

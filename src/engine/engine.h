@@ -10,7 +10,7 @@
 #include "graph/graph.h"
 #include "modules/module.h"
 #include "plan/plan.h"
-#include "state/journal.h"
+#include "state/state.h"
 #include "util/err.h"
 
 enum ferry_status {

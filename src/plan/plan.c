@@ -226,7 +226,8 @@ ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
     return ferry_err_set (err, errno, "cannot allocate memory");
   plan->file = strdup (file);
   plan->dir = plan_dir (file);
-  if (plan->file == NULL || plan->dir == NULL) {
+  plan->disk_cache = ferry_disk_cache_new ();
+  if (plan->file == NULL || plan->dir == NULL || plan->disk_cache == NULL) {
     ferry_plan_free (plan);
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   }
@@ -337,6 +338,7 @@ ferry_plan_free (struct ferry_plan *plan)
 
   if (plan == NULL)
     return;
+  ferry_disk_cache_free (plan->disk_cache);
   free (plan->file);
   free (plan->dir);
   free (plan->api_version);

@@ -159,6 +159,7 @@ struct ferry_plan {
   size_t n_flavors;
   struct ferry_vm *vms;
   size_t n_vms;
+  struct ferry_disk_cache *disk_cache; /* source disks opened this run */
 };
 
 /* All problems found in a plan: each is one line
@@ -201,6 +202,24 @@ const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,
 struct ferry_disk;
 int ferry_plan_open_disk (const struct ferry_source *src, const char *path,
                           struct ferry_disk **ret, struct ferry_err *err);
+/* The same through the plan's cache (src/plan/disks.c): a run opens each
+ * source disk once for validate, check and apply.  The handle is shared
+ * (reads are thread-safe, disk/disk.h) and reopened when any file of its
+ * chain changed since it was opened, so identities computed from it are
+ * those of the files as they are now.  Give it back with
+ * ferry_plan_disk_put; LAST: this run will not need it again (close it
+ * once nobody holds it). */
+int ferry_plan_disk_get (const struct ferry_plan *plan,
+                         const struct ferry_source *src, const char *path,
+                         struct ferry_disk **ret, struct ferry_err *err);
+void ferry_plan_disk_put (const struct ferry_plan *plan,
+                          struct ferry_disk *disk, bool last);
+/* The cache itself (made and freed with the plan), and how many disks it
+ * opened so far. */
+struct ferry_disk_cache;
+struct ferry_disk_cache *ferry_disk_cache_new (void);
+void ferry_disk_cache_free (struct ferry_disk_cache *c);
+unsigned long ferry_disk_cache_opens (struct ferry_disk_cache *c);
 /* Those directories of a directory source, into *RET (an empty struct). */
 struct ferry_confine;
 int ferry_plan_source_confine (const struct ferry_source *src,

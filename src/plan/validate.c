@@ -352,18 +352,18 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     ctx->oom = true;
     return;
   }
-  if (ferry_plan_open_disk (src, ds->path, &disk, &err) < 0) {
+  if (ferry_plan_disk_get (plan, src, ds->path, &disk, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
     return;
   }
   if (raw_suspect (disk, why, sizeof why)) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", why);
-    ferry_disk_close (disk);
+    ferry_plan_disk_put (plan, disk, false);
     return;
   }
   if (walk_tables (disk, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
-    ferry_disk_close (disk);
+    ferry_plan_disk_put (plan, disk, false);
     return;
   }
   if (ds->size_gb && ds->size_gb * (UINT64_C (1) << 30) < disk->virtual_size)
@@ -371,7 +371,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
                      "must be at least the source's virtual size (%" PRIu64
                      " bytes)",
                      disk->virtual_size);
-  ferry_disk_close (disk);
+  ferry_plan_disk_put (plan, disk, false);
 }
 
 /* Fill defaults and check the references, disks and ports of VM I. */

@@ -3,9 +3,8 @@
  * "The world is the truth; the journal is the evidence."  Secrets never go
  * in here.
  *
- * The ferry_journal_* functions are kept for the callers that predate the
- * state interface (state/state.h): they are thin wrappers over a
- * ferry_state of backend "file".  New code uses ferry_state_*. */
+ * The types only: the journal is read and written through the state
+ * interface (state/state.h), whatever the backend. */
 #ifndef FERRY_JOURNAL_H
 #define FERRY_JOURNAL_H
 
@@ -55,32 +54,5 @@ struct ferry_step_record {
   size_t n_created;
   char *msg; /* last FAIL message, or NULL */
 };
-
-struct ferry_journal;
-
-/* Open (creating the file and its directory unless READONLY) and replay
- * PATH.  A torn or unparsable line is skipped and counted, never fatal.
- * A missing file in READONLY mode is an empty journal. */
-int ferry_journal_open (const char *path, bool readonly,
-                        struct ferry_journal **ret, struct ferry_err *err);
-void ferry_journal_close (struct ferry_journal *j);
-/* Append one event and fsync it; updates the in-memory records.  Safe from
- * several threads. */
-int ferry_journal_append (struct ferry_journal *j,
-                          const struct ferry_journal_entry *e,
-                          struct ferry_err *err);
-/* The record of STEP, or NULL if the journal never saw it. */
-const struct ferry_step_record *ferry_journal_step (struct ferry_journal *j,
-                                                    const char *step);
-/* All records, in order of first appearance. */
-size_t ferry_journal_count (struct ferry_journal *j);
-const struct ferry_step_record *ferry_journal_at (struct ferry_journal *j,
-                                                  size_t i);
-/* Lines that were skipped on replay (torn last line after a crash, ...),
- * and the 1-based number of the first one (0 if none). */
-size_t ferry_journal_bad_lines (struct ferry_journal *j, size_t *ret_first);
-/* The state J wraps (backend "file"), for callers moving to state.h. */
-struct ferry_state;
-struct ferry_state *ferry_journal_state (struct ferry_journal *j);
 
 #endif

@@ -18,4 +18,9 @@ int ferry_err_set (struct ferry_err *err, int errnum, const char *fmt, ...)
 /* Forget a recorded error. */
 void ferry_err_clear (struct ferry_err *err);
 
+/* Prefix a recorded error with "PREFIX: " (no-op when none is recorded);
+ * for errors about a file another one named ("'a.vmdk': extent 1: ..."). */
+void ferry_err_prefix (struct ferry_err *err, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 #endif

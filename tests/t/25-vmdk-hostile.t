@@ -9,17 +9,10 @@ command -v qemu-img >/dev/null || skip_all "qemu-img not installed"
 /usr/bin/python3 "$TOP/tests/gen/hostile-vmdk.py" "$TMP/h" >/dev/null ||
   { echo "1..1"; echo "not ok 1 - hostile-vmdk.py generates the corpus"; exit 1; }
 cd "$TMP/h" || exit 1
-# errors that name only the file the descriptor points at, not the image
-# (issue 14: an error names the image, the field and the path)
-declare -A ONLY_EXTENT=([case-desc-chardev.vmdk]=1 [case-desc-directory.vmdk]=1
-  [case-desc-fifo.vmdk]=1 [case-desc-missing-parent.vmdk]=1
-  [case-desc-missing.vmdk]=1 [case-desc-sesparse.vmdk]=1
-  [case-desc-sparse-on-flat.vmdk]=1 [case-desc-vmfssparse.vmdk]=1)
 n=0
 for f in case-*.vmdk; do
   n=$((n + 1))
-  TODO=${ONLY_EXTENT[$f]:+error names the extent, not the image} \
-    fails_with "$f: exit 1, an error naming the image" 1 \
+  fails_with "$f: exit 1, an error naming the image" 1 \
     "^ferry: error: .*'([^']*/)?${f//./\\.}'" \
     timeout 20 "$FERRY" convert "$f" "$TMP/out.raw"
   rm -f "$TMP/out.raw"

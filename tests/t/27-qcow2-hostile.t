@@ -12,9 +12,7 @@ n=0
 for f in bad-*.qcow2; do
   n=$((n + 1))
   re=".*'([^']*/)?${f//./\\.}'.*(qcow2|loop)"
-  # a missing backing file is named, not the image that names it (issue 14)
-  todo=""; [ "$f" = bad-backing-missing.qcow2 ] && todo="error names the backing file, not the image"
-  TODO=$todo fails_with "$f: convert exits 1 with an error naming the image and the problem" 1 \
+  fails_with "$f: convert exits 1 with an error naming the image and the problem" 1 \
     "^ferry: error: $re" timeout 60 "$FERRY" convert "$f" "$TMP/out.raw"
   rm -f "$TMP/out.raw"
   # inspect walks tables and does not inflate data: a garbage compressed

@@ -367,18 +367,21 @@ test_check_error (void **state)
   ferry_graph_free (g);
 }
 
-static struct ferry_journal *
-journal (char *path)
+/* A fresh in-memory state: the engine sees the state interface only, so
+ * the memory backend serves it as well as the file one. */
+static struct ferry_state *
+memory_state (void)
 {
-  struct ferry_journal *j = NULL;
+  static unsigned n;
+  char name[64];
+  struct ferry_state_cfg cfg = {.backend = (char *) "memory", .path = name};
+  struct ferry_state *st = NULL;
   struct ferry_err err = {0};
-  int fd = mkstemp (path);
 
-  assert_true (fd >= 0);
-  close (fd);
-  if (ferry_journal_open (path, false, &j, &err) < 0)
-    fail_msg ("journal: %s", err.msg);
-  return j;
+  snprintf (name, sizeof name, "test-engine-%u", n++);
+  if (ferry_state_open (&cfg, false, &st, &err) < 0)
+    fail_msg ("state: %s", err.msg);
+  return st;
 }
 
 /* Run apply with PARALLEL workers on the graph minus the planned steps. */
@@ -386,7 +389,6 @@ static int
 run_apply (struct ferry_graph *g, unsigned parallel,
            struct ferry_step_result *res)
 {
-  char path[] = "/tmp/ferry-test-engine.XXXXXX";
   struct ferry_ctx ctx = {0};
   struct ferry_err err = {0};
   bool keep[MAX_STEPS];
@@ -396,10 +398,9 @@ run_apply (struct ferry_graph *g, unsigned parallel,
   for (i = 0; i < g->n; i++)
     keep[i] = !g->steps[i].module->planned;
   ctx.plan = make_plan ();
-  ctx.journal = journal (path);
+  ctx.state = memory_state ();
   rc = ferry_engine_apply (&ctx, g, keep, NULL, parallel, NULL, res, &err);
-  ferry_journal_close (ctx.journal);
-  unlink (path);
+  ferry_state_close (ctx.state);
   return rc;
 }
 

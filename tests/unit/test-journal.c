@@ -18,7 +18,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "state/journal.h"
+#include "state/state.h"
+
+/* The file backend's state for the journal at PATH. */
+static int
+journal_open_file (const char *path, bool readonly, struct ferry_state **ret,
+                   struct ferry_err *err)
+{
+  struct ferry_state_cfg cfg = {.backend = (char *) "file",
+                                .path = (char *) path};
+
+  return ferry_state_open (&cfg, readonly, ret, err);
+}
 
 /* A fresh scratch directory per test, removed afterwards. */
 struct fixture {
@@ -74,9 +85,9 @@ read_file (const char *path)
   fseek (fp, 0, SEEK_END);
   n = ftell (fp);
   rewind (fp);
-  buf = malloc ((size_t)n + 1);
+  buf = malloc ((size_t) n + 1);
   assert_non_null (buf);
-  assert_int_equal (fread (buf, 1, (size_t)n, fp), (size_t)n);
+  assert_int_equal (fread (buf, 1, (size_t) n, fp), (size_t) n);
   buf[n] = '\0';
   fclose (fp);
   return buf;
@@ -84,24 +95,24 @@ read_file (const char *path)
 
 /* Append one event; fail the test on error. */
 static void
-put (struct ferry_journal *j, const char *step, enum ferry_event ev,
+put (struct ferry_state *j, const char *step, enum ferry_event ev,
      uint64_t offset, const char *id, const char *msg)
 {
   struct ferry_journal_entry e = {
       .step = step, .event = ev, .offset = offset, .id = id, .msg = msg};
   struct ferry_err err = {0};
 
-  if (ferry_journal_append (j, &e, &err) < 0)
+  if (ferry_state_append (j, &e, &err) < 0)
     fail_msg ("append: %s", err.msg);
 }
 
-static struct ferry_journal *
+static struct ferry_state *
 open_j (const char *path, bool readonly)
 {
-  struct ferry_journal *j = NULL;
+  struct ferry_state *j = NULL;
   struct ferry_err err = {0};
 
-  if (ferry_journal_open (path, readonly, &j, &err) < 0)
+  if (journal_open_file (path, readonly, &j, &err) < 0)
     fail_msg ("open: %s", err.msg);
   return j;
 }
@@ -111,7 +122,7 @@ test_event_names (void **state)
 {
   int i;
 
-  (void)state;
+  (void) state;
   for (i = 0; i < FERRY_EVENT_LAST; i++)
     assert_int_equal (ferry_event_from_name (ferry_event_name (i)), i);
   assert_string_equal (ferry_event_name (FERRY_EVENT_CHECKPOINT), "checkpoint");
@@ -125,7 +136,7 @@ static void
 test_round_trip (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   const struct ferry_step_record *r;
   struct ferry_journal_entry e = {.step = "web01/boot",
                                   .event = FERRY_EVENT_BEGIN,
@@ -142,9 +153,9 @@ test_round_trip (void **state)
   put (j, "web01/volume", FERRY_EVENT_CREATED, 0, "vol-1234", NULL);
   put (j, "web01/volume", FERRY_EVENT_FAIL, 0, NULL,
        "cinder said \"no\"\nand \\ more");
-  assert_int_equal (ferry_journal_append (j, &e, &err), 0);
-  assert_int_equal (ferry_journal_count (j), 3);
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_append (j, &e, &err), 0);
+  assert_int_equal (ferry_state_count (j), 3);
+  ferry_state_close (j);
 
   assert_int_equal (stat (f->path, &st), 0);
   assert_int_equal (st.st_mode & 0777, 0600);
@@ -160,36 +171,36 @@ test_round_trip (void **state)
   free (text);
 
   j = open_j (f->path, true);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 0);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 0);
   assert_int_equal (first, 0);
-  assert_int_equal (ferry_journal_count (j), 3);
-  assert_string_equal (ferry_journal_at (j, 0)->step, "web01/convert/disk0");
-  assert_string_equal (ferry_journal_at (j, 1)->step, "web01/volume");
-  assert_string_equal (ferry_journal_at (j, 2)->step, "web01/boot");
-  assert_null (ferry_journal_at (j, 3));
+  assert_int_equal (ferry_state_count (j), 3);
+  assert_string_equal (ferry_state_at (j, 0)->step, "web01/convert/disk0");
+  assert_string_equal (ferry_state_at (j, 1)->step, "web01/volume");
+  assert_string_equal (ferry_state_at (j, 2)->step, "web01/boot");
+  assert_null (ferry_state_at (j, 3));
 
-  r = ferry_journal_step (j, "web01/convert/disk0");
+  r = ferry_state_step (j, "web01/convert/disk0");
   assert_non_null (r);
   assert_int_equal (r->last, FERRY_EVENT_BEGIN);
   assert_true (r->has_checkpoint);
   assert_int_equal (r->checkpoint, UINT64_C (5368709120));
 
-  r = ferry_journal_step (j, "web01/volume");
+  r = ferry_state_step (j, "web01/volume");
   assert_int_equal (r->last, FERRY_EVENT_FAIL);
   assert_string_equal (r->msg, "cinder said \"no\"\nand \\ more");
   assert_int_equal (r->n_created, 1);
   assert_string_equal (r->created[0], "vol-1234");
   assert_true (r->time_ms > INT64_C (1700000000000));
 
-  r = ferry_journal_step (j, "web01/boot");
+  r = ferry_state_step (j, "web01/boot");
   assert_int_equal (r->time_ms, INT64_C (1795466460123));
-  assert_null (ferry_journal_step (j, "web01/nope"));
+  assert_null (ferry_state_step (j, "web01/nope"));
 
   e.event = FERRY_EVENT_DONE;
   ferry_err_clear (&err);
-  assert_int_equal (ferry_journal_append (j, &e, &err), -1);
+  assert_int_equal (ferry_state_append (j, &e, &err), -1);
   assert_non_null (strstr (err.msg, "read-only"));
-  ferry_journal_close (j);
+  ferry_state_close (j);
 }
 
 /* A missing journal opened read-only is empty and is not created. */
@@ -197,11 +208,11 @@ static void
 test_missing_readonly (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, true);
+  struct ferry_state *j = open_j (f->path, true);
 
-  assert_int_equal (ferry_journal_count (j), 0);
-  assert_null (ferry_journal_step (j, "x"));
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_count (j), 0);
+  assert_null (ferry_state_step (j, "x"));
+  ferry_state_close (j);
   assert_int_equal (access (f->path, F_OK), -1);
 }
 
@@ -211,21 +222,21 @@ static void
 test_torn_last_line (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   const struct ferry_step_record *r;
   size_t first = 0;
 
   put (j, "a", FERRY_EVENT_BEGIN, 0, NULL, NULL);
   put (j, "a", FERRY_EVENT_DONE, 0, NULL, NULL);
-  ferry_journal_close (j);
+  ferry_state_close (j);
   write_file (f->path, "{\"time_ms\":1,\"step\":\"b\",\"event\":\"beg", true);
 
   j = open_j (f->path, true);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 1);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 1);
   assert_int_equal (first, 3);
-  assert_int_equal (ferry_journal_count (j), 1);
-  assert_int_equal (ferry_journal_step (j, "a")->last, FERRY_EVENT_DONE);
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_count (j), 1);
+  assert_int_equal (ferry_state_step (j, "a")->last, FERRY_EVENT_DONE);
+  ferry_state_close (j);
 
   /* even a complete object without its newline never finished its write */
   write_file (f->path,
@@ -233,10 +244,10 @@ test_torn_last_line (void **state)
               "{\"time_ms\":2,\"step\":\"a\",\"event\":\"done\"}",
               false);
   j = open_j (f->path, true);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 1);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 1);
   assert_int_equal (first, 2);
-  assert_int_equal (ferry_journal_step (j, "a")->last, FERRY_EVENT_BEGIN);
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_step (j, "a")->last, FERRY_EVENT_BEGIN);
+  ferry_state_close (j);
 
   /* opened for writing, the torn line gets its newline first */
   write_file (f->path,
@@ -244,25 +255,25 @@ test_torn_last_line (void **state)
               "{\"time_ms\":2,\"step\":\"a\",\"event\":\"do",
               false);
   j = open_j (f->path, false);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 1);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 1);
   assert_int_equal (first, 2);
-  assert_int_equal (ferry_journal_step (j, "a")->last, FERRY_EVENT_BEGIN);
+  assert_int_equal (ferry_state_step (j, "a")->last, FERRY_EVENT_BEGIN);
   put (j, "b", FERRY_EVENT_BEGIN, 0, NULL, NULL);
   put (j, "a", FERRY_EVENT_FAIL, 0, NULL, "boom");
-  ferry_journal_close (j);
+  ferry_state_close (j);
 
   /* the torn line stays bad; what came after it parses */
   j = open_j (f->path, true);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 1);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 1);
   assert_int_equal (first, 2);
-  assert_int_equal (ferry_journal_count (j), 2);
-  r = ferry_journal_step (j, "b");
+  assert_int_equal (ferry_state_count (j), 2);
+  r = ferry_state_step (j, "b");
   assert_non_null (r);
   assert_int_equal (r->last, FERRY_EVENT_BEGIN);
-  r = ferry_journal_step (j, "a");
+  r = ferry_state_step (j, "a");
   assert_int_equal (r->last, FERRY_EVENT_FAIL);
   assert_string_equal (r->msg, "boom");
-  ferry_journal_close (j);
+  ferry_state_close (j);
 }
 
 /* Garbage in the middle is skipped, counted and does not hide the lines
@@ -271,11 +282,11 @@ static void
 test_garbage_middle (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   char *big;
   size_t first = 0;
 
-  ferry_journal_close (j);
+  ferry_state_close (j);
   big = malloc (200000);
   assert_non_null (big);
   memset (big, 'x', 199998);
@@ -302,14 +313,14 @@ test_garbage_middle (void **state)
   free (big);
 
   j = open_j (f->path, true);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 9);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 9);
   assert_int_equal (first, 2);
-  assert_int_equal (ferry_journal_count (j), 2);
-  assert_int_equal (ferry_journal_step (j, "a")->last, FERRY_EVENT_BEGIN);
-  assert_true (ferry_journal_step (j, "a")->has_checkpoint);
-  assert_int_equal (ferry_journal_step (j, "a")->checkpoint, 4096);
-  assert_int_equal (ferry_journal_step (j, "c")->time_ms, 5);
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_count (j), 2);
+  assert_int_equal (ferry_state_step (j, "a")->last, FERRY_EVENT_BEGIN);
+  assert_true (ferry_state_step (j, "a")->has_checkpoint);
+  assert_int_equal (ferry_state_step (j, "a")->checkpoint, 4096);
+  assert_int_equal (ferry_state_step (j, "c")->time_ms, 5);
+  ferry_state_close (j);
 }
 
 /* Appends with absurd fields are refused, nothing reaches the file. */
@@ -317,7 +328,7 @@ static void
 test_refused_entries (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   struct ferry_journal_entry e = {.step = "a", .event = FERRY_EVENT_CREATED};
   struct ferry_err err = {0};
   char *longmsg = malloc (70000);
@@ -326,25 +337,25 @@ test_refused_entries (void **state)
   assert_non_null (longmsg);
   memset (longmsg, 'm', 69999);
   longmsg[69999] = '\0';
-  assert_int_equal (ferry_journal_append (j, &e, &err), -1); /* no id */
+  assert_int_equal (ferry_state_append (j, &e, &err), -1); /* no id */
   assert_int_equal (err.errnum, EINVAL);
   ferry_err_clear (&err);
   e = (struct ferry_journal_entry){
       .step = "a", .event = FERRY_EVENT_FAIL, .msg = longmsg};
-  assert_int_equal (ferry_journal_append (j, &e, &err), -1);
+  assert_int_equal (ferry_state_append (j, &e, &err), -1);
   ferry_err_clear (&err);
   e = (struct ferry_journal_entry){.step = "a\nb", .event = FERRY_EVENT_DONE};
-  assert_int_equal (ferry_journal_append (j, &e, &err), -1);
+  assert_int_equal (ferry_state_append (j, &e, &err), -1);
   ferry_err_clear (&err);
   e = (struct ferry_journal_entry){
       .step = "a", .event = FERRY_EVENT_CHECKPOINT, .offset = UINT64_MAX};
-  assert_int_equal (ferry_journal_append (j, &e, &err), -1);
+  assert_int_equal (ferry_state_append (j, &e, &err), -1);
   assert_non_null (strstr (err.msg, "out of range"));
   ferry_err_clear (&err);
   e = (struct ferry_journal_entry){.step = "a", .event = FERRY_EVENT_LAST};
-  assert_int_equal (ferry_journal_append (j, &e, &err), -1);
-  assert_int_equal (ferry_journal_count (j), 0);
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_append (j, &e, &err), -1);
+  assert_int_equal (ferry_state_count (j), 0);
+  ferry_state_close (j);
   assert_int_equal (stat (f->path, &st), 0);
   assert_int_equal (st.st_size, 0);
   free (longmsg);
@@ -356,7 +367,7 @@ static void
 test_checkpoint_semantics (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   const struct ferry_step_record *r;
   const char *s = "db01/convert/disk1";
   int pass;
@@ -366,31 +377,31 @@ test_checkpoint_semantics (void **state)
   put (j, s, FERRY_EVENT_CHECKPOINT, 2 << 20, NULL, NULL);
   put (j, s, FERRY_EVENT_FAIL, 0, NULL, "source vanished");
   for (pass = 0; pass < 2; pass++) {
-    r = ferry_journal_step (j, s);
+    r = ferry_state_step (j, s);
     assert_int_equal (r->last, FERRY_EVENT_FAIL);
     assert_true (r->has_checkpoint);
     assert_int_equal (r->checkpoint, 2 << 20);
-    ferry_journal_close (j);
+    ferry_state_close (j);
     j = open_j (f->path, false);
   }
 
   put (j, s, FERRY_EVENT_BEGIN, 0, NULL, NULL);
-  r = ferry_journal_step (j, s);
+  r = ferry_state_step (j, s);
   assert_true (r->has_checkpoint);
   assert_int_equal (r->checkpoint, 2 << 20);
   assert_string_equal (r->msg, "source vanished"); /* last fail kept */
   put (j, s, FERRY_EVENT_CHECKPOINT, 3 << 20, NULL, NULL);
-  assert_int_equal (ferry_journal_step (j, s)->checkpoint, 3 << 20);
+  assert_int_equal (ferry_state_step (j, s)->checkpoint, 3 << 20);
   put (j, s, FERRY_EVENT_DONE, 0, NULL, NULL);
   for (pass = 0; pass < 2; pass++) {
-    r = ferry_journal_step (j, s);
+    r = ferry_state_step (j, s);
     assert_int_equal (r->last, FERRY_EVENT_DONE);
     assert_false (r->has_checkpoint);
     assert_int_equal (r->checkpoint, 0);
-    ferry_journal_close (j);
+    ferry_state_close (j);
     j = open_j (f->path, true);
   }
-  ferry_journal_close (j);
+  ferry_state_close (j);
 }
 
 /* Created ids accumulate in order, each once, across reopen. */
@@ -398,33 +409,33 @@ static void
 test_created_dedup (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   const struct ferry_step_record *r;
 
   put (j, "s", FERRY_EVENT_CREATED, 0, "vol-a", NULL);
   put (j, "s", FERRY_EVENT_CREATED, 0, "vol-b", NULL);
   put (j, "s", FERRY_EVENT_CREATED, 0, "vol-a", NULL);
-  ferry_journal_close (j);
+  ferry_state_close (j);
   j = open_j (f->path, false);
   put (j, "s", FERRY_EVENT_CREATED, 0, "vol-b", NULL);
   put (j, "s", FERRY_EVENT_DONE, 0, NULL, NULL);
   put (j, "s", FERRY_EVENT_CREATED, 0, "vol-c", NULL);
-  r = ferry_journal_step (j, "s");
+  r = ferry_state_step (j, "s");
   assert_int_equal (r->n_created, 3);
   assert_string_equal (r->created[0], "vol-a");
   assert_string_equal (r->created[1], "vol-b");
   assert_string_equal (r->created[2], "vol-c");
   assert_int_equal (r->last, FERRY_EVENT_DONE);
-  ferry_journal_close (j);
+  ferry_state_close (j);
 }
 
 #define N_THREADS 8
 #define N_PER_THREAD 200
 
 struct worker {
-  struct ferry_journal *j; /* shared journal */
-  int n;                   /* thread number */
-  int failed;              /* appends that failed */
+  struct ferry_state *j; /* shared journal */
+  int n;                 /* thread number */
+  int failed;            /* appends that failed */
 };
 
 static void *
@@ -439,13 +450,13 @@ worker_run (void *arg)
   for (i = 0; i < N_PER_THREAD; i++) {
     struct ferry_journal_entry e = {.step = step,
                                     .event = FERRY_EVENT_CHECKPOINT,
-                                    .offset = (uint64_t)(i + 1) << 20};
+                                    .offset = (uint64_t) (i + 1) << 20};
     if (i % 10 == 0) {
       snprintf (id, sizeof id, "obj-%d-%d", w->n, i);
       e.event = FERRY_EVENT_CREATED;
       e.id = id;
     }
-    if (ferry_journal_append (w->j, &e, &err) < 0)
+    if (ferry_state_append (w->j, &e, &err) < 0)
       w->failed++;
   }
   return NULL;
@@ -456,7 +467,7 @@ static void
 test_concurrent_appends (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   struct worker w[N_THREADS];
   pthread_t t[N_THREADS];
   const struct ferry_step_record *r;
@@ -472,7 +483,7 @@ test_concurrent_appends (void **state)
     pthread_join (t[i], NULL);
     assert_int_equal (w[i].failed, 0);
   }
-  ferry_journal_close (j);
+  ferry_state_close (j);
 
   text = read_file (f->path);
   for (line = strtok_r (text, "\n", &save); line;
@@ -487,17 +498,17 @@ test_concurrent_appends (void **state)
   assert_int_equal (lines, N_THREADS * N_PER_THREAD);
 
   j = open_j (f->path, true);
-  assert_int_equal (ferry_journal_bad_lines (j, &first), 0);
-  assert_int_equal (ferry_journal_count (j), N_THREADS);
+  assert_int_equal (ferry_state_bad_lines (j, &first), 0);
+  assert_int_equal (ferry_state_count (j), N_THREADS);
   for (i = 0; i < N_THREADS; i++) {
     char step[64];
     snprintf (step, sizeof step, "vm%02d/convert/disk0", i);
-    r = ferry_journal_step (j, step);
+    r = ferry_state_step (j, step);
     assert_non_null (r);
     assert_int_equal (r->n_created, N_PER_THREAD / 10);
-    assert_int_equal (r->checkpoint, (uint64_t)N_PER_THREAD << 20);
+    assert_int_equal (r->checkpoint, (uint64_t) N_PER_THREAD << 20);
   }
-  ferry_journal_close (j);
+  ferry_state_close (j);
 }
 
 static double
@@ -506,7 +517,7 @@ now (void)
   struct timespec ts;
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+  return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* 100k lines over 3,000 steps replay fast, and every step is found. */
@@ -514,7 +525,7 @@ static void
 test_replay_100k (void **state)
 {
   struct fixture *f = *state;
-  struct ferry_journal *j = open_j (f->path, false);
+  struct ferry_state *j = open_j (f->path, false);
   const struct ferry_step_record *r;
   static const char *const ev[] = {"begin", "checkpoint", "checkpoint",
                                    "created", "done"};
@@ -524,7 +535,7 @@ test_replay_100k (void **state)
   size_t bad;
   int i, s;
 
-  ferry_journal_close (j);
+  ferry_state_close (j);
   fp = fopen (f->path, "w");
   assert_non_null (fp);
   for (i = 0; i < 100000; i++) {
@@ -547,15 +558,15 @@ test_replay_100k (void **state)
   t0 = now ();
   for (i = 0; i < 3000; i++) {
     snprintf (step, sizeof step, "vm%04d/convert/disk0", i);
-    r = ferry_journal_step (j, step);
+    r = ferry_state_step (j, step);
     assert_non_null (r);
     assert_int_equal (r->n_created, i < 100000 - 99000 ? 7 : 6);
   }
   t_lookup = now () - t0;
-  bad = ferry_journal_bad_lines (j, NULL);
+  bad = ferry_state_bad_lines (j, NULL);
   assert_int_equal (bad, 0);
-  assert_int_equal (ferry_journal_count (j), 3000);
-  ferry_journal_close (j);
+  assert_int_equal (ferry_state_count (j), 3000);
+  ferry_state_close (j);
   print_message ("# replay of 100000 lines: %.3f s; 3000 lookups: %.6f s\n",
                  t_open, t_lookup);
   /* speed is for benchmarks, not timed tests: printed, not asserted */
