@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "clients/ceph.h"
-#include "disk/rbdname.h"
+#include "util/location.h"
 
 #define RBD_MAP_WINDOW (32ull << 20) /* bytes asked of diff_iterate at once */
 
@@ -31,39 +31,47 @@ struct diff_query {
   bool exists;     /* data (true) or zeroes (false) */
 };
 
-/* Open the rbd: source named by the disk's path read-only, through librbd (a
- * snapshot when the name has one), and take its size as the virtual size.
+/* Open the RBD image of the disk's location read-only, through librbd (at
+ * its snapshot when it names one), and take its size as the virtual size.
  * Return 0, or -1 with ERR set; the half-built state is released by
  * rbd_source_close, which the disk layer calls on failure. */
 static int
 rbd_source_open (struct ferry_disk *disk, struct ferry_err *err)
 {
-  struct ferry_rbd_name n;
+  struct ferry_rbd_location n = {0};
   struct rbd_source *s;
   uint64_t size;
-  int r;
+  int r = -1, e;
 
-  if (ferry_rbd_name_parse (disk->path, &n, err) < 0)
+  if (ferry_rbd_location_parse (disk->path, &n, err) < 0)
     return -1;
   s = calloc (1, sizeof *s);
-  if (s == NULL)
-    return ferry_err_set (err, errno, "cannot allocate memory");
+  if (s == NULL) {
+    ferry_err_set (err, errno, "cannot allocate memory");
+    goto out;
+  }
   disk->priv = s;
   if (ferry_ceph_connect (&n, disk->path, &s->ceph, err) < 0)
-    return -1;
-  r = rbd_open_read_only (s->ceph.io, n.image, &s->image,
-                          n.snap[0] ? n.snap : NULL);
-  if (r < 0) {
+    goto out;
+  e = rbd_open_read_only (s->ceph.io, n.image, &s->image, n.snap);
+  if (e < 0) {
     s->image = NULL;
-    return ferry_err_set (err, -r, "cannot open rbd image '%s'", disk->path);
+    ferry_err_set (err, -e, "cannot open rbd image '%s'", disk->path);
+    goto out;
   }
-  r = rbd_get_size (s->image, &size);
-  if (r < 0)
-    return ferry_err_set (err, -r, "cannot get the size of '%s'", disk->path);
+  e = rbd_get_size (s->image, &size);
+  if (e < 0) {
+    ferry_err_set (err, -e, "cannot get the size of '%s'", disk->path);
+    goto out;
+  }
   disk->virtual_size = size;
   snprintf (disk->subformat, sizeof disk->subformat, "%s",
-            n.snap[0] ? "snapshot" : "image");
-  return 0;
+            n.snap ? "snapshot" : "image");
+  r = 0;
+
+out:
+  ferry_rbd_location_clear (&n);
+  return r;
 }
 
 /* diff_iterate callback: keep the extent that starts first (librbd may
