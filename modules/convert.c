@@ -33,13 +33,13 @@ convert_supported (const struct ferry_step *step, char *why, size_t len)
     snprintf (why, len, "vm '%s' has no target", step->vm->name);
     return 0;
   }
-  if (strcmp (step->target->type, "local") != 0 &&
-      !(strcmp (step->target->type, "libvirt") == 0 && step->target->path &&
+  if (step->target->type != FERRY_PLAN_TARGET_LOCAL &&
+      !(step->target->type == FERRY_PLAN_TARGET_LIBVIRT && step->target->path &&
         step->target->pool == NULL)) {
     snprintf (why, len,
               "converting into a '%s' target needs the volume module, not "
               "available in ferry %s",
-              step->target->type, FERRY_VERSION);
+              ferry_plan_target_type_name (step->target->type), FERRY_VERSION);
     return 0;
   }
   return 1;

@@ -353,20 +353,19 @@ ferry_plan_free (struct ferry_plan *plan)
   for (i = 0; i < plan->n_sources; i++) {
     struct ferry_source *s = &plan->sources[i];
     free (s->name);
-    free (s->type);
     free (s->path);
     for (j = 0; j < s->n_allow_dirs; j++)
       free (s->allow_dirs[j]);
     free (s->allow_dirs);
     free (s->pool);
     free (s->conf);
+    free (s->user);
     free (s->uri);
   }
   free (plan->sources);
   for (i = 0; i < plan->n_targets; i++) {
     struct ferry_plan_target *t = &plan->targets[i];
     free (t->name);
-    free (t->type);
     free (t->path);
     free (t->uri);
     free (t->pool);

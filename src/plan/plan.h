@@ -35,15 +35,42 @@ struct ferry_state_cfg {
   struct ferry_pos pos;
 };
 
+/* sources.NAME.type.  NONE: missing or unknown (the plan has a
+ * diagnostic for it and is not loaded). */
+enum ferry_source_type {
+  FERRY_SOURCE_NONE,      /* not given or unknown */
+  FERRY_SOURCE_DIRECTORY, /* "directory": image files in a directory */
+  FERRY_SOURCE_RBD,       /* "rbd": RBD images in a pool */
+  FERRY_SOURCE_LIBVIRT,   /* "libvirt": a libvirt host */
+  FERRY_SOURCE_LAST
+};
+
+/* targets.NAME.type (NONE as above). */
+enum ferry_plan_target_type {
+  FERRY_PLAN_TARGET_NONE,      /* not given or unknown */
+  FERRY_PLAN_TARGET_LOCAL,     /* "local": files in a directory */
+  FERRY_PLAN_TARGET_OPENSTACK, /* "openstack": Cinder/Neutron/Nova on Ceph */
+  FERRY_PLAN_TARGET_LIBVIRT,   /* "libvirt": a libvirt host */
+  FERRY_PLAN_TARGET_LAST
+};
+
+/* enum <-> the plan's spelling: name() gives NULL for NONE and values out
+ * of range; from_name() gives -1 for an unknown name (never NONE). */
+const char *ferry_source_type_name (enum ferry_source_type t);
+int ferry_source_type_from_name (const char *name);
+const char *ferry_plan_target_type_name (enum ferry_plan_target_type t);
+int ferry_plan_target_type_from_name (const char *name);
+
 struct ferry_source {
-  char *name;  /* key in sources: */
-  char *type;  /* "directory" | "rbd" | "libvirt" */
-  char *path;  /* directory (resolved against the plan's directory) */
+  char *name;                  /* key in sources: */
+  enum ferry_source_type type; /* directory, rbd or libvirt */
+  char *path;                  /* directory (resolved against the plan's) */
   char **allow_dirs;   /* directory: more places images may name (resolved) */
   size_t n_allow_dirs; /* entries in allow_dirs */
-  char *pool;  /* rbd: pool */
-  char *conf;  /* rbd: ceph.conf */
-  char *uri;   /* libvirt: connection URI */
+  char *pool;          /* rbd: pool */
+  char *conf;          /* rbd: ceph.conf (resolved) */
+  char *user;          /* rbd: cephx user, without "client." */
+  char *uri;           /* libvirt: connection URI */
   struct ferry_pos pos;
 };
 
@@ -57,8 +84,8 @@ struct ferry_ceph_cfg {
 /* A plan target (named ferry_plan_target: struct ferry_target is the disk
  * writer of src/disk/target.h). */
 struct ferry_plan_target {
-  char *name;  /* key in targets: */
-  char *type;  /* "local" | "openstack" | "libvirt" */
+  char *name;                       /* key in targets: */
+  enum ferry_plan_target_type type; /* local, openstack or libvirt */
   char *path;  /* local: output directory (resolved) */
   char *uri;   /* local/libvirt: libvirt URI to define domains (optional) */
   char *pool;  /* libvirt: rbd pool for disks (optional) */

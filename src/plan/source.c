@@ -42,8 +42,7 @@ ferry_plan_open_disk (const struct ferry_source *src, const char *path,
 
   /* Only directory sources have a directory to confine to; the others
    * (rbd images, libvirt) keep the default: the image's own directory. */
-  if (src == NULL || src->type == NULL ||
-      strcmp (src->type, "directory") != 0 || src->path == NULL)
+  if (src == NULL || src->type != FERRY_SOURCE_DIRECTORY || src->path == NULL)
     return ferry_disk_open (path, ret, err);
   if (ferry_plan_source_confine (src, &c, err) < 0)
     return -1;

@@ -329,7 +329,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
 
   if (ds->file == NULL)
     return;
-  if (src && src->type && strcmp (src->type, "rbd") == 0) {
+  if (src && src->type == FERRY_SOURCE_RBD) {
     /* rbd:POOL/IMAGE[:conf=..]: validate does no network I/O. */
     if (asprintf (&ds->path, "rbd:%s/%s%s%s", src->pool ? src->pool : "rbd",
                   ds->file, src->conf ? ":conf=" : "",

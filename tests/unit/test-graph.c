@@ -13,12 +13,10 @@
 #include "modules/module.h"
 #include "plan/plan.h"
 
-static struct ferry_plan_target local_target = {.name = "lab",
-                                                .type = "local",
-                                                .path = "/tmp/out"};
-static struct ferry_plan_target os_target = {.name = "cloud",
-                                             .type = "openstack",
-                                             .cloud = "prod"};
+static struct ferry_plan_target local_target = {
+    .name = "lab", .type = FERRY_PLAN_TARGET_LOCAL, .path = "/tmp/out"};
+static struct ferry_plan_target os_target = {
+    .name = "cloud", .type = FERRY_PLAN_TARGET_OPENSTACK, .cloud = "prod"};
 
 /* A plan built by hand: the graph does not depend on the parser. */
 static struct ferry_plan *

@@ -169,6 +169,67 @@ test_relative_paths (void **state)
   ferry_plan_free (p);
 }
 
+/* Source and target types: parsed once into enums whose names round-trip;
+ * the rbd source's user key. */
+static void
+test_kinds (void **state)
+{
+  struct ferry_plan *p = NULL;
+  unsigned i;
+  char *got;
+
+  (void) state;
+  for (i = 1; i < FERRY_SOURCE_LAST; i++)
+    assert_int_equal (ferry_source_type_from_name (ferry_source_type_name (i)),
+                      i);
+  for (i = 1; i < FERRY_PLAN_TARGET_LAST; i++)
+    assert_int_equal (
+        ferry_plan_target_type_from_name (ferry_plan_target_type_name (i)), i);
+  assert_null (ferry_source_type_name (FERRY_SOURCE_NONE));
+  assert_null (ferry_source_type_name (FERRY_SOURCE_LAST));
+  assert_null (ferry_plan_target_type_name (FERRY_PLAN_TARGET_LAST));
+  assert_int_equal (ferry_source_type_from_name ("nfs"), -1);
+  assert_int_equal (ferry_source_type_from_name (NULL), -1);
+  assert_int_equal (ferry_plan_target_type_from_name ("Local"), -1);
+  assert_string_equal (ferry_source_type_name (FERRY_SOURCE_RBD), "rbd");
+  assert_string_equal (
+      ferry_plan_target_type_name (FERRY_PLAN_TARGET_OPENSTACK), "openstack");
+
+  got = diags ("apiVersion: ferry/v1\n"
+               "kind: MigrationPlan\n"
+               "metadata: {name: k}\n"
+               "sources:\n"
+               "  d: {type: directory, path: /d}\n"
+               "  r: {type: rbd, pool: vms, user: migrate}\n"
+               "  l: {type: libvirt, uri: 'qemu:///system'}\n"
+               "targets:\n"
+               "  o: {type: openstack, cloud: c, ceph: {volumes_pool: v}}\n"
+               "  v: {type: libvirt, uri: 'qemu:///system'}\n"
+               "  f: {type: local, path: /out}\n"
+               "defaults: {target: f}\n"
+               "vms: [{name: a, source: r, disks: [{file: a}]}]\n",
+               NODISK, &p);
+  assert_string_equal (got, "");
+  free (got);
+  assert_int_equal (p->sources[0].type, FERRY_SOURCE_DIRECTORY);
+  assert_int_equal (p->sources[1].type, FERRY_SOURCE_RBD);
+  assert_string_equal (p->sources[1].user, "migrate");
+  assert_int_equal (p->sources[2].type, FERRY_SOURCE_LIBVIRT);
+  assert_int_equal (p->targets[0].type, FERRY_PLAN_TARGET_OPENSTACK);
+  assert_int_equal (p->targets[1].type, FERRY_PLAN_TARGET_LIBVIRT);
+  assert_int_equal (p->targets[2].type, FERRY_PLAN_TARGET_LOCAL);
+  ferry_plan_free (p);
+
+  /* user belongs to rbd sources only */
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: k}\n"
+         "sources: {d: {type: directory, path: /d, user: x}}\n"
+         "targets: {f: {type: local, path: /out}}\n"
+         "vms: [{name: a, source: d, target: f, disks: [{file: a}]}]\n",
+         F ":4:42: sources.d.user: not used by sources of type 'directory'");
+}
+
 static void
 test_unknown_key_did_you_mean (void **state)
 {
@@ -821,6 +882,7 @@ main (void)
       cmocka_unit_test (test_syntax_and_encoding),
       cmocka_unit_test (test_many_errors),
       cmocka_unit_test (test_disk_checks),
+      cmocka_unit_test (test_kinds),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
