@@ -393,6 +393,7 @@ ferry_plan_free (struct ferry_plan *plan)
     for (j = 0; j < vm->n_disks; j++) {
       free (vm->disks[j].file);
       free (vm->disks[j].path);
+      ferry_location_clear (&vm->disks[j].loc);
       free (vm->disks[j].volume_type);
     }
     free (vm->disks);

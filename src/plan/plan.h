@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/location.h"
 
 struct ferry_pos {
   unsigned line; /* 1-based, 0 = unknown */
@@ -103,8 +104,10 @@ struct ferry_flavor {
 };
 
 struct ferry_disk_spec {
-  char *file;       /* as written, relative to the source */
-  char *path;       /* resolved path (or rbd: name) */
+  char *file;                /* as written, relative to the source */
+  struct ferry_location loc; /* resolved: the file, or the rbd source's
+                                image (pool, conf, user from the source) */
+  char *path;                /* LOC for messages (ferry_location_format) */
   uint64_t size_gb; /* wanted size, 0 = the source's */
   char *volume_type; /* openstack: overrides defaults.volume_type */
   struct ferry_pos pos;

@@ -166,6 +166,14 @@ test_relative_paths (void **state)
   assert_int_equal (p->vms[1].vcpus, 4);
   assert_string_equal (p->vms[2].disks[0].path,
                        "rbd:vms/c-disk:conf=/plans/ceph.conf");
+  assert_int_equal (p->vms[2].disks[0].loc.kind, FERRY_LOCATION_RBD);
+  assert_string_equal (p->vms[2].disks[0].loc.rbd.pool, "vms");
+  assert_string_equal (p->vms[2].disks[0].loc.rbd.image, "c-disk");
+  assert_string_equal (p->vms[2].disks[0].loc.rbd.conf, "/plans/ceph.conf");
+  assert_null (p->vms[2].disks[0].loc.rbd.user);
+  assert_null (p->vms[2].disks[0].loc.rbd.snap);
+  assert_int_equal (p->vms[0].disks[0].loc.kind, FERRY_LOCATION_FILE);
+  assert_string_equal (p->vms[0].disks[0].loc.file.path, "/datastore/a/a.vmdk");
   ferry_plan_free (p);
 }
 
@@ -214,11 +222,46 @@ test_kinds (void **state)
   assert_int_equal (p->sources[0].type, FERRY_SOURCE_DIRECTORY);
   assert_int_equal (p->sources[1].type, FERRY_SOURCE_RBD);
   assert_string_equal (p->sources[1].user, "migrate");
+  /* the disk's location carries the source's user */
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.user, "migrate");
   assert_int_equal (p->sources[2].type, FERRY_SOURCE_LIBVIRT);
   assert_int_equal (p->targets[0].type, FERRY_PLAN_TARGET_OPENSTACK);
   assert_int_equal (p->targets[1].type, FERRY_PLAN_TARGET_LIBVIRT);
   assert_int_equal (p->targets[2].type, FERRY_PLAN_TARGET_LOCAL);
   ferry_plan_free (p);
+
+  /* rbd disks: IMAGE@SNAP, names with ':' and '@' escaped for display */
+  got = diags ("apiVersion: ferry/v1\n"
+               "kind: MigrationPlan\n"
+               "metadata: {name: k}\n"
+               "sources:\n"
+               "  r: {type: rbd, pool: 'p:1', conf: '/c:1.conf', user: u}\n"
+               "targets: {f: {type: local, path: /out}}\n"
+               "vms: [{name: a, source: r, target: f, disks: [{file: "
+               "'a:b@s1'}]}]\n",
+               NODISK, &p);
+  assert_string_equal (got, "");
+  free (got);
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.pool, "p:1");
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.image, "a:b");
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.snap, "s1");
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.conf, "/c:1.conf");
+  assert_string_equal (p->vms[0].disks[0].path,
+                       "rbd:p\\:1/a\\:b@s1:conf=/c\\:1.conf:id=u");
+  ferry_plan_free (p);
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: k}\n"
+         "sources: {r: {type: rbd, pool: p}}\n"
+         "targets: {f: {type: local, path: /out}}\n"
+         "vms: [{name: a, source: r, target: f, disks: [{file: a/b}, "
+         "{file: '@s'}, {file: 'a@'}]}]\n",
+         F ":6:54: vms[0].disks[0].file: 'a/b' is not an rbd image name "
+           "(IMAGE or IMAGE@SNAP)\n" F
+           ":6:67: vms[0].disks[1].file: '@s' is not an rbd image name "
+           "(IMAGE or IMAGE@SNAP)\n" F
+           ":6:81: vms[0].disks[2].file: 'a@' is not an rbd image name "
+           "(IMAGE or IMAGE@SNAP)");
 
   /* user belongs to rbd sources only */
   check ("apiVersion: ferry/v1\n"
