@@ -252,7 +252,7 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
   if (ferry_plan_disk_get (ctx->plan,
                            ferry_plan_source (ctx->plan, step->vm->source),
-                           spec->path, &src, err) < 0)
+                           &spec->loc, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0) {
     ferry_plan_disk_put (ctx->plan, src, false);
@@ -383,7 +383,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
 
   if (ferry_plan_disk_get (ctx->plan,
                            ferry_plan_source (ctx->plan, step->vm->source),
-                           spec->path, &src, err) < 0)
+                           &spec->loc, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0 ||
       ferry_disk_check_not_source (src, final, err) < 0 ||
@@ -413,9 +413,9 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   co.progress = convert_on_progress;
   co.opaque = &cb;
   co.stop = ctx->stop;
-  if (ferry_target_open (part, ferry_local_disk_size (spec, src->virtual_size),
-                         co.resume_from ? FERRY_TARGET_RESUME : 0, &dst,
-                         err) < 0)
+  if (ferry_target_file_open (
+          part, ferry_local_disk_size (spec, src->virtual_size),
+          co.resume_from ? FERRY_TARGET_RESUME : 0, &dst, err) < 0)
     goto out;
   if (co.resume_from == 0)
     ferry_part_stamp (part);

@@ -10,6 +10,7 @@
 #include "disk/disk.h"
 #include "disk/target.h"
 #include "util/err.h"
+#include "util/location.h"
 
 struct ferry_convert_progress {
   uint64_t done;         /* virtual bytes processed (resume point included) */
@@ -54,8 +55,10 @@ int ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
                         struct ferry_convert_stats *ret_stats,
                         struct ferry_err *err);
 
-/* Open SRC and DST by name and convert. */
-int ferry_convert (const char *src, const char *dst,
+/* Open SRC (a file or RBD image, with its chain) and DST (created or
+ * opened: a file or RBD image) and convert. */
+int ferry_convert (const struct ferry_location *src,
+                   const struct ferry_location *dst,
                    const struct ferry_convert_opts *opts,
                    struct ferry_convert_stats *ret_stats,
                    struct ferry_err *err);

@@ -14,6 +14,7 @@
 
 #include "disk/confine.h"
 #include "util/err.h"
+#include "util/location.h"
 
 #define FERRY_DISK_MAX_CHAIN 64 /* longest snapshot chain we follow */
 
@@ -85,10 +86,11 @@ struct ferry_disk {
   /* Where the files this image names may be (shared by the whole chain,
    * owned by its top; NULL allows nothing). */
   struct ferry_confine *confine;
+  struct ferry_rbd_location rbd; /* rbd layers: the image (else zeroed) */
 };
 
-/* Open PATH (a file or rbd:POOL/IMAGE[@SNAP][:conf=..][:id=..]), detect its
- * format by content, and open its whole parent chain (loops and chains
+/* Open the file PATH (never parsed as an rbd: name), detect its format by
+ * content, and open its whole parent chain (loops and chains
  * longer than FERRY_DISK_MAX_CHAIN are errors).  Every file the chain names
  * (parents, extents) must lie in PATH's directory (see confine.h). */
 int ferry_disk_open (const char *path, struct ferry_disk **ret,
@@ -96,6 +98,12 @@ int ferry_disk_open (const char *path, struct ferry_disk **ret,
 /* The same with the allowed directories given: CONFINE (copied; NULL means
  * PATH's directory) instead of PATH's directory. */
 int ferry_disk_open_confined (const char *path,
+                              const struct ferry_confine *confine,
+                              struct ferry_disk **ret, struct ferry_err *err);
+/* Open LOC: a file (as ferry_disk_open_confined with CONFINE) or an RBD
+ * image (read-only, at its snapshot; librbd follows a clone's parents
+ * itself and nothing on this host is read, so CONFINE is not used). */
+int ferry_disk_open_location (const struct ferry_location *loc,
                               const struct ferry_confine *confine,
                               struct ferry_disk **ret, struct ferry_err *err);
 /* Close a chain (NULL is fine). */

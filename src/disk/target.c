@@ -22,23 +22,6 @@ ferry_target_open_location (const struct ferry_location *loc, uint64_t size,
                         (int) loc->kind);
 }
 
-/* Parse NAME (the command line's form: a path or an rbd: name) and open
- * it; FLAGS and the result are as for the backend's open; close *RET with
- * ferry_target_close. */
-int
-ferry_target_open (const char *name, uint64_t size, unsigned flags,
-                   struct ferry_target **ret, struct ferry_err *err)
-{
-  struct ferry_location loc;
-  int r;
-
-  if (ferry_location_parse (name, &loc, err) < 0)
-    return -1;
-  r = ferry_target_open_location (&loc, size, flags, ret, err);
-  ferry_location_clear (&loc);
-  return r;
-}
-
 /* Close target T through its backend, which flushes it and frees T; NULL is
  * allowed. Return 0, or -1 with ERR set when the data could not be flushed,
  * so a caller must not report success then. */

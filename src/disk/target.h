@@ -46,10 +46,6 @@ struct ferry_target {
 int ferry_target_open_location (const struct ferry_location *loc, uint64_t size,
                                 unsigned flags, struct ferry_target **ret,
                                 struct ferry_err *err);
-/* The same for a name given by the user (a path or
- * rbd:POOL/IMAGE[:conf=PATH][:id=USER]), parsed with ferry_location_parse. */
-int ferry_target_open (const char *name, uint64_t size, unsigned flags,
-                       struct ferry_target **ret, struct ferry_err *err);
 /* Close and free (NULL is fine); returns -1 if the final flush failed. */
 int ferry_target_close (struct ferry_target *t, struct ferry_err *err);
 

@@ -226,11 +226,12 @@ const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
 const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,
                                               const char *name);
 
-/* Open the disk at PATH of source SRC (may be NULL) with its chain: for a
+/* Open the disk at LOC of source SRC (may be NULL) with its chain: for a
  * directory source every file the image names must be in the source's
  * path or its allow_dirs (src/plan/source.c). */
 struct ferry_disk;
-int ferry_plan_open_disk (const struct ferry_source *src, const char *path,
+int ferry_plan_open_disk (const struct ferry_source *src,
+                          const struct ferry_location *loc,
                           struct ferry_disk **ret, struct ferry_err *err);
 /* The same through the plan's cache (src/plan/disks.c): a run opens each
  * source disk once for validate, check and apply.  The handle is shared
@@ -240,7 +241,8 @@ int ferry_plan_open_disk (const struct ferry_source *src, const char *path,
  * ferry_plan_disk_put; LAST: this run will not need it again (close it
  * once nobody holds it). */
 int ferry_plan_disk_get (const struct ferry_plan *plan,
-                         const struct ferry_source *src, const char *path,
+                         const struct ferry_source *src,
+                         const struct ferry_location *loc,
                          struct ferry_disk **ret, struct ferry_err *err);
 void ferry_plan_disk_put (const struct ferry_plan *plan,
                           struct ferry_disk *disk, bool last);

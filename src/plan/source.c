@@ -34,8 +34,9 @@ fail:
 }
 
 int
-ferry_plan_open_disk (const struct ferry_source *src, const char *path,
-                      struct ferry_disk **ret, struct ferry_err *err)
+ferry_plan_open_disk (const struct ferry_source *src,
+                      const struct ferry_location *loc, struct ferry_disk **ret,
+                      struct ferry_err *err)
 {
   struct ferry_confine c = {0};
   int r;
@@ -43,10 +44,10 @@ ferry_plan_open_disk (const struct ferry_source *src, const char *path,
   /* Only directory sources have a directory to confine to; the others
    * (rbd images, libvirt) keep the default: the image's own directory. */
   if (src == NULL || src->type != FERRY_SOURCE_DIRECTORY || src->path == NULL)
-    return ferry_disk_open (path, ret, err);
+    return ferry_disk_open_location (loc, NULL, ret, err);
   if (ferry_plan_source_confine (src, &c, err) < 0)
     return -1;
-  r = ferry_disk_open_confined (path, &c, ret, err);
+  r = ferry_disk_open_location (loc, &c, ret, err);
   ferry_confine_free (&c);
   return r;
 }

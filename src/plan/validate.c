@@ -393,7 +393,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   }
   if (ctx->flags & FERRY_PLAN_NO_DISK_CHECK)
     return;
-  if (ferry_plan_disk_get (plan, src, ds->path, &disk, &err) < 0) {
+  if (ferry_plan_disk_get (plan, src, &ds->loc, &disk, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
     return;
   }

@@ -95,5 +95,7 @@ bool ferry_location_equal (const struct ferry_location *a,
  * zeroed afterwards. */
 void ferry_location_clear (struct ferry_location *loc);
 void ferry_rbd_location_clear (struct ferry_rbd_location *loc);
+/* A zero-initialised location cleared when it goes out of scope. */
+#define CLEANUP_LOCATION __attribute__ ((cleanup (ferry_location_clear)))
 
 #endif
