@@ -1,6 +1,7 @@
-/* The plan's kinds (source and target types) and their spelling in the
- * plan file: one table each, indexed by the enum, so that a new kind is
- * one enum value and one row (the static_assert catches a missing row). */
+/* The plan's kinds (source and target types, state backends) and their
+ * spelling in the plan file: one table each, indexed by the enum, so that a new
+ * kind is one enum value and one row (the static_assert catches a missing row).
+ */
 #include "plan/plan.h"
 
 #include <assert.h>
@@ -25,6 +26,15 @@ static const char *const target_type_names[] = {
 };
 static_assert (FERRY_ARRAY_SIZE (target_type_names) == FERRY_PLAN_TARGET_LAST,
                "target_type_names must name every target type");
+
+static const char *const state_backend_names[] = {
+    [FERRY_STATE_FILE] = "file",
+    [FERRY_STATE_RADOS] = "rados",
+    [FERRY_STATE_MEMORY] = "memory",
+};
+static_assert (FERRY_ARRAY_SIZE (state_backend_names) ==
+                   FERRY_STATE_BACKEND_LAST,
+               "state_backend_names must name every state backend");
 
 /* Index of NAME in TABLE of N rows (row 0, NONE, never matches), or -1. */
 static int
@@ -64,4 +74,24 @@ int
 ferry_plan_target_type_from_name (const char *name)
 {
   return from_name (target_type_names, FERRY_PLAN_TARGET_LAST, name);
+}
+
+const char *
+ferry_state_backend_name (enum ferry_state_backend b)
+{
+  if ((unsigned) b >= FERRY_STATE_BACKEND_LAST)
+    return NULL;
+  return state_backend_names[b];
+}
+
+int
+ferry_state_backend_from_name (const char *name)
+{
+  size_t i;
+
+  /* no NONE row here: FILE, the default, is 0 */
+  for (i = 0; name != NULL && i < FERRY_STATE_BACKEND_LAST; i++)
+    if (strcmp (state_backend_names[i], name) == 0)
+      return (int) i;
+  return -1;
 }

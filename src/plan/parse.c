@@ -619,20 +619,24 @@ check_type (struct ferry_pctx *ctx, const struct ferry_ynode *map,
 }
 
 /* Fill plan->state from the optional state: mapping N (NULL when absent).
- * The backend defaults to "file"; keys of the other backend are diagnostics
- * rather than silently ignored. A file backend's path is resolved against
- * the plan's directory and defaults to .ferry/NAME.state; a rados backend
- * needs a pool and its object defaults to the plan's name, so two plans do
- * not share a journal by accident. Must run after metadata.name is read. */
+ * The backend (an enum, parsed here once) defaults to file; keys of the other
+ * backend are diagnostics rather than silently ignored. A file backend's path
+ * is resolved against the plan's directory and defaults to .ferry/NAME.state; a
+ * rados backend needs a pool and its object defaults to the plan's name, so two
+ * plans do not share a journal by accident. Must run after metadata.name is
+ * read. */
 static void
 parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
              struct ferry_plan *plan)
 {
   struct ferry_state_cfg *st = &plan->state;
-  const struct ferry_ynode *b;
+  const struct ferry_ynode *b = NULL;
+  CLEANUP_FREE char *backend = NULL;
   char *path = NULL;
   size_t i;
+  int k;
 
+  st->backend = FERRY_STATE_FILE;
   if (n) {
     st->pos = n->pos;
     if (!want_map (ctx, n, "state"))
@@ -640,31 +644,35 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
   if (n) {
     check_keys (ctx, n, "state", state_keys);
-    b = get_str (ctx, n, "state", "backend", false, &st->backend);
-    if (b && strcmp (st->backend, "file") && strcmp (st->backend, "rados"))
-      ferry_plan_diag (ctx, b->pos, "state.backend",
-                       "unknown state backend '%s' (expected 'file' or "
-                       "'rados')",
-                       st->backend);
+    b = get_str (ctx, n, "state", "backend", false, &backend);
     get_str (ctx, n, "state", "path", false, &path);
     get_str (ctx, n, "state", "pool", false, &st->pool);
     get_str (ctx, n, "state", "object", false, &st->object);
     get_str (ctx, n, "state", "conf", false, &st->conf);
     get_str (ctx, n, "state", "user", false, &st->user);
   }
-  if (st->backend == NULL)
-    st->backend = xstrdup (ctx, "file");
-  if (st->backend == NULL)
-    return;
-  if (strcmp (st->backend, "rados") == 0) {
+  if (b) {
+    /* the memory store is for tests, not for plans */
+    k = ferry_state_backend_from_name (backend);
+    if (k != FERRY_STATE_FILE && k != FERRY_STATE_RADOS) {
+      ferry_plan_diag (ctx, b->pos, "state.backend",
+                       "unknown state backend '%s' (expected 'file' or "
+                       "'rados')",
+                       backend);
+      free (path);
+      return;
+    }
+    st->backend = (enum ferry_state_backend) k;
+  }
+  if (st->backend == FERRY_STATE_RADOS) {
     if (n)
       get (ctx, n, "state", "pool", true);
-    if (n && (b = ferry_ynode_get (n, "path")))
+    if (n && ferry_ynode_get (n, "path"))
       ferry_plan_diag (ctx, ferry_ynode_ent (n, "path")->key->pos, "state.path",
                        "not used by backend 'rados'");
     if (st->object == NULL && plan->name)
       st->object = xstrdup (ctx, plan->name);
-  } else if (strcmp (st->backend, "file") == 0) {
+  } else {
     static const char *const rados_only[] = {"pool", "object", "conf", "user",
                                              NULL};
     for (i = 0; n && rados_only[i]; i++) {

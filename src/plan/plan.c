@@ -344,7 +344,6 @@ ferry_plan_free (struct ferry_plan *plan)
   free (plan->api_version);
   free (plan->kind);
   free (plan->name);
-  free (plan->state.backend);
   free (plan->state.path);
   free (plan->state.pool);
   free (plan->state.object);

@@ -25,8 +25,21 @@ struct ferry_secret {
   struct ferry_pos pos;
 };
 
+/* state.backend (and the in-process store the tests use). */
+enum ferry_state_backend {
+  FERRY_STATE_FILE,   /* "file": journal file + lock files (default) */
+  FERRY_STATE_RADOS,  /* "rados": objects in a Ceph pool */
+  FERRY_STATE_MEMORY, /* "memory": in-process, for tests; not in plans */
+  FERRY_STATE_BACKEND_LAST
+};
+
+/* enum <-> "file", "rados", "memory": name() gives NULL out of range,
+ * from_name() -1 for an unknown name. */
+const char *ferry_state_backend_name (enum ferry_state_backend b);
+int ferry_state_backend_from_name (const char *name);
+
 struct ferry_state_cfg {
-  char *backend;     /* "file" (default) or "rados" */
+  enum ferry_state_backend backend; /* file (default) or rados */
   char *path;        /* file backend: journal path (resolved); default
                         .ferry/<metadata.name>.state beside the plan */
   char *pool;        /* rados: pool */

@@ -375,7 +375,7 @@ memory_state (void)
 {
   static unsigned n;
   char name[64];
-  struct ferry_state_cfg cfg = {.backend = (char *) "memory", .path = name};
+  struct ferry_state_cfg cfg = {.backend = FERRY_STATE_MEMORY, .path = name};
   struct ferry_state *st = NULL;
   struct ferry_err err = {0};
 

@@ -91,7 +91,7 @@ test_good_defaults (void **state)
   assert_string_equal (p->api_version, "ferry/v1");
   assert_string_equal (p->name, "t");
   assert_string_equal (p->dir, "/plans");
-  assert_string_equal (p->state.backend, "file");
+  assert_int_equal (p->state.backend, FERRY_STATE_FILE);
   assert_string_equal (p->state.path, "/plans/.ferry/t.state");
   assert_int_equal (p->n_targets, 1);
   assert_string_equal (p->targets[0].path, "/plans/out");
@@ -262,6 +262,31 @@ test_kinds (void **state)
            "(IMAGE or IMAGE@SNAP)\n" F
            ":6:81: vms[0].disks[2].file: 'a@' is not an rbd image name "
            "(IMAGE or IMAGE@SNAP)");
+
+  /* state backends: parsed into the enum; the tests' memory store is not a
+   * plan's choice */
+  got = diags ("apiVersion: ferry/v1\n"
+               "kind: MigrationPlan\n"
+               "metadata: {name: k}\n"
+               "state: {backend: rados, pool: ferry}\n"
+               "targets: {f: {type: local, path: /out}}\n"
+               "vms: [{name: a, target: f, disks: [{file: a}]}]\n",
+               NODISK, &p);
+  assert_string_equal (got, "");
+  free (got);
+  assert_int_equal (p->state.backend, FERRY_STATE_RADOS);
+  assert_string_equal (p->state.object, "k");
+  ferry_plan_free (p);
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: k}\n"
+         "state: {backend: memory}\n"
+         "targets: {f: {type: local, path: /out}}\n"
+         "vms: [{name: a, target: f, disks: [{file: a}]}]\n",
+         F ":4:18: state.backend: unknown state backend 'memory' (expected "
+           "'file' or 'rados')");
+  assert_int_equal (ferry_state_backend_from_name ("rados"), FERRY_STATE_RADOS);
+  assert_string_equal (ferry_state_backend_name (FERRY_STATE_FILE), "file");
 
   /* user belongs to rbd sources only */
   check ("apiVersion: ferry/v1\n"
