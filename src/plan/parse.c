@@ -332,7 +332,7 @@ get_uint (struct ferry_pctx *ctx, const struct ferry_ynode *map,
     if (x > (UINT64_MAX - 9) / 10)
       big = true;
     else
-      x = x * 10 + (uint64_t)(*s - '0');
+      x = x * 10 + (uint64_t) (*s - '0');
   }
   if ((neg && x > 0) || x < min) {
     ferry_plan_diag (ctx, v->pos, p, "must be at least %" PRIu64, min);
@@ -402,10 +402,10 @@ valid_name (const char *s)
 {
   size_t n = strlen (s), i;
 
-  if (n == 0 || n > 63 || !isalnum ((unsigned char)s[0]))
+  if (n == 0 || n > 63 || !isalnum ((unsigned char) s[0]))
     return false;
   for (i = 1; i < n; i++)
-    if (!isalnum ((unsigned char)s[i]) && !strchr ("_.-", s[i]))
+    if (!isalnum ((unsigned char) s[i]) && !strchr ("_.-", s[i]))
       return false;
   return true;
 }
@@ -441,7 +441,7 @@ valid_hostname (const char *s)
       len = 0;
       continue;
     }
-    if (!isalnum ((unsigned char)s[i]) && !(s[i] == '-' && len > 0))
+    if (!isalnum ((unsigned char) s[i]) && !(s[i] == '-' && len > 0))
       return false;
     len++;
   }
@@ -460,10 +460,10 @@ valid_mac (char *s)
     if (i % 3 == 2) {
       if (s[i] != ':')
         return false;
-    } else if (!isxdigit ((unsigned char)s[i]))
+    } else if (!isxdigit ((unsigned char) s[i]))
       return false;
     else
-      s[i] = (char)tolower ((unsigned char)s[i]);
+      s[i] = (char) tolower ((unsigned char) s[i]);
   }
   return true;
 }
@@ -492,10 +492,10 @@ valid_env_name (const char *s)
 {
   size_t i;
 
-  if (!(isalpha ((unsigned char)s[0]) || s[0] == '_'))
+  if (!(isalpha ((unsigned char) s[0]) || s[0] == '_'))
     return false;
   for (i = 1; s[i]; i++)
-    if (!(isalnum ((unsigned char)s[i]) || s[i] == '_'))
+    if (!(isalnum ((unsigned char) s[i]) || s[i] == '_'))
       return false;
   return true;
 }
@@ -841,11 +841,11 @@ parse_flavors (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       continue;
     check_keys (ctx, v, p, flavor_keys);
     if (get_uint (ctx, v, p, "vcpus", true, 1, 4096, &x))
-      f->vcpus = (unsigned)x;
+      f->vcpus = (unsigned) x;
     if (get_uint (ctx, v, p, "ram_mb", true, 64, 16777216, &x))
-      f->ram_mb = (unsigned)x;
+      f->ram_mb = (unsigned) x;
     if (get_uint (ctx, v, p, "disk_gb", false, 1, 1048576, &x))
-      f->disk_gb = (unsigned)x;
+      f->disk_gb = (unsigned) x;
   }
 }
 
@@ -1011,7 +1011,7 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       parse_secret (ctx, v, pp, &c->autologon.password);
     c->autologon.count = 1;
     if (get_uint (ctx, a, ap, "count", false, 1, 100, &x))
-      c->autologon.count = (unsigned)x;
+      c->autologon.count = (unsigned) x;
   }
 }
 
@@ -1058,9 +1058,9 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     get_str (ctx, m, p, "target", false, &vm->target);
     get_str (ctx, m, p, "flavor", false, &vm->flavor);
     if (get_uint (ctx, m, p, "vcpus", false, 1, 4096, &x))
-      vm->vcpus = (unsigned)x;
+      vm->vcpus = (unsigned) x;
     if (get_uint (ctx, m, p, "ram_mb", false, 64, 16777216, &x))
-      vm->ram_mb = (unsigned)x;
+      vm->ram_mb = (unsigned) x;
     dp = path_key (ctx, p, "disks");
     v = get (ctx, m, p, "disks", true);
     if (v)

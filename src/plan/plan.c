@@ -127,8 +127,8 @@ ferry_plan_resolve (const char *dir, const char *p)
     return NULL;
   if (p[0] == '/' || dir == NULL || strcmp (dir, ".") == 0 || *dir == '\0')
     r = strdup (p);
-  else if (asprintf (&r, "%s%s%s", dir,
-                     dir[strlen (dir) - 1] == '/' ? "" : "/", p) < 0)
+  else if (asprintf (&r, "%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/",
+                     p) < 0)
     r = NULL;
   if (r)
     normalize_path (r);
@@ -187,7 +187,7 @@ plan_dir (const char *file)
   else if (slash == file)
     d = strdup ("/");
   else
-    d = strndup (file, (size_t)(slash - file));
+    d = strndup (file, (size_t) (slash - file));
   if (d == NULL)
     return NULL;
   if (d[0] == '/')
@@ -312,7 +312,7 @@ ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
       return ferry_err_set (err, errno, "cannot read plan '%s'", file);
     if (n == 0)
       break;
-    len += (size_t)n;
+    len += (size_t) n;
   }
   return ferry_plan_load_buffer (file, buf ? buf : "", len, flags, ret, diag,
                                  err);

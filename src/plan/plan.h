@@ -15,8 +15,12 @@ struct ferry_pos {
   unsigned col;  /* 1-based */
 };
 
-enum ferry_secret_kind { FERRY_SECRET_NONE, FERRY_SECRET_ENV,
-                         FERRY_SECRET_FILE, FERRY_SECRET_LAST };
+enum ferry_secret_kind {
+  FERRY_SECRET_NONE,
+  FERRY_SECRET_ENV,
+  FERRY_SECRET_FILE,
+  FERRY_SECRET_LAST
+};
 
 /* A reference to a secret; the value itself is never stored in the plan. */
 struct ferry_secret {
@@ -40,12 +44,12 @@ int ferry_state_backend_from_name (const char *name);
 
 struct ferry_state_cfg {
   enum ferry_state_backend backend; /* file (default) or rados */
-  char *path;        /* file backend: journal path (resolved); default
-                        .ferry/<metadata.name>.state beside the plan */
-  char *pool;        /* rados: pool */
-  char *object;      /* rados: object name prefix (default metadata.name) */
-  char *conf;        /* rados: ceph.conf */
-  char *user;        /* rados: cephx user */
+  char *path;   /* file backend: journal path (resolved); default
+                   .ferry/<metadata.name>.state beside the plan */
+  char *pool;   /* rados: pool */
+  char *object; /* rados: object name prefix (default metadata.name) */
+  char *conf;   /* rados: ceph.conf */
+  char *user;   /* rados: cephx user */
   struct ferry_pos pos;
 };
 
@@ -100,7 +104,7 @@ struct ferry_ceph_cfg {
 struct ferry_plan_target {
   char *name;                       /* key in targets: */
   enum ferry_plan_target_type type; /* local, openstack or libvirt */
-  char *path;  /* local: output directory (resolved) */
+  char *path;                       /* local: output directory (resolved) */
   char *uri;   /* local/libvirt: libvirt URI to define domains (optional) */
   char *pool;  /* libvirt: rbd pool for disks (optional) */
   char *cloud; /* openstack: clouds.yaml entry */
@@ -121,8 +125,8 @@ struct ferry_disk_spec {
   struct ferry_location loc; /* resolved: the file, or the rbd source's
                                 image (pool, conf, user from the source) */
   char *path;                /* LOC for messages (ferry_location_format) */
-  uint64_t size_gb; /* wanted size, 0 = the source's */
-  char *volume_type; /* openstack: overrides defaults.volume_type */
+  uint64_t size_gb;          /* wanted size, 0 = the source's */
+  char *volume_type;         /* openstack: overrides defaults.volume_type */
   struct ferry_pos pos;
 };
 
@@ -150,11 +154,11 @@ struct ferry_autologon {
 };
 
 struct ferry_customize {
-  bool virtio;                   /* inject VirtIO drivers */
-  char *hostname;                /* optional */
+  bool virtio;    /* inject VirtIO drivers */
+  char *hostname; /* optional */
   struct ferry_file_copy *files;
   size_t n_files;
-  char **firstboot;              /* script paths (resolved) */
+  char **firstboot; /* script paths (resolved) */
   size_t n_firstboot;
   bool has_autologon;
   struct ferry_autologon autologon;
@@ -163,10 +167,10 @@ struct ferry_customize {
 
 struct ferry_vm {
   char *name;
-  char *source;   /* name in sources (defaults.source if omitted) */
-  char *target;   /* name in targets (defaults.target if omitted) */
-  char *flavor;   /* name in flavors, or NULL */
-  unsigned vcpus; /* libvirt/local: from flavor or vm, default 1 */
+  char *source;    /* name in sources (defaults.source if omitted) */
+  char *target;    /* name in targets (defaults.target if omitted) */
+  char *flavor;    /* name in flavors, or NULL */
+  unsigned vcpus;  /* libvirt/local: from flavor or vm, default 1 */
   unsigned ram_mb; /* default 1024 */
   struct ferry_disk_spec *disks;
   size_t n_disks;
@@ -219,9 +223,8 @@ enum {
 /* Parse and validate FILE.  Returns 0 and *ret on success; -1 when the plan
  * has problems (every one of them in DIAG, which the caller frees) or on an
  * I/O error (in ERR). */
-int ferry_plan_load (const char *file, unsigned flags,
-                     struct ferry_plan **ret, struct ferry_diag *diag,
-                     struct ferry_err *err);
+int ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
+                     struct ferry_diag *diag, struct ferry_err *err);
 /* Same on a buffer (FILE is used only for messages and relative paths). */
 int ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
                             unsigned flags, struct ferry_plan **ret,
@@ -232,8 +235,8 @@ void ferry_diag_free (struct ferry_diag *diag);
 /* Look-ups (NULL when absent). */
 const struct ferry_vm *ferry_plan_vm (const struct ferry_plan *plan,
                                       const char *name);
-const struct ferry_plan_target *ferry_plan_target (const struct ferry_plan *plan,
-                                              const char *name);
+const struct ferry_plan_target *
+ferry_plan_target (const struct ferry_plan *plan, const char *name);
 const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
                                               const char *name);
 const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,

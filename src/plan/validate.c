@@ -433,7 +433,7 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
     ctx->oom = true;
     return;
   }
-  (void)dflt;
+  (void) dflt;
   if (vm->source) {
     if (asprintf (&kp, "%s.source", p) >= 0)
       check_ref (ctx, plan, pos_of (m, "source"), kp, "source", vm->source);

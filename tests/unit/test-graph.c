@@ -4,10 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "graph/graph.h"
 #include "modules/module.h"
@@ -241,8 +242,8 @@ test_registry (void **state)
     assert_ptr_equal (ferry_module_find (ferry_modules[i]->name),
                       ferry_modules[i]);
     if (i > 0)
-      assert_true (strcmp (ferry_modules[i - 1]->name,
-                           ferry_modules[i]->name) < 0);
+      assert_true (strcmp (ferry_modules[i - 1]->name, ferry_modules[i]->name) <
+                   0);
     assert_non_null (ferry_modules[i]->check);
     assert_non_null (ferry_modules[i]->apply);
     assert_non_null (ferry_modules[i]->verify);
