@@ -275,6 +275,7 @@ fail:
   return -1;
 }
 
+/* Dispatch on LOC's kind: a file chain (confined) or an RBD image. */
 int
 ferry_disk_open_location (const struct ferry_location *loc,
                           const struct ferry_confine *confine,

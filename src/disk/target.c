@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Open the backend LOC's kind calls for. */
 int
 ferry_target_open_location (const struct ferry_location *loc, uint64_t size,
                             unsigned flags, struct ferry_target **ret,

@@ -48,6 +48,7 @@ from_name (const char *const *table, size_t n, const char *name)
   return -1;
 }
 
+/* "directory", "rbd", "libvirt"; NULL for NONE or out of range. */
 const char *
 ferry_source_type_name (enum ferry_source_type t)
 {
@@ -56,12 +57,14 @@ ferry_source_type_name (enum ferry_source_type t)
   return source_type_names[t];
 }
 
+/* The source type spelt NAME, or -1. */
 int
 ferry_source_type_from_name (const char *name)
 {
   return from_name (source_type_names, FERRY_SOURCE_LAST, name);
 }
 
+/* "local", "openstack", "libvirt"; NULL for NONE or out of range. */
 const char *
 ferry_plan_target_type_name (enum ferry_plan_target_type t)
 {
@@ -70,12 +73,14 @@ ferry_plan_target_type_name (enum ferry_plan_target_type t)
   return target_type_names[t];
 }
 
+/* The target type spelt NAME, or -1. */
 int
 ferry_plan_target_type_from_name (const char *name)
 {
   return from_name (target_type_names, FERRY_PLAN_TARGET_LAST, name);
 }
 
+/* "file", "rados", "memory"; NULL out of range. */
 const char *
 ferry_state_backend_name (enum ferry_state_backend b)
 {
@@ -84,6 +89,7 @@ ferry_state_backend_name (enum ferry_state_backend b)
   return state_backend_names[b];
 }
 
+/* The state backend spelt NAME, or -1. */
 int
 ferry_state_backend_from_name (const char *name)
 {

@@ -33,6 +33,7 @@ _Static_assert(FERRY_ARRAY_SIZE (kind_names) == FERRY_LOCATION_LAST,
 #define ESC_NAME "\\/@:"
 #define ESC_VALUE "\\@:"
 
+/* The kind's name; see location.h. */
 const char *
 ferry_location_kind_name (enum ferry_location_kind kind)
 {
@@ -41,6 +42,7 @@ ferry_location_kind_name (enum ferry_location_kind kind)
   return kind_names[kind];
 }
 
+/* Is NAME in the rbd: syntax?  Only the prefix decides, as in qemu. */
 bool
 ferry_location_is_rbd_name (const char *name)
 {
@@ -146,6 +148,8 @@ parse_options (const char *name, const char *p, struct ferry_rbd_location *r,
   return 0;
 }
 
+/* POOL up to '/', IMAGE up to '@' or ':', then SNAP, then the options;
+ * every field unescaped and bounded (see the head of this file). */
 int
 ferry_rbd_location_parse (const char *name, struct ferry_rbd_location *ret,
                           struct ferry_err *err)
@@ -200,6 +204,8 @@ fail:
   return -1;
 }
 
+/* The command line's and the plan's entry point: rbd: names are parsed,
+ * anything else is a file path taken as it is. */
 int
 ferry_location_parse (const char *name, struct ferry_location *ret,
                       struct ferry_err *err)
@@ -237,6 +243,7 @@ copy_field (const char *s, bool required, size_t max, const char *what,
   return 0;
 }
 
+/* A file location owning a copy of PATH. */
 int
 ferry_location_set_file (struct ferry_location *ret, const char *path,
                          struct ferry_err *err)
@@ -250,6 +257,8 @@ ferry_location_set_file (struct ferry_location *ret, const char *path,
   return 0;
 }
 
+/* An RBD location owning copies of FIELDS' strings, checked the way the
+ * parser checks them (non-empty pool/image, bounded lengths). */
 int
 ferry_location_set_rbd (struct ferry_location *ret,
                         const struct ferry_rbd_location *fields,
@@ -282,6 +291,8 @@ fail:
   return -1;
 }
 
+/* Deep copy through the constructors, so a copy is checked like an
+ * original. */
 int
 ferry_location_copy (struct ferry_location *ret,
                      const struct ferry_location *src, struct ferry_err *err)
@@ -339,6 +350,8 @@ out_escaped (struct out *o, const char *s, const char *esc)
   }
 }
 
+/* rbd:POOL/IMAGE[@SNAP][:conf=PATH][:id=USER] with every special
+ * character escaped: parsing it gives R back. */
 char *
 ferry_rbd_location_format (const struct ferry_rbd_location *r)
 {
@@ -363,6 +376,7 @@ ferry_rbd_location_format (const struct ferry_rbd_location *r)
   return o.s;
 }
 
+/* The display form of LOC (see location.h). */
 char *
 ferry_location_format (const struct ferry_location *loc)
 {
@@ -395,6 +409,7 @@ same (const char *a, const char *b)
   return strcmp (a, b) == 0;
 }
 
+/* Field-by-field equality of two locations. */
 bool
 ferry_location_equal (const struct ferry_location *a,
                       const struct ferry_location *b)
@@ -408,6 +423,7 @@ ferry_location_equal (const struct ferry_location *a,
          same (a->rbd.user, b->rbd.user);
 }
 
+/* Free R's strings and zero it. */
 void
 ferry_rbd_location_clear (struct ferry_rbd_location *r)
 {
@@ -419,6 +435,7 @@ ferry_rbd_location_clear (struct ferry_rbd_location *r)
   memset (r, 0, sizeof *r);
 }
 
+/* Free LOC's strings (by kind) and zero it. */
 void
 ferry_location_clear (struct ferry_location *loc)
 {
