@@ -33,6 +33,9 @@ fail:
   return -1;
 }
 
+/* Open LOC with its chain: an RBD image, or a file whose named files are
+ * confined to SRC's directory and allow_dirs when SRC is a directory
+ * source (the image's own directory otherwise). */
 int
 ferry_plan_open_disk (const struct ferry_source *src,
                       const struct ferry_location *loc, struct ferry_disk **ret,
