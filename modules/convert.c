@@ -33,13 +33,13 @@ convert_supported (const struct ferry_step *step, char *why, size_t len)
     snprintf (why, len, "vm '%s' has no target", step->vm->name);
     return 0;
   }
-  if (strcmp (step->target->type, "local") != 0 &&
-      !(strcmp (step->target->type, "libvirt") == 0 && step->target->path &&
+  if (step->target->type != FERRY_PLAN_TARGET_LOCAL &&
+      !(step->target->type == FERRY_PLAN_TARGET_LIBVIRT && step->target->path &&
         step->target->pool == NULL)) {
     snprintf (why, len,
               "converting into a '%s' target needs the volume module, not "
               "available in ferry %s",
-              step->target->type, FERRY_VERSION);
+              ferry_plan_target_type_name (step->target->type), FERRY_VERSION);
     return 0;
   }
   return 1;
@@ -252,7 +252,7 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
   if (ferry_plan_disk_get (ctx->plan,
                            ferry_plan_source (ctx->plan, step->vm->source),
-                           spec->path, &src, err) < 0)
+                           &spec->loc, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0) {
     ferry_plan_disk_put (ctx->plan, src, false);
@@ -383,7 +383,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
 
   if (ferry_plan_disk_get (ctx->plan,
                            ferry_plan_source (ctx->plan, step->vm->source),
-                           spec->path, &src, err) < 0)
+                           &spec->loc, &src, err) < 0)
     return -1;
   if (ferry_disk_identity (src, src_id, sizeof src_id, err) < 0 ||
       ferry_disk_check_not_source (src, final, err) < 0 ||
@@ -413,9 +413,9 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   co.progress = convert_on_progress;
   co.opaque = &cb;
   co.stop = ctx->stop;
-  if (ferry_target_open (part, ferry_local_disk_size (spec, src->virtual_size),
-                         co.resume_from ? FERRY_TARGET_RESUME : 0, &dst,
-                         err) < 0)
+  if (ferry_target_file_open (
+          part, ferry_local_disk_size (spec, src->virtual_size),
+          co.resume_from ? FERRY_TARGET_RESUME : 0, &dst, err) < 0)
     goto out;
   if (co.resume_from == 0)
     ferry_part_stamp (part);

@@ -346,8 +346,8 @@ const struct ferry_module ferry_module_libvirt = {
                "on the target's libvirt uri",
     .scope = FERRY_SCOPE_VM,
     .step_name = "define",
-    .targets = FERRY_KIND (FERRY_TARGET_KIND_LOCAL) |
-               FERRY_KIND (FERRY_TARGET_KIND_LIBVIRT),
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_LOCAL) |
+               FERRY_KIND (FERRY_PLAN_TARGET_LIBVIRT),
     .after = libvirt_after,
     .vm_final = true,
     .check = libvirt_check,

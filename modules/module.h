@@ -53,28 +53,11 @@ enum ferry_scope {
 /* "plan", "vm", "disk", "port", "flavor" */
 const char *ferry_scope_name (enum ferry_scope s);
 
-/* Target kinds a module applies to (target.type), as bits in
- * ferry_module.targets. */
-enum ferry_target_kind {
-  FERRY_TARGET_KIND_LOCAL,     /* "local" */
-  FERRY_TARGET_KIND_LIBVIRT,   /* "libvirt" */
-  FERRY_TARGET_KIND_OPENSTACK, /* "openstack" */
-  FERRY_TARGET_KIND_LAST
-};
-/* Source kinds (source.type), as bits in ferry_module.sources. */
-enum ferry_source_kind {
-  FERRY_SOURCE_KIND_DIRECTORY, /* "directory" */
-  FERRY_SOURCE_KIND_RBD,       /* "rbd" */
-  FERRY_SOURCE_KIND_LIBVIRT,   /* "libvirt" */
-  FERRY_SOURCE_KIND_LAST
-};
+/* The target and source kinds a module applies to, as bits in
+ * ferry_module.targets (enum ferry_plan_target_type) and
+ * ferry_module.sources (enum ferry_source_type): the plan's own enums
+ * (plan/plan.h), parsed once from target.type and source.type. */
 #define FERRY_KIND(k) (1u << (k))
-const char *ferry_target_kind_name (enum ferry_target_kind k);
-const char *ferry_source_kind_name (enum ferry_source_kind k);
-/* The kind of a target.type / source.type string, or _LAST (unknown or
- * NULL). */
-enum ferry_target_kind ferry_target_kind_of (const char *type);
-enum ferry_source_kind ferry_source_kind_of (const char *type);
 
 struct ferry_module;
 
@@ -131,8 +114,8 @@ struct ferry_module {
   /* Declaration: which steps the graph makes and their edges. */
   enum ferry_scope scope;   /* one step per plan object of this scope */
   const char *step_name;    /* id component if not name ("define") */
-  unsigned targets;         /* FERRY_KIND (target kinds); 0 = any */
-  unsigned sources;         /* FERRY_KIND (source kinds); 0 = any */
+  unsigned targets;         /* FERRY_KIND (FERRY_PLAN_TARGET_*); 0 = any */
+  unsigned sources;         /* FERRY_KIND (FERRY_SOURCE_*); 0 = any */
   const char *const *after; /* NULL-terminated module names it runs after */
   bool vm_final;            /* the VM's last step: depends_on edges attach */
   bool on_demand;           /* only for objects a step runs after (flavors) */

@@ -21,15 +21,6 @@ static const char *const scope_names[] = {"plan", "vm", "disk", "port",
 _Static_assert(FERRY_ARRAY_SIZE (scope_names) == FERRY_SCOPE_LAST,
                "scope_names out of date");
 
-static const char *const target_kind_names[] = {"local", "libvirt",
-                                                "openstack"};
-_Static_assert(FERRY_ARRAY_SIZE (target_kind_names) == FERRY_TARGET_KIND_LAST,
-               "target_kind_names out of date");
-
-static const char *const source_kind_names[] = {"directory", "rbd", "libvirt"};
-_Static_assert(FERRY_ARRAY_SIZE (source_kind_names) == FERRY_SOURCE_KIND_LAST,
-               "source_kind_names out of date");
-
 /* "=", "+", "~", "!" for a verdict. */
 const char *
 ferry_need_sign (enum ferry_need n)
@@ -49,44 +40,6 @@ const char *
 ferry_scope_name (enum ferry_scope s)
 {
   return s < FERRY_SCOPE_LAST ? scope_names[s] : "unknown";
-}
-
-/* The target.type string of a kind. */
-const char *
-ferry_target_kind_name (enum ferry_target_kind k)
-{
-  return k < FERRY_TARGET_KIND_LAST ? target_kind_names[k] : "unknown";
-}
-
-/* The source.type string of a kind. */
-const char *
-ferry_source_kind_name (enum ferry_source_kind k)
-{
-  return k < FERRY_SOURCE_KIND_LAST ? source_kind_names[k] : "unknown";
-}
-
-/* The kind named TYPE, or FERRY_TARGET_KIND_LAST. */
-enum ferry_target_kind
-ferry_target_kind_of (const char *type)
-{
-  size_t i;
-
-  for (i = 0; type && i < FERRY_TARGET_KIND_LAST; i++)
-    if (strcmp (type, target_kind_names[i]) == 0)
-      return (enum ferry_target_kind) i;
-  return FERRY_TARGET_KIND_LAST;
-}
-
-/* The kind named TYPE, or FERRY_SOURCE_KIND_LAST. */
-enum ferry_source_kind
-ferry_source_kind_of (const char *type)
-{
-  size_t i;
-
-  for (i = 0; type && i < FERRY_SOURCE_KIND_LAST; i++)
-    if (strcmp (type, source_kind_names[i]) == 0)
-      return (enum ferry_source_kind) i;
-  return FERRY_SOURCE_KIND_LAST;
 }
 
 /* ---- planned modules: declared so the graph shows their steps ---- */
@@ -124,7 +77,7 @@ static const struct ferry_module module_boot = {
     .name = "boot",
     .summary = "boot the Nova server from its volumes and ports",
     .scope = FERRY_SCOPE_VM,
-    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
     .after = boot_after,
     .vm_final = true,
     .planned = true,
@@ -163,7 +116,7 @@ static const struct ferry_module module_port = {
     .name = "port",
     .summary = "the Neutron port exists with its MAC, IP and groups",
     .scope = FERRY_SCOPE_PORT,
-    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
     .planned = true,
 };
 
@@ -181,7 +134,7 @@ static const struct ferry_module module_volume = {
     .name = "volume",
     .summary = "the Cinder volume of a disk exists",
     .scope = FERRY_SCOPE_DISK,
-    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
     .planned = true,
 };
 

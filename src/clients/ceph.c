@@ -1,29 +1,35 @@
 /* Connecting to a Ceph cluster (librados). */
 #include "clients/ceph.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/cleanup.h"
 
 /* Connect and open the pool; a cluster that does not answer fails after
  * client_mount_timeout (lowered to 30 s from librados' 300 s unless the
  * configuration sets it). */
 int
-ferry_ceph_connect (const struct ferry_rbd_name *name, const char *what,
+ferry_ceph_connect (const struct ferry_rbd_location *loc, const char *what,
                     struct ferry_ceph *ret, struct ferry_err *err)
 {
   struct ferry_ceph c = {0};
-  char user[160];
+  CLEANUP_FREE char *user = NULL;
   int r;
 
-  snprintf (user, sizeof user, "client.%s", name->id[0] ? name->id : "admin");
+  if (asprintf (&user, "client.%s", loc->user ? loc->user : "admin") < 0) {
+    user = NULL;
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  }
   r = rados_create2 (&c.cluster, "ceph", user, 0);
   if (r < 0)
     return ferry_err_set (err, -r, "'%s': cannot create a ceph client", what);
   rados_conf_set (c.cluster, "client_mount_timeout", "30");
-  r = rados_conf_read_file (c.cluster, name->conf[0] ? name->conf : NULL);
+  r = rados_conf_read_file (c.cluster, loc->conf);
   if (r < 0) {
     ferry_err_set (err, -r, "'%s': cannot read ceph configuration '%s'", what,
-                   name->conf[0] ? name->conf : "(default)");
+                   loc->conf ? loc->conf : "(default)");
     goto fail;
   }
   r = rados_conf_parse_env (c.cluster, NULL);
@@ -44,9 +50,9 @@ ferry_ceph_connect (const struct ferry_rbd_name *name, const char *what,
                    what, user);
     goto fail;
   }
-  r = rados_ioctx_create (c.cluster, name->pool, &c.io);
+  r = rados_ioctx_create (c.cluster, loc->pool, &c.io);
   if (r < 0) {
-    ferry_err_set (err, -r, "'%s': cannot open pool '%s'", what, name->pool);
+    ferry_err_set (err, -r, "'%s': cannot open pool '%s'", what, loc->pool);
     goto fail;
   }
   *ret = c;

@@ -5,20 +5,21 @@
 #include <rados/librados.h>
 #include <stdbool.h>
 
-#include "disk/rbdname.h"
 #include "util/err.h"
+#include "util/location.h"
 
 /* A connection and an I/O context on one pool. */
 struct ferry_ceph {
-  rados_t cluster;  /* connected cluster handle */
-  rados_ioctx_t io; /* I/O context on the pool */
+  rados_t cluster;        /* connected cluster handle */
+  rados_ioctx_t io;       /* I/O context on the pool */
   bool rbd_copies_writes; /* librbd copies aio write data at submission */
 };
 
-/* Connect as client.ID (NAME->id, "admin" if empty) using NAME->conf (or
+/* Connect as client.USER (LOC->user, "admin" if NULL) using LOC->conf (or
  * librados' default search: $CEPH_CONF, /etc/ceph/ceph.conf, ...) and open
- * NAME->pool.  WHAT is the user's name for the image (for messages). */
-int ferry_ceph_connect (const struct ferry_rbd_name *name, const char *what,
+ * LOC->pool; LOC->image and LOC->snap are not used here.  WHAT is the
+ * user's name for the image or object (for messages). */
+int ferry_ceph_connect (const struct ferry_rbd_location *loc, const char *what,
                         struct ferry_ceph *ret, struct ferry_err *err);
 /* Close the pool and the connection (a zeroed struct is fine). */
 void ferry_ceph_disconnect (struct ferry_ceph *c);

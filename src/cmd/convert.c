@@ -8,8 +8,8 @@
 #include "disk/confine.h"
 #include "disk/convert.h"
 #include "disk/disk.h"
-#include "disk/rbdname.h"
 #include "util/cleanup.h"
+#include "util/location.h"
 #include "util/log.h"
 
 enum {
@@ -75,7 +75,8 @@ print_progress (void *opaque, const struct ferry_convert_progress *p)
  * creating a target whose first OFFSET bytes are holes and calling it a
  * conversion.  Prints; 0 or -1. */
 static int
-check_resume_target (const char *dst, uint64_t offset)
+check_resume_target (const char *name, const struct ferry_location *dst,
+                     uint64_t offset)
 {
   struct ferry_err err = {0};
   struct ferry_disk *d;
@@ -84,8 +85,8 @@ check_resume_target (const char *dst, uint64_t offset)
 
   if (offset == 0)
     return 0;
-  if (ferry_is_rbd_name (dst)) {
-    if (ferry_disk_open (dst, &d, &err) < 0) {
+  if (dst->kind == FERRY_LOCATION_RBD) {
+    if (ferry_disk_open_location (dst, NULL, &d, &err) < 0) {
       ferry_error ("--resume-from %llu: cannot open the target "
                    "to resume: %s",
                    (unsigned long long) offset, err.msg);
@@ -93,11 +94,11 @@ check_resume_target (const char *dst, uint64_t offset)
     }
     have = d->virtual_size;
     ferry_disk_close (d);
-  } else if (stat (dst, &st) < 0) {
+  } else if (stat (dst->file.path, &st) < 0) {
     ferry_error ("--resume-from %llu: target '%s' does not exist "
                  "(resume only into the target of an interrupted conversion): "
                  "%s",
-                 (unsigned long long) offset, dst, strerror (errno));
+                 (unsigned long long) offset, name, strerror (errno));
     return -1;
   } else if (!S_ISREG (st.st_mode))
     return 0; /* a block device: its whole size is there */
@@ -106,7 +107,7 @@ check_resume_target (const char *dst, uint64_t offset)
   if (have < offset) {
     ferry_error ("--resume-from %llu: target '%s' holds only %llu "
                  "bytes, less than the resume offset",
-                 (unsigned long long) offset, dst, (unsigned long long) have);
+                 (unsigned long long) offset, name, (unsigned long long) have);
     return -1;
   }
   return 0;
@@ -121,6 +122,8 @@ convert_run (int argc, char **argv)
   struct progress_state ps = {0};
   struct ferry_err err = {0};
   CLEANUP_CONFINE struct ferry_confine conf = {0};
+  CLEANUP_LOCATION struct ferry_location src = {0};
+  CLEANUP_LOCATION struct ferry_location dst = {0};
   CLEANUP_FREE char **allow = calloc ((size_t) argc + 1, sizeof *allow);
   size_t n_allow = 0;
   bool progress = false;
@@ -171,20 +174,24 @@ convert_run (int argc, char **argv)
   }
   if (argc - optind != 2)
     return ferry_cmd_usage_error (&ferry_cmd_convert);
-  if (check_resume_target (argv[optind + 1], co.resume_from) < 0)
+  /* the command line is where names become locations */
+  if (ferry_location_parse (argv[optind], &src, &err) < 0 ||
+      ferry_location_parse (argv[optind + 1], &dst, &err) < 0)
+    return ferry_die_err (&err);
+  if (check_resume_target (argv[optind + 1], &dst, co.resume_from) < 0)
     return FERRY_EXIT_ERROR;
   if (progress) {
     ps.tty = isatty (2);
     co.progress = print_progress;
     co.opaque = &ps;
   }
-  if (ferry_confine_for_image (&conf, argv[optind], allow, n_allow, &err) < 0)
+  if (ferry_confine_for_image (&conf, &src, allow, n_allow, &err) < 0)
     return ferry_die_err (&err);
   co.confine = &conf;
   co.stop = &ferry_arg_stop;
   co.checkpoint = print_checkpoint;
   ferry_install_signals ();
-  if (ferry_convert (argv[optind], argv[optind + 1], &co, &st, &err) < 0) {
+  if (ferry_convert (&src, &dst, &co, &st, &err) < 0) {
     ferry_die_err (&err);
     return ferry_arg_stop ? FERRY_EXIT_INTERRUPTED : FERRY_EXIT_ERROR;
   }

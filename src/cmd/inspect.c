@@ -9,6 +9,7 @@
 #include "disk/confine.h"
 #include "disk/disk.h"
 #include "util/cleanup.h"
+#include "util/location.h"
 
 enum { OPT_JSON = FERRY_OPT_LONG, OPT_ALLOW_DIR };
 
@@ -63,6 +64,7 @@ inspect_run (int argc, char **argv)
   uint64_t off = 0, alloc = 0;
   bool json = false;
   CLEANUP_CONFINE struct ferry_confine conf = {0};
+  CLEANUP_LOCATION struct ferry_location loc = {0};
   CLEANUP_FREE char **allow = calloc ((size_t) argc + 1, sizeof *allow);
   size_t n_allow = 0;
   int depth = 0, c;
@@ -84,8 +86,9 @@ inspect_run (int argc, char **argv)
   }
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_inspect);
-  if (ferry_confine_for_image (&conf, argv[optind], allow, n_allow, &err) < 0 ||
-      ferry_disk_open_confined (argv[optind], &conf, &disk, &err) < 0)
+  if (ferry_location_parse (argv[optind], &loc, &err) < 0 ||
+      ferry_confine_for_image (&conf, &loc, allow, n_allow, &err) < 0 ||
+      ferry_disk_open_location (&loc, &conf, &disk, &err) < 0)
     return ferry_die_err (&err);
   while (off < disk->virtual_size) {
     if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, &err) < 0)

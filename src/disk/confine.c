@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "disk/rbdname.h"
 #include "util/cleanup.h"
 
 #define ESC_MAX 512 /* bytes of a hostile name shown in a message */
@@ -378,13 +377,14 @@ ferry_confine_add_image_dir (struct ferry_confine *c, const char *image,
  * ALLOW.  0, or -1 with ERR; on failure C is already freed (emptied), so
  * the caller has nothing to undo. */
 int
-ferry_confine_for_image (struct ferry_confine *c, const char *image,
-                         char *const *allow, size_t n, struct ferry_err *err)
+ferry_confine_for_image (struct ferry_confine *c,
+                         const struct ferry_location *image, char *const *allow,
+                         size_t n, struct ferry_err *err)
 {
   size_t i;
 
-  if (!ferry_is_rbd_name (image) &&
-      ferry_confine_add_image_dir (c, image, err) < 0)
+  if (image->kind == FERRY_LOCATION_FILE &&
+      ferry_confine_add_image_dir (c, image->file.path, err) < 0)
     goto fail;
   for (i = 0; i < n; i++)
     if (ferry_confine_add (c, allow[i], "--allow-dir", err) < 0)

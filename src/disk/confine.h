@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "util/err.h"
+#include "util/location.h"
 
 struct ferry_confine {
   char **dirs; /* allowed directories: absolute, symlinks resolved */
@@ -29,8 +30,9 @@ int ferry_confine_add (struct ferry_confine *c, const char *dir,
 int ferry_confine_add_image_dir (struct ferry_confine *c, const char *image,
                                  struct ferry_err *err);
 /* The confinement of `ferry convert`/`ferry inspect`: IMAGE's directory
- * (none for an rbd: name) and the N directories of ALLOW (--allow-dir). */
-int ferry_confine_for_image (struct ferry_confine *c, const char *image,
+ * (none for an RBD image) and the N directories of ALLOW (--allow-dir). */
+int ferry_confine_for_image (struct ferry_confine *c,
+                             const struct ferry_location *image,
                              char *const *allow, size_t n,
                              struct ferry_err *err);
 /* Copy SRC into *DST (an empty struct). */

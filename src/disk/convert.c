@@ -497,13 +497,14 @@ out:
   return r;
 }
 
-/* Open SRC_NAME (confined by OPTS->confine) and the target DST_NAME sized
+/* Open SRC_LOC (confined by OPTS->confine) and the target DST_LOC sized
  * to it, convert, and close both.  A file target that is the source
  * itself, even through a link, is refused before it is opened, since
  * opening it would zero the source.  0, or -1 with ERR; a failed final
  * flush on close also makes it -1. */
 int
-ferry_convert (const char *src_name, const char *dst_name,
+ferry_convert (const struct ferry_location *src_loc,
+               const struct ferry_location *dst_loc,
                const struct ferry_convert_opts *opts,
                struct ferry_convert_stats *ret_stats, struct ferry_err *err)
 {
@@ -512,11 +513,11 @@ ferry_convert (const char *src_name, const char *dst_name,
   unsigned flags = 0;
   int r;
 
-  if (ferry_disk_open_confined (src_name, opts->confine, &src, err) < 0)
+  if (ferry_disk_open_location (src_loc, opts->confine, &src, err) < 0)
     return -1;
   /* `ferry convert X X` (or through a link) would zero the source */
-  if (strncmp (dst_name, "rbd:", 4) != 0 &&
-      ferry_disk_check_not_source (src, dst_name, err) < 0) {
+  if (dst_loc->kind == FERRY_LOCATION_FILE &&
+      ferry_disk_check_not_source (src, dst_loc->file.path, err) < 0) {
     ferry_disk_close (src);
     return -1;
   }
@@ -524,7 +525,8 @@ ferry_convert (const char *src_name, const char *dst_name,
     flags |= FERRY_TARGET_RESUME;
   if (opts->direct)
     flags |= FERRY_TARGET_DIRECT;
-  if (ferry_target_open (dst_name, src->virtual_size, flags, &dst, err) < 0) {
+  if (ferry_target_open_location (dst_loc, src->virtual_size, flags, &dst,
+                                  err) < 0) {
     ferry_disk_close (src);
     return -1;
   }

@@ -10,14 +10,15 @@
 #include "disk/disk.h"
 #include "disk/target.h"
 #include "util/err.h"
+#include "util/location.h"
 
 struct ferry_convert_progress {
-  uint64_t done;         /* virtual bytes processed (resume point included) */
-  uint64_t total;        /* virtual size */
-  uint64_t data_read;    /* bytes read from the source so far */
-  uint64_t written;      /* bytes written to the target so far */
-  double elapsed;        /* seconds since start */
-  bool final;            /* last call */
+  uint64_t done;      /* virtual bytes processed (resume point included) */
+  uint64_t total;     /* virtual size */
+  uint64_t data_read; /* bytes read from the source so far */
+  uint64_t written;   /* bytes written to the target so far */
+  double elapsed;     /* seconds since start */
+  bool final;         /* last call */
 };
 
 struct ferry_convert_opts {
@@ -32,20 +33,20 @@ struct ferry_convert_opts {
   int (*checkpoint) (void *opaque, uint64_t offset, struct ferry_err *err);
   /* Called from the calling thread about twice a second. */
   void (*progress) (void *opaque, const struct ferry_convert_progress *p);
-  void *opaque;                 /* passed to the callbacks */
-  volatile sig_atomic_t *stop;  /* when non-zero: finish chunks, stop */
+  void *opaque;                /* passed to the callbacks */
+  volatile sig_atomic_t *stop; /* when non-zero: finish chunks, stop */
   /* ferry_convert: where the files SRC names may be (NULL: SRC's
    * directory; see disk/confine.h). */
   const struct ferry_confine *confine;
 };
 
 struct ferry_convert_stats {
-  uint64_t virtual_size;  /* source virtual size */
-  uint64_t data_read;     /* bytes read from the source */
-  uint64_t written;       /* bytes written to the target */
-  uint64_t zeroed;        /* bytes explicitly zeroed on the target */
-  double seconds;         /* wall time */
-  uint8_t sha256[32];     /* with opts.checksum */
+  uint64_t virtual_size; /* source virtual size */
+  uint64_t data_read;    /* bytes read from the source */
+  uint64_t written;      /* bytes written to the target */
+  uint64_t zeroed;       /* bytes explicitly zeroed on the target */
+  double seconds;        /* wall time */
+  uint8_t sha256[32];    /* with opts.checksum */
 };
 
 /* Convert SRC into DST (both already open). */
@@ -54,8 +55,10 @@ int ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
                         struct ferry_convert_stats *ret_stats,
                         struct ferry_err *err);
 
-/* Open SRC and DST by name and convert. */
-int ferry_convert (const char *src, const char *dst,
+/* Open SRC (a file or RBD image, with its chain) and DST (created or
+ * opened: a file or RBD image) and convert. */
+int ferry_convert (const struct ferry_location *src,
+                   const struct ferry_location *dst,
                    const struct ferry_convert_opts *opts,
                    struct ferry_convert_stats *ret_stats,
                    struct ferry_err *err);

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "disk/rbdname.h"
 #include "util/cleanup.h"
 
 #define DROP_MIN (64u << 10) /* reads this big are image data, read once */
@@ -64,6 +63,7 @@ disk_free_layer (struct ferry_disk *d)
     close (d->fd);
   free (d->path);
   free (d->parent_hint);
+  ferry_rbd_location_clear (&d->rbd);
   free (d);
 }
 
@@ -105,37 +105,33 @@ disk_open_layer (const char *path, int fd, struct ferry_confine *confine,
   d->path = strdup (path);
   if (d->path == NULL)
     goto fail_errno;
-  if (fd < 0 && ferry_is_rbd_name (path)) {
-    d->format = &ferry_format_rbd;
-  } else {
-    if (d->fd < 0)
-      d->fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (d->fd < 0) {
-      ferry_err_set (err, errno, "cannot open '%s'", path);
-      goto fail;
-    }
-    if (fstat (d->fd, &st) < 0)
-      goto fail_errno;
-    if (S_ISDIR (st.st_mode)) {
-      ferry_err_set (err, EISDIR, "cannot open '%s'", path);
-      goto fail;
-    }
-    if (S_ISBLK (st.st_mode)) {
-      off_t end = lseek (d->fd, 0, SEEK_END);
-      if (end < 0)
-        goto fail_errno;
-      d->file_size = (uint64_t) end;
-    } else {
-      d->file_size = (uint64_t) st.st_size;
-    }
-    hlen = d->file_size < sizeof head ? (size_t) d->file_size : sizeof head;
-    tlen = hlen;
-    if (ferry_disk_pread_exact (d, head, hlen, 0, "header", err) < 0 ||
-        ferry_disk_pread_exact (d, tail, tlen, d->file_size - tlen, "footer",
-                                err) < 0)
-      goto fail;
-    d->format = ferry_disk_detect (head, hlen, tail, tlen);
+  if (d->fd < 0)
+    d->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (d->fd < 0) {
+    ferry_err_set (err, errno, "cannot open '%s'", path);
+    goto fail;
   }
+  if (fstat (d->fd, &st) < 0)
+    goto fail_errno;
+  if (S_ISDIR (st.st_mode)) {
+    ferry_err_set (err, EISDIR, "cannot open '%s'", path);
+    goto fail;
+  }
+  if (S_ISBLK (st.st_mode)) {
+    off_t end = lseek (d->fd, 0, SEEK_END);
+    if (end < 0)
+      goto fail_errno;
+    d->file_size = (uint64_t) end;
+  } else {
+    d->file_size = (uint64_t) st.st_size;
+  }
+  hlen = d->file_size < sizeof head ? (size_t) d->file_size : sizeof head;
+  tlen = hlen;
+  if (ferry_disk_pread_exact (d, head, hlen, 0, "header", err) < 0 ||
+      ferry_disk_pread_exact (d, tail, tlen, d->file_size - tlen, "footer",
+                              err) < 0)
+    goto fail;
+  d->format = ferry_disk_detect (head, hlen, tail, tlen);
   if (d->format->open (d, err) < 0)
     goto fail;
   *ret = d;
@@ -195,8 +191,7 @@ ferry_disk_open_confined (const char *path, const struct ferry_confine *confine,
   if (c == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   if (confine ? ferry_confine_copy (c, confine, err) < 0
-              : !ferry_is_rbd_name (path) &&
-                    ferry_confine_add_image_dir (c, path, err) < 0) {
+              : ferry_confine_add_image_dir (c, path, err) < 0) {
     free (c);
     return -1;
   }
@@ -244,6 +239,58 @@ ferry_disk_open_confined (const char *path, const struct ferry_confine *confine,
 fail:
   ferry_disk_close (top);
   return -1;
+}
+
+/* Open the RBD image at R as a one-layer chain: its display name is the
+ * path every message quotes; the reader takes the fields from DISK->rbd. */
+static int
+disk_open_rbd (const struct ferry_rbd_location *r, struct ferry_disk **ret,
+               struct ferry_err *err)
+{
+  struct ferry_location copy;
+  struct ferry_disk *d;
+
+  d = calloc (1, sizeof *d);
+  if (d == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  d->fd = -1;
+  d->format = &ferry_format_rbd;
+  if (ferry_location_set_rbd (&copy, r, false, err) < 0) {
+    free (d);
+    return -1;
+  }
+  d->rbd = copy.rbd;
+  d->path = ferry_rbd_location_format (&d->rbd);
+  if (d->path == NULL) {
+    ferry_err_set (err, errno, "cannot allocate memory");
+    goto fail;
+  }
+  if (d->format->open (d, err) < 0)
+    goto fail;
+  *ret = d;
+  return 0;
+
+fail:
+  disk_free_layer (d);
+  return -1;
+}
+
+/* Dispatch on LOC's kind: a file chain (confined) or an RBD image. */
+int
+ferry_disk_open_location (const struct ferry_location *loc,
+                          const struct ferry_confine *confine,
+                          struct ferry_disk **ret, struct ferry_err *err)
+{
+  switch (loc->kind) {
+  case FERRY_LOCATION_FILE:
+    return ferry_disk_open_confined (loc->file.path, confine, ret, err);
+  case FERRY_LOCATION_RBD:
+    return disk_open_rbd (&loc->rbd, ret, err);
+  case FERRY_LOCATION_LAST:
+    break;
+  }
+  return ferry_err_set (err, EINVAL, "disk location of unknown kind %d",
+                        (int) loc->kind);
 }
 
 /* Resolve what [offset, offset+length) holds through the chain: the first

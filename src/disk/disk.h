@@ -14,6 +14,7 @@
 
 #include "disk/confine.h"
 #include "util/err.h"
+#include "util/location.h"
 
 #define FERRY_DISK_MAX_CHAIN 64 /* longest snapshot chain we follow */
 
@@ -34,7 +35,7 @@ struct ferry_disk;
 
 /* One image format.  Registered in src/disk/format.c. */
 struct ferry_disk_format {
-  const char *name; /* "vmdk", "vhd", "vhdx", "qcow2", "raw", "rbd" */
+  const char *name;         /* "vmdk", "vhd", "vhdx", "qcow2", "raw", "rbd" */
   const char *parent_field; /* what names the parent, for errors */
   /* Is this image ours?  HEAD holds the first LEN bytes of the file (LEN may
    * be less than 4096 for short files), TAIL the last TAIL_LEN bytes
@@ -72,23 +73,24 @@ struct ferry_disk_format {
 /* An opened image, the top of its chain. */
 struct ferry_disk {
   const struct ferry_disk_format *format; /* reader */
-  char *path;                 /* as given or resolved from the child's hint */
-  int fd;                     /* O_RDONLY, -1 for non-file sources (rbd) */
-  uint64_t file_size;         /* bytes in the file */
-  uint64_t virtual_size;      /* guest-visible size */
-  char subformat[64];         /* "monolithicSparse", "dynamic", "v3", ... */
-  char *parent_hint;          /* delta's parent name from the image, or NULL */
-  struct ferry_disk *parent;  /* opened parent, or NULL */
-  uint64_t allocated;         /* bytes of DATA in this layer, 0 if unknown */
-  char format_id[64];         /* the format's own id ("cid=..."), or "" */
-  void *priv;                 /* reader state */
+  char *path;                /* as given or resolved from the child's hint */
+  int fd;                    /* O_RDONLY, -1 for non-file sources (rbd) */
+  uint64_t file_size;        /* bytes in the file */
+  uint64_t virtual_size;     /* guest-visible size */
+  char subformat[64];        /* "monolithicSparse", "dynamic", "v3", ... */
+  char *parent_hint;         /* delta's parent name from the image, or NULL */
+  struct ferry_disk *parent; /* opened parent, or NULL */
+  uint64_t allocated;        /* bytes of DATA in this layer, 0 if unknown */
+  char format_id[64];        /* the format's own id ("cid=..."), or "" */
+  void *priv;                /* reader state */
   /* Where the files this image names may be (shared by the whole chain,
    * owned by its top; NULL allows nothing). */
   struct ferry_confine *confine;
+  struct ferry_rbd_location rbd; /* rbd layers: the image (else zeroed) */
 };
 
-/* Open PATH (a file or rbd:POOL/IMAGE[@SNAP][:conf=..][:id=..]), detect its
- * format by content, and open its whole parent chain (loops and chains
+/* Open the file PATH (never parsed as an rbd: name), detect its format by
+ * content, and open its whole parent chain (loops and chains
  * longer than FERRY_DISK_MAX_CHAIN are errors).  Every file the chain names
  * (parents, extents) must lie in PATH's directory (see confine.h). */
 int ferry_disk_open (const char *path, struct ferry_disk **ret,
@@ -96,6 +98,12 @@ int ferry_disk_open (const char *path, struct ferry_disk **ret,
 /* The same with the allowed directories given: CONFINE (copied; NULL means
  * PATH's directory) instead of PATH's directory. */
 int ferry_disk_open_confined (const char *path,
+                              const struct ferry_confine *confine,
+                              struct ferry_disk **ret, struct ferry_err *err);
+/* Open LOC: a file (as ferry_disk_open_confined with CONFINE) or an RBD
+ * image (read-only, at its snapshot; librbd follows a clone's parents
+ * itself and nothing on this host is read, so CONFINE is not used). */
+int ferry_disk_open_location (const struct ferry_location *loc,
                               const struct ferry_confine *confine,
                               struct ferry_disk **ret, struct ferry_err *err);
 /* Close a chain (NULL is fine). */
@@ -106,8 +114,8 @@ void ferry_disk_close (struct ferry_disk *disk);
 struct ferry_map {
   uint64_t offset;
   uint64_t length;
-  bool zero;                 /* true: reads as zeroes */
-  struct ferry_disk *layer;  /* for data: the layer to read from */
+  bool zero;                /* true: reads as zeroes */
+  struct ferry_disk *layer; /* for data: the layer to read from */
 };
 int ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
                     struct ferry_map *ret, struct ferry_err *err);

@@ -1,5 +1,5 @@
-/* RBD images as a source: rbd:POOL/IMAGE[@SNAP][:conf=PATH][:id=USER],
- * opened read-only through librbd.  Allocation comes from
+/* RBD images as a source (struct ferry_disk's rbd location), opened
+ * read-only through librbd.  Allocation comes from
  * rbd_diff_iterate2 (objects and extents that exist, clones' parents
  * included); reads are plain librbd reads, safe from many threads. */
 #include "disk/disk.h"
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "clients/ceph.h"
-#include "disk/rbdname.h"
+#include "util/location.h"
 
 #define RBD_MAP_WINDOW (32ull << 20) /* bytes asked of diff_iterate at once */
 
@@ -31,28 +31,27 @@ struct diff_query {
   bool exists;     /* data (true) or zeroes (false) */
 };
 
-/* Open the rbd: source named by the disk's path read-only, through librbd (a
- * snapshot when the name has one), and take its size as the virtual size.
- * Return 0, or -1 with ERR set; the half-built state is released by
- * rbd_source_close, which the disk layer calls on failure. */
+/* Open DISK->rbd read-only, through librbd (at its snapshot when it names
+ * one), and take its size as the virtual size.  Return 0, or -1 with ERR
+ * set; the half-built state is released by rbd_source_close, which the
+ * disk layer calls on failure. */
 static int
 rbd_source_open (struct ferry_disk *disk, struct ferry_err *err)
 {
-  struct ferry_rbd_name n;
+  const struct ferry_rbd_location *n = &disk->rbd;
   struct rbd_source *s;
   uint64_t size;
   int r;
 
-  if (ferry_rbd_name_parse (disk->path, &n, err) < 0)
-    return -1;
+  if (n->pool == NULL || n->image == NULL)
+    return ferry_err_set (err, EINVAL, "'%s': not an rbd image", disk->path);
   s = calloc (1, sizeof *s);
   if (s == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   disk->priv = s;
-  if (ferry_ceph_connect (&n, disk->path, &s->ceph, err) < 0)
+  if (ferry_ceph_connect (n, disk->path, &s->ceph, err) < 0)
     return -1;
-  r = rbd_open_read_only (s->ceph.io, n.image, &s->image,
-                          n.snap[0] ? n.snap : NULL);
+  r = rbd_open_read_only (s->ceph.io, n->image, &s->image, n->snap);
   if (r < 0) {
     s->image = NULL;
     return ferry_err_set (err, -r, "cannot open rbd image '%s'", disk->path);
@@ -62,7 +61,7 @@ rbd_source_open (struct ferry_disk *disk, struct ferry_err *err)
     return ferry_err_set (err, -r, "cannot get the size of '%s'", disk->path);
   disk->virtual_size = size;
   snprintf (disk->subformat, sizeof disk->subformat, "%s",
-            n.snap[0] ? "snapshot" : "image");
+            n->snap ? "snapshot" : "image");
   return 0;
 }
 

@@ -1,4 +1,4 @@
-/* RBD target: rbd:POOL/IMAGE[:conf=PATH][:id=USER] through librbd.
+/* RBD target: an RBD image (struct ferry_rbd_location) through librbd.
  *
  * A missing image is created with the source's size (and tagged with the
  * metadata key ferry.created-by so that later checks can tell ferry's images
@@ -7,9 +7,9 @@
  * survive.  librbd image handles are thread-safe.  pwrite queues an aio
  * write (librbd copies the data at submission: rbd_disable_zero_copy_writes
  * is set; ferry copies only if that option is unknown), so a worker goes
- * back to reading while librbd writes; at most RBD_QUEUE_BYTES are in flight, and flush/close wait for
- * all of them (an aio error is reported by the next pwrite, zero or
- * flush). */
+ * back to reading while librbd writes; at most RBD_QUEUE_BYTES are in flight,
+ * and flush/close wait for all of them (an aio error is reported by the next
+ * pwrite, zero or flush). */
 #include "disk/target.h"
 
 #include <errno.h>
@@ -19,7 +19,8 @@
 #include <string.h>
 
 #include "clients/ceph.h"
-#include "disk/rbdname.h"
+#include "util/cleanup.h"
+#include "util/location.h"
 
 #define RBD_ZERO_STEP (1ull << 30)    /* bytes per write-zeroes request */
 #define RBD_QUEUE_BYTES (32ull << 20) /* queued write data, at most */
@@ -240,7 +241,7 @@ static const struct ferry_target_ops rbd_ops = {
  * and tag it as ferry's.  *CREATED tells whether we made it (false when
  * somebody else created it first). */
 static int
-create_image (struct rbd_target *rt, const struct ferry_rbd_name *n,
+create_image (struct rbd_target *rt, const struct ferry_rbd_location *n,
               const char *spec, uint64_t size, bool *created,
               struct ferry_err *err)
 {
@@ -259,28 +260,31 @@ create_image (struct rbd_target *rt, const struct ferry_rbd_name *n,
   return 0;
 }
 
-/* Open the rbd: target SPEC for writing SIZE bytes, creating the image when
- * it does not exist and tagging an image ferry created with the metadata
+/* Open the RBD image N for writing SIZE bytes, creating it when it does
+ * not exist and tagging an image ferry created with the metadata
  * ferry.created-by. A snapshot is refused, and so is an existing image
  * smaller than the source; a larger one is kept at its size. The target is
  * marked fresh (known to read as zeroes, so zero ranges can be skipped) only
- * when ferry just created it and FLAGS does not ask for a resume. Return 0
- * with *RET (close with ferry_target_close), or -1 with ERR set and nothing
- * left open. */
+ * when ferry just created it and FLAGS does not ask for a resume. T->name is
+ * N's display form, used in every message. Return 0 with *RET (close with
+ * ferry_target_close), or -1 with ERR set and nothing left open. */
 int
-ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
-                       struct ferry_target **ret, struct ferry_err *err)
+ferry_target_rbd_open (const struct ferry_rbd_location *n, uint64_t size,
+                       unsigned flags, struct ferry_target **ret,
+                       struct ferry_err *err)
 {
-  struct ferry_rbd_name n;
+  CLEANUP_FREE char *spec = ferry_rbd_location_format (n);
   struct ferry_target *t;
   struct rbd_target *rt;
   bool created = false;
   uint64_t cur;
   int r;
 
-  if (ferry_rbd_name_parse (spec, &n, err) < 0)
-    return -1;
-  if (n.snap[0])
+  if (spec == NULL)
+    return ferry_err_set (err, errno, "cannot allocate memory");
+  if (n->image == NULL)
+    return ferry_err_set (err, 0, "'%s': no rbd image name", spec);
+  if (n->snap)
     return ferry_err_set (err, 0, "'%s': cannot write to an rbd snapshot",
                           spec);
   t = calloc (1, sizeof *t);
@@ -297,41 +301,38 @@ ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
   rt->lock_init = true;
   t->align = 512;
   t->size = size;
-  t->name = strdup (spec);
-  if (t->name == NULL) {
-    ferry_err_set (err, errno, "cannot allocate memory");
+  t->name = TAKE_PTR (spec);
+  if (ferry_ceph_connect (n, t->name, &rt->ceph, err) < 0)
     goto fail;
-  }
-  if (ferry_ceph_connect (&n, spec, &rt->ceph, err) < 0)
-    goto fail;
-  r = rbd_open (rt->ceph.io, n.image, &rt->image, NULL);
+  r = rbd_open (rt->ceph.io, n->image, &rt->image, NULL);
   if (r == -ENOENT) {
-    if (create_image (rt, &n, spec, size, &created, err) < 0)
+    if (create_image (rt, n, t->name, size, &created, err) < 0)
       goto fail;
-    r = rbd_open (rt->ceph.io, n.image, &rt->image, NULL);
+    r = rbd_open (rt->ceph.io, n->image, &rt->image, NULL);
   }
   if (r < 0) {
     rt->image = NULL;
-    ferry_err_set (err, -r, "cannot open rbd image '%s'", spec);
+    ferry_err_set (err, -r, "cannot open rbd image '%s'", t->name);
     goto fail;
   }
   if (created) {
     r = rbd_metadata_set (rt->image, "ferry.created-by", "ferry");
     if (r < 0) {
-      ferry_err_set (err, -r, "cannot set metadata on rbd image '%s'", spec);
+      ferry_err_set (err, -r, "cannot set metadata on rbd image '%s'", t->name);
       goto fail;
     }
   }
   r = rbd_get_size (rt->image, &cur);
   if (r < 0) {
-    ferry_err_set (err, -r, "cannot get the size of rbd image '%s'", spec);
+    ferry_err_set (err, -r, "cannot get the size of rbd image '%s'", t->name);
     goto fail;
   }
   if (cur < size) {
     ferry_err_set (err, 0,
                    "target '%s' is smaller (%llu bytes) than the source "
                    "(%llu bytes)",
-                   spec, (unsigned long long) cur, (unsigned long long) size);
+                   t->name, (unsigned long long) cur,
+                   (unsigned long long) size);
     goto fail;
   }
   t->size = cur;

@@ -1,20 +1,26 @@
-/* Target dispatch: rbd: names go to librbd, everything else is a file. */
+/* Target dispatch on the kind of location: RBD images go to librbd, files
+ * to the file backend. */
 #include "disk/target.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
-#include "disk/rbdname.h"
-
-/* Open the target NAME for a disk of SIZE bytes: rbd: names go to librbd,
- * anything else is a local file. FLAGS and the result are as for the
- * backend's open; close *RET with ferry_target_close. */
+/* Open the backend LOC's kind calls for. */
 int
-ferry_target_open (const char *name, uint64_t size, unsigned flags,
-                   struct ferry_target **ret, struct ferry_err *err)
+ferry_target_open_location (const struct ferry_location *loc, uint64_t size,
+                            unsigned flags, struct ferry_target **ret,
+                            struct ferry_err *err)
 {
-  if (ferry_is_rbd_name (name))
-    return ferry_target_rbd_open (name, size, flags, ret, err);
-  return ferry_target_file_open (name, size, flags, ret, err);
+  switch (loc->kind) {
+  case FERRY_LOCATION_FILE:
+    return ferry_target_file_open (loc->file.path, size, flags, ret, err);
+  case FERRY_LOCATION_RBD:
+    return ferry_target_rbd_open (&loc->rbd, size, flags, ret, err);
+  case FERRY_LOCATION_LAST:
+    break;
+  }
+  return ferry_err_set (err, EINVAL, "target of unknown kind %d",
+                        (int) loc->kind);
 }
 
 /* Close target T through its backend, which flushes it and frees T; NULL is

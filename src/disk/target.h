@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/location.h"
 
 enum {
   FERRY_TARGET_RESUME = 1 << 0, /* keep existing contents (resume) */
@@ -31,27 +32,29 @@ struct ferry_target_ops {
 
 struct ferry_target {
   const struct ferry_target_ops *ops; /* backend */
-  char *name;                         /* as given by the user */
-  uint64_t size;       /* bytes of the target (>= source virtual size) */
-  bool fresh;          /* all zero now: zero ranges may be skipped */
-  size_t align;        /* preferred write alignment (4096 for O_DIRECT) */
-  void *priv;          /* backend state */
+  char *name;                         /* display name (messages) */
+  uint64_t size; /* bytes of the target (>= source virtual size) */
+  bool fresh;    /* all zero now: zero ranges may be skipped */
+  size_t align;  /* preferred write alignment (4096 for O_DIRECT) */
+  void *priv;    /* backend state */
 };
 
-/* Open or create NAME (a path or rbd:POOL/IMAGE[:conf=PATH][:id=USER]) for
- * a disk of SIZE bytes.  A new target is created with SIZE; an existing one
- * smaller than SIZE is an error.  With FERRY_TARGET_RESUME existing contents
- * are kept; otherwise the target is made all-zero (fresh). */
-int ferry_target_open (const char *name, uint64_t size, unsigned flags,
-                       struct ferry_target **ret, struct ferry_err *err);
+/* Open or create LOC (a file or an RBD image) for a disk of SIZE bytes.  A
+ * new target is created with SIZE; an existing one smaller than SIZE is an
+ * error.  With FERRY_TARGET_RESUME existing contents are kept; otherwise
+ * the target is made all-zero (fresh). */
+int ferry_target_open_location (const struct ferry_location *loc, uint64_t size,
+                                unsigned flags, struct ferry_target **ret,
+                                struct ferry_err *err);
 /* Close and free (NULL is fine); returns -1 if the final flush failed. */
 int ferry_target_close (struct ferry_target *t, struct ferry_err *err);
 
 /* Backends (src/disk/target-file.c, src/disk/target-rbd.c). */
 int ferry_target_file_open (const char *path, uint64_t size, unsigned flags,
                             struct ferry_target **ret, struct ferry_err *err);
-int ferry_target_rbd_open (const char *spec, uint64_t size, unsigned flags,
-                           struct ferry_target **ret, struct ferry_err *err);
+int ferry_target_rbd_open (const struct ferry_rbd_location *loc, uint64_t size,
+                           unsigned flags, struct ferry_target **ret,
+                           struct ferry_err *err);
 
 /* Take the temporary file PATH (created if missing) for writing, against
  * other ferry processes (another plan writing the same target): an flock

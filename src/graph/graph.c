@@ -158,14 +158,12 @@ kinds_match (const struct ferry_plan *plan, const struct ferry_module *m,
   const char *sname = vm->source ? vm->source : plan->defaults.source;
   const struct ferry_source *src =
       sname ? ferry_plan_source (plan, sname) : NULL;
-  enum ferry_target_kind tk = ferry_target_kind_of (t ? t->type : NULL);
-  enum ferry_source_kind sk = ferry_source_kind_of (src ? src->type : NULL);
-
+  /* a missing target or source (NONE) matches no declared kind */
   if (m->targets &&
-      (tk == FERRY_TARGET_KIND_LAST || !(m->targets & FERRY_KIND (tk))))
+      !(m->targets & FERRY_KIND (t ? t->type : FERRY_PLAN_TARGET_NONE)))
     return false;
   if (m->sources &&
-      (sk == FERRY_SOURCE_KIND_LAST || !(m->sources & FERRY_KIND (sk))))
+      !(m->sources & FERRY_KIND (src ? src->type : FERRY_SOURCE_NONE)))
     return false;
   return true;
 }

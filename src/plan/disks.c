@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "disk/disk.h"
+#include "util/cleanup.h"
 
 /* What one file of a chain was when the handle was opened. */
 struct disk_stamp {
@@ -195,17 +196,23 @@ entry_drop (struct ferry_disk_cache *c, struct disk_entry *e)
  * once. */
 int
 ferry_plan_disk_get (const struct ferry_plan *plan,
-                     const struct ferry_source *src, const char *path,
-                     struct ferry_disk **ret, struct ferry_err *err)
+                     const struct ferry_source *src,
+                     const struct ferry_location *loc, struct ferry_disk **ret,
+                     struct ferry_err *err)
 {
   struct ferry_disk_cache *c = plan->disk_cache;
   const char *sname = src && src->name ? src->name : "";
+  CLEANUP_FREE char *path = NULL;
   struct disk_entry *e;
   struct ferry_disk *d = NULL;
   int r = -1;
 
   if (c == NULL)
-    return ferry_plan_open_disk (src, path, ret, err);
+    return ferry_plan_open_disk (src, loc, ret, err);
+  /* the key: LOC's display form, one string per location */
+  path = ferry_location_format (loc);
+  if (path == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   pthread_mutex_lock (&c->lock);
   for (e = c->entries; e != NULL; e = e->next)
     if (strcmp (e->source, sname) == 0 && strcmp (e->path, path) == 0)
@@ -221,7 +228,7 @@ ferry_plan_disk_get (const struct ferry_plan *plan,
     entry_drop (c, e);
     e = NULL;
   }
-  if (ferry_plan_open_disk (src, path, &d, err) < 0)
+  if (ferry_plan_open_disk (src, loc, &d, err) < 0)
     goto out;
   c->opens++;
   if (e != NULL) {

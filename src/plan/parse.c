@@ -3,6 +3,7 @@
 #include "plan/plan-int.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +21,7 @@ static const char *const metadata_keys[] = {"name", "description", NULL};
 static const char *const state_keys[] = {"backend", "path", "pool", "object",
                                          "conf",    "user", NULL};
 static const char *const source_keys[] = {"type", "path", "allow_dirs", "pool",
-                                          "conf", "uri",  NULL};
+                                          "conf", "user", "uri",        NULL};
 static const char *const target_keys[] = {"type",  "path", "uri", "pool",
                                           "cloud", "ceph", NULL};
 static const char *const ceph_keys[] = {"conf", "user", "volumes_pool",
@@ -40,28 +41,63 @@ static const char *const file_keys[] = {"src", "dst", "mode", NULL};
 static const char *const autologon_keys[] = {"user", "password", "count", NULL};
 static const char *const secret_keys[] = {"env", "file", NULL};
 
-/* Keys each source/target type uses (besides "type"). */
+/* Keys each source/target type uses (besides "type"), indexed by the
+ * type's enum value (row 0, NONE, is empty). */
 struct type_keys {
-  const char *type;
   const char *const *keys;     /* allowed */
   const char *const *required; /* required */
 };
 static const struct type_keys source_types[] = {
-    {"directory", (const char *const[]){"path", "allow_dirs", NULL},
-     (const char *const[]){"path", NULL}},
-    {"rbd", (const char *const[]){"pool", "conf", NULL},
-     (const char *const[]){"pool", NULL}},
-    {"libvirt", (const char *const[]){"uri", NULL},
-     (const char *const[]){"uri", NULL}},
+    [FERRY_SOURCE_NONE] = {NULL, NULL},
+    [FERRY_SOURCE_DIRECTORY] = {(const char *const[]){"path", "allow_dirs",
+                                                      NULL},
+                                (const char *const[]){"path", NULL}},
+    [FERRY_SOURCE_RBD] = {(const char *const[]){"pool", "conf", "user", NULL},
+                          (const char *const[]){"pool", NULL}},
+    [FERRY_SOURCE_LIBVIRT] = {(const char *const[]){"uri", NULL},
+                              (const char *const[]){"uri", NULL}},
 };
+static_assert (FERRY_ARRAY_SIZE (source_types) == FERRY_SOURCE_LAST,
+               "source_types needs a row for every source type");
 static const struct type_keys target_types[] = {
-    {"local", (const char *const[]){"path", "uri", NULL},
-     (const char *const[]){"path", NULL}},
-    {"openstack", (const char *const[]){"cloud", "ceph", NULL},
-     (const char *const[]){"cloud", "ceph", NULL}},
-    {"libvirt", (const char *const[]){"uri", "pool", "ceph", NULL},
-     (const char *const[]){"uri", NULL}},
+    [FERRY_PLAN_TARGET_NONE] = {NULL, NULL},
+    [FERRY_PLAN_TARGET_LOCAL] = {(const char *const[]){"path", "uri", NULL},
+                                 (const char *const[]){"path", NULL}},
+    [FERRY_PLAN_TARGET_OPENSTACK] = {(const char *const[]){"cloud", "ceph",
+                                                           NULL},
+                                     (const char *const[]){"cloud", "ceph",
+                                                           NULL}},
+    [FERRY_PLAN_TARGET_LIBVIRT] = {(const char *const[]){"uri", "pool", "ceph",
+                                                         NULL},
+                                   (const char *const[]){"uri", NULL}},
 };
+static_assert (FERRY_ARRAY_SIZE (target_types) == FERRY_PLAN_TARGET_LAST,
+               "target_types needs a row for every target type");
+
+/* One family of kinds (source or target types) for check_type. */
+struct kind_family {
+  const char *what;                    /* "source", "target" */
+  const struct type_keys *rows;        /* keys per kind, indexed by kind */
+  size_t n;                            /* rows, the enum's _LAST */
+  const char *(*name) (unsigned kind); /* the kind's spelling */
+};
+
+/* ferry_source_type_name and ferry_plan_target_type_name on unsigned. */
+static const char *
+source_type_name (unsigned t)
+{
+  return ferry_source_type_name ((enum ferry_source_type) t);
+}
+static const char *
+target_type_name (unsigned t)
+{
+  return ferry_plan_target_type_name ((enum ferry_plan_target_type) t);
+}
+
+static const struct kind_family source_family = {
+    "source", source_types, FERRY_SOURCE_LAST, source_type_name};
+static const struct kind_family target_family = {
+    "target", target_types, FERRY_PLAN_TARGET_LAST, target_type_name};
 
 /* "PATH.KEY", or KEY at the top. */
 static char *
@@ -296,7 +332,7 @@ get_uint (struct ferry_pctx *ctx, const struct ferry_ynode *map,
     if (x > (UINT64_MAX - 9) / 10)
       big = true;
     else
-      x = x * 10 + (uint64_t)(*s - '0');
+      x = x * 10 + (uint64_t) (*s - '0');
   }
   if ((neg && x > 0) || x < min) {
     ferry_plan_diag (ctx, v->pos, p, "must be at least %" PRIu64, min);
@@ -366,10 +402,10 @@ valid_name (const char *s)
 {
   size_t n = strlen (s), i;
 
-  if (n == 0 || n > 63 || !isalnum ((unsigned char)s[0]))
+  if (n == 0 || n > 63 || !isalnum ((unsigned char) s[0]))
     return false;
   for (i = 1; i < n; i++)
-    if (!isalnum ((unsigned char)s[i]) && !strchr ("_.-", s[i]))
+    if (!isalnum ((unsigned char) s[i]) && !strchr ("_.-", s[i]))
       return false;
   return true;
 }
@@ -405,7 +441,7 @@ valid_hostname (const char *s)
       len = 0;
       continue;
     }
-    if (!isalnum ((unsigned char)s[i]) && !(s[i] == '-' && len > 0))
+    if (!isalnum ((unsigned char) s[i]) && !(s[i] == '-' && len > 0))
       return false;
     len++;
   }
@@ -424,10 +460,10 @@ valid_mac (char *s)
     if (i % 3 == 2) {
       if (s[i] != ':')
         return false;
-    } else if (!isxdigit ((unsigned char)s[i]))
+    } else if (!isxdigit ((unsigned char) s[i]))
       return false;
     else
-      s[i] = (char)tolower ((unsigned char)s[i]);
+      s[i] = (char) tolower ((unsigned char) s[i]);
   }
   return true;
 }
@@ -456,10 +492,10 @@ valid_env_name (const char *s)
 {
   size_t i;
 
-  if (!(isalpha ((unsigned char)s[0]) || s[0] == '_'))
+  if (!(isalpha ((unsigned char) s[0]) || s[0] == '_'))
     return false;
   for (i = 1; s[i]; i++)
-    if (!(isalnum ((unsigned char)s[i]) || s[i] == '_'))
+    if (!(isalnum ((unsigned char) s[i]) || s[i] == '_'))
       return false;
   return true;
 }
@@ -513,74 +549,94 @@ parse_secret (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
-/* Find the type_keys row for TYPE, or NULL. */
-static const struct type_keys *
-find_type (const struct type_keys *types, size_t n, const char *type)
+/* "'a', 'b' or 'c'": the kinds of FAM, for a message (NULL on OOM). */
+static char *
+kind_list (const struct kind_family *fam)
 {
+  char *out = NULL, *next;
   size_t i;
 
-  for (i = 0; type && i < n; i++)
-    if (strcmp (types[i].type, type) == 0)
-      return &types[i];
-  return NULL;
+  for (i = 1; i < fam->n; i++) {
+    if (asprintf (&next, "%s%s'%s'", out ? out : "",
+                  i == 1 ? "" : (i + 1 == fam->n ? " or " : ", "),
+                  fam->name ((unsigned) i)) < 0) {
+      free (out);
+      return NULL;
+    }
+    free (out);
+    out = next;
+  }
+  return out;
 }
 
-/* "type" and the keys that depend on it, for sources and targets. */
-static const struct type_keys *
+/* "type" and the keys that depend on it, for sources and targets: the
+ * kind (0, NONE, when missing or unknown, with a diagnostic). */
+static unsigned
 check_type (struct ferry_pctx *ctx, const struct ferry_ynode *map,
-            const char *path, const struct type_keys *types, size_t n_types,
-            const char *what, char **type)
+            const char *path, const struct kind_family *fam)
 {
   const struct ferry_ynode *tn;
   const struct type_keys *t;
+  CLEANUP_FREE char *type = NULL;
   size_t i, j;
+  int kind;
 
-  tn = get_str (ctx, map, path, "type", true, type);
+  tn = get_str (ctx, map, path, "type", true, &type);
   if (tn == NULL)
-    return NULL;
-  t = find_type (types, n_types, *type);
-  if (t == NULL) {
+    return 0;
+  kind = 0;
+  for (i = 1; i < fam->n; i++)
+    if (strcmp (fam->name ((unsigned) i), type) == 0)
+      kind = (int) i;
+  if (kind == 0) {
     CLEANUP_FREE char *p = path_key (ctx, path, "type");
-    if (n_types == 3)
-      ferry_plan_diag (
-          ctx, tn->pos, p, "unknown %s type '%s' (expected '%s', '%s' or '%s')",
-          what, *type, types[0].type, types[1].type, types[2].type);
-    return NULL;
+    CLEANUP_FREE char *list = kind_list (fam);
+    if (list == NULL)
+      ctx->oom = true;
+    else
+      ferry_plan_diag (ctx, tn->pos, p, "unknown %s type '%s' (expected %s)",
+                       fam->what, type, list);
+    return 0;
   }
+  t = &fam->rows[kind];
   for (i = 0; i < map->n_ents; i++) {
     const struct ferry_ynode *k = map->ents[i].key;
     bool used = false;
     if (k->str == NULL || strcmp (k->str, "type") == 0)
       continue;
-    for (j = 0; j < n_types; j++)
-      if (in_list (types[j].keys, k->str))
+    for (j = 1; j < fam->n; j++)
+      if (in_list (fam->rows[j].keys, k->str))
         used = true;
     if (used && !in_list (t->keys, k->str)) {
       CLEANUP_FREE char *p = path_key (ctx, path, k->str);
-      ferry_plan_diag (ctx, k->pos, p, "not used by %ss of type '%s'", what,
-                       t->type);
+      ferry_plan_diag (ctx, k->pos, p, "not used by %ss of type '%s'",
+                       fam->what, type);
     }
   }
   for (i = 0; t->required[i]; i++)
     get (ctx, map, path, t->required[i], true);
-  return t;
+  return (unsigned) kind;
 }
 
 /* Fill plan->state from the optional state: mapping N (NULL when absent).
- * The backend defaults to "file"; keys of the other backend are diagnostics
- * rather than silently ignored. A file backend's path is resolved against
- * the plan's directory and defaults to .ferry/NAME.state; a rados backend
- * needs a pool and its object defaults to the plan's name, so two plans do
- * not share a journal by accident. Must run after metadata.name is read. */
+ * The backend (an enum, parsed here once) defaults to file; keys of the other
+ * backend are diagnostics rather than silently ignored. A file backend's path
+ * is resolved against the plan's directory and defaults to .ferry/NAME.state; a
+ * rados backend needs a pool and its object defaults to the plan's name, so two
+ * plans do not share a journal by accident. Must run after metadata.name is
+ * read. */
 static void
 parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
              struct ferry_plan *plan)
 {
   struct ferry_state_cfg *st = &plan->state;
-  const struct ferry_ynode *b;
+  const struct ferry_ynode *b = NULL;
+  CLEANUP_FREE char *backend = NULL;
   char *path = NULL;
   size_t i;
+  int k;
 
+  st->backend = FERRY_STATE_FILE;
   if (n) {
     st->pos = n->pos;
     if (!want_map (ctx, n, "state"))
@@ -588,31 +644,35 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
   if (n) {
     check_keys (ctx, n, "state", state_keys);
-    b = get_str (ctx, n, "state", "backend", false, &st->backend);
-    if (b && strcmp (st->backend, "file") && strcmp (st->backend, "rados"))
-      ferry_plan_diag (ctx, b->pos, "state.backend",
-                       "unknown state backend '%s' (expected 'file' or "
-                       "'rados')",
-                       st->backend);
+    b = get_str (ctx, n, "state", "backend", false, &backend);
     get_str (ctx, n, "state", "path", false, &path);
     get_str (ctx, n, "state", "pool", false, &st->pool);
     get_str (ctx, n, "state", "object", false, &st->object);
     get_str (ctx, n, "state", "conf", false, &st->conf);
     get_str (ctx, n, "state", "user", false, &st->user);
   }
-  if (st->backend == NULL)
-    st->backend = xstrdup (ctx, "file");
-  if (st->backend == NULL)
-    return;
-  if (strcmp (st->backend, "rados") == 0) {
+  if (b) {
+    /* the memory store is for tests, not for plans */
+    k = ferry_state_backend_from_name (backend);
+    if (k != FERRY_STATE_FILE && k != FERRY_STATE_RADOS) {
+      ferry_plan_diag (ctx, b->pos, "state.backend",
+                       "unknown state backend '%s' (expected 'file' or "
+                       "'rados')",
+                       backend);
+      free (path);
+      return;
+    }
+    st->backend = (enum ferry_state_backend) k;
+  }
+  if (st->backend == FERRY_STATE_RADOS) {
     if (n)
       get (ctx, n, "state", "pool", true);
-    if (n && (b = ferry_ynode_get (n, "path")))
+    if (n && ferry_ynode_get (n, "path"))
       ferry_plan_diag (ctx, ferry_ynode_ent (n, "path")->key->pos, "state.path",
                        "not used by backend 'rados'");
     if (st->object == NULL && plan->name)
       st->object = xstrdup (ctx, plan->name);
-  } else if (strcmp (st->backend, "file") == 0) {
+  } else {
     static const char *const rados_only[] = {"pool", "object", "conf", "user",
                                              NULL};
     for (i = 0; n && rados_only[i]; i++) {
@@ -665,8 +725,7 @@ parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     if (!want_map (ctx, v, p))
       continue;
     check_keys (ctx, v, p, source_keys);
-    check_type (ctx, v, p, source_types, FERRY_ARRAY_SIZE (source_types),
-                "source", &s->type);
+    s->type = (enum ferry_source_type) check_type (ctx, v, p, &source_family);
     get_str (ctx, v, p, "path", false, &dir);
     s->path = resolve (ctx, dir);
     free (dir);
@@ -685,6 +744,7 @@ parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     s->conf = resolve (ctx, dir);
     free (dir);
     dir = NULL;
+    get_str (ctx, v, p, "user", false, &s->user);
     get_str (ctx, v, p, "uri", false, &s->uri);
   }
 }
@@ -723,8 +783,8 @@ parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     if (!want_map (ctx, v, p))
       continue;
     check_keys (ctx, v, p, target_keys);
-    check_type (ctx, v, p, target_types, FERRY_ARRAY_SIZE (target_types),
-                "target", &t->type);
+    t->type =
+        (enum ferry_plan_target_type) check_type (ctx, v, p, &target_family);
     get_str (ctx, v, p, "path", false, &tmp);
     t->path = resolve (ctx, tmp);
     free (tmp);
@@ -743,8 +803,7 @@ parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       tmp = NULL;
       get_str (ctx, c, cp, "user", false, &t->ceph.user);
       get_str (ctx, c, cp, "volumes_pool",
-               t->type && strcmp (t->type, "openstack") == 0,
-               &t->ceph.volumes_pool);
+               t->type == FERRY_PLAN_TARGET_OPENSTACK, &t->ceph.volumes_pool);
       get_str (ctx, c, cp, "images_pool", false, &t->ceph.images_pool);
     }
   }
@@ -782,11 +841,11 @@ parse_flavors (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       continue;
     check_keys (ctx, v, p, flavor_keys);
     if (get_uint (ctx, v, p, "vcpus", true, 1, 4096, &x))
-      f->vcpus = (unsigned)x;
+      f->vcpus = (unsigned) x;
     if (get_uint (ctx, v, p, "ram_mb", true, 64, 16777216, &x))
-      f->ram_mb = (unsigned)x;
+      f->ram_mb = (unsigned) x;
     if (get_uint (ctx, v, p, "disk_gb", false, 1, 1048576, &x))
-      f->disk_gb = (unsigned)x;
+      f->disk_gb = (unsigned) x;
   }
 }
 
@@ -952,7 +1011,7 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       parse_secret (ctx, v, pp, &c->autologon.password);
     c->autologon.count = 1;
     if (get_uint (ctx, a, ap, "count", false, 1, 100, &x))
-      c->autologon.count = (unsigned)x;
+      c->autologon.count = (unsigned) x;
   }
 }
 
@@ -999,9 +1058,9 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     get_str (ctx, m, p, "target", false, &vm->target);
     get_str (ctx, m, p, "flavor", false, &vm->flavor);
     if (get_uint (ctx, m, p, "vcpus", false, 1, 4096, &x))
-      vm->vcpus = (unsigned)x;
+      vm->vcpus = (unsigned) x;
     if (get_uint (ctx, m, p, "ram_mb", false, 64, 16777216, &x))
-      vm->ram_mb = (unsigned)x;
+      vm->ram_mb = (unsigned) x;
     dp = path_key (ctx, p, "disks");
     v = get (ctx, m, p, "disks", true);
     if (v)

@@ -127,8 +127,8 @@ ferry_plan_resolve (const char *dir, const char *p)
     return NULL;
   if (p[0] == '/' || dir == NULL || strcmp (dir, ".") == 0 || *dir == '\0')
     r = strdup (p);
-  else if (asprintf (&r, "%s%s%s", dir,
-                     dir[strlen (dir) - 1] == '/' ? "" : "/", p) < 0)
+  else if (asprintf (&r, "%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/",
+                     p) < 0)
     r = NULL;
   if (r)
     normalize_path (r);
@@ -187,7 +187,7 @@ plan_dir (const char *file)
   else if (slash == file)
     d = strdup ("/");
   else
-    d = strndup (file, (size_t)(slash - file));
+    d = strndup (file, (size_t) (slash - file));
   if (d == NULL)
     return NULL;
   if (d[0] == '/')
@@ -312,7 +312,7 @@ ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
       return ferry_err_set (err, errno, "cannot read plan '%s'", file);
     if (n == 0)
       break;
-    len += (size_t)n;
+    len += (size_t) n;
   }
   return ferry_plan_load_buffer (file, buf ? buf : "", len, flags, ret, diag,
                                  err);
@@ -344,7 +344,6 @@ ferry_plan_free (struct ferry_plan *plan)
   free (plan->api_version);
   free (plan->kind);
   free (plan->name);
-  free (plan->state.backend);
   free (plan->state.path);
   free (plan->state.pool);
   free (plan->state.object);
@@ -353,20 +352,19 @@ ferry_plan_free (struct ferry_plan *plan)
   for (i = 0; i < plan->n_sources; i++) {
     struct ferry_source *s = &plan->sources[i];
     free (s->name);
-    free (s->type);
     free (s->path);
     for (j = 0; j < s->n_allow_dirs; j++)
       free (s->allow_dirs[j]);
     free (s->allow_dirs);
     free (s->pool);
     free (s->conf);
+    free (s->user);
     free (s->uri);
   }
   free (plan->sources);
   for (i = 0; i < plan->n_targets; i++) {
     struct ferry_plan_target *t = &plan->targets[i];
     free (t->name);
-    free (t->type);
     free (t->path);
     free (t->uri);
     free (t->pool);
@@ -394,6 +392,7 @@ ferry_plan_free (struct ferry_plan *plan)
     for (j = 0; j < vm->n_disks; j++) {
       free (vm->disks[j].file);
       free (vm->disks[j].path);
+      ferry_location_clear (&vm->disks[j].loc);
       free (vm->disks[j].volume_type);
     }
     free (vm->disks);

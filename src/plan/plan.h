@@ -8,14 +8,19 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/location.h"
 
 struct ferry_pos {
   unsigned line; /* 1-based, 0 = unknown */
   unsigned col;  /* 1-based */
 };
 
-enum ferry_secret_kind { FERRY_SECRET_NONE, FERRY_SECRET_ENV,
-                         FERRY_SECRET_FILE, FERRY_SECRET_LAST };
+enum ferry_secret_kind {
+  FERRY_SECRET_NONE,
+  FERRY_SECRET_ENV,
+  FERRY_SECRET_FILE,
+  FERRY_SECRET_LAST
+};
 
 /* A reference to a secret; the value itself is never stored in the plan. */
 struct ferry_secret {
@@ -24,26 +29,66 @@ struct ferry_secret {
   struct ferry_pos pos;
 };
 
+/* state.backend (and the in-process store the tests use). */
+enum ferry_state_backend {
+  FERRY_STATE_FILE,   /* "file": journal file + lock files (default) */
+  FERRY_STATE_RADOS,  /* "rados": objects in a Ceph pool */
+  FERRY_STATE_MEMORY, /* "memory": in-process, for tests; not in plans */
+  FERRY_STATE_BACKEND_LAST
+};
+
+/* enum <-> "file", "rados", "memory": name() gives NULL out of range,
+ * from_name() -1 for an unknown name. */
+const char *ferry_state_backend_name (enum ferry_state_backend b);
+int ferry_state_backend_from_name (const char *name);
+
 struct ferry_state_cfg {
-  char *backend;     /* "file" (default) or "rados" */
-  char *path;        /* file backend: journal path (resolved); default
-                        .ferry/<metadata.name>.state beside the plan */
-  char *pool;        /* rados: pool */
-  char *object;      /* rados: object name prefix (default metadata.name) */
-  char *conf;        /* rados: ceph.conf */
-  char *user;        /* rados: cephx user */
+  enum ferry_state_backend backend; /* file (default) or rados */
+  char *path;   /* file backend: journal path (resolved); default
+                   .ferry/<metadata.name>.state beside the plan */
+  char *pool;   /* rados: pool */
+  char *object; /* rados: object name prefix (default metadata.name) */
+  char *conf;   /* rados: ceph.conf */
+  char *user;   /* rados: cephx user */
   struct ferry_pos pos;
 };
 
+/* sources.NAME.type.  NONE: missing or unknown (the plan has a
+ * diagnostic for it and is not loaded). */
+enum ferry_source_type {
+  FERRY_SOURCE_NONE,      /* not given or unknown */
+  FERRY_SOURCE_DIRECTORY, /* "directory": image files in a directory */
+  FERRY_SOURCE_RBD,       /* "rbd": RBD images in a pool */
+  FERRY_SOURCE_LIBVIRT,   /* "libvirt": a libvirt host */
+  FERRY_SOURCE_LAST
+};
+
+/* targets.NAME.type (NONE as above). */
+enum ferry_plan_target_type {
+  FERRY_PLAN_TARGET_NONE,      /* not given or unknown */
+  FERRY_PLAN_TARGET_LOCAL,     /* "local": files in a directory */
+  FERRY_PLAN_TARGET_OPENSTACK, /* "openstack": Cinder/Neutron/Nova on Ceph */
+  FERRY_PLAN_TARGET_LIBVIRT,   /* "libvirt": a libvirt host */
+  FERRY_PLAN_TARGET_LAST
+};
+
+/* enum <-> the plan's spelling: name() gives NULL for NONE and values out
+ * of range; from_name() gives -1 for an unknown name (never NONE). */
+const char *ferry_source_type_name (enum ferry_source_type t);
+int ferry_source_type_from_name (const char *name);
+const char *ferry_plan_target_type_name (enum ferry_plan_target_type t);
+int ferry_plan_target_type_from_name (const char *name);
+
 struct ferry_source {
-  char *name;  /* key in sources: */
-  char *type;  /* "directory" | "rbd" | "libvirt" */
-  char *path;  /* directory (resolved against the plan's directory) */
+  char *name;                  /* key in sources: */
+  enum ferry_source_type type; /* directory, rbd or libvirt */
+  char *path;                  /* directory (resolved against the plan's) */
   char **allow_dirs;   /* directory: more places images may name (resolved) */
   size_t n_allow_dirs; /* entries in allow_dirs */
-  char *pool;  /* rbd: pool */
-  char *conf;  /* rbd: ceph.conf */
-  char *uri;   /* libvirt: connection URI */
+  char *pool;          /* rbd: pool */
+  char *conf;          /* rbd: ceph.conf (resolved) */
+  char *user;          /* rbd: cephx user, without "client." */
+  char *uri;           /* libvirt: connection URI */
   struct ferry_pos pos;
 };
 
@@ -57,9 +102,9 @@ struct ferry_ceph_cfg {
 /* A plan target (named ferry_plan_target: struct ferry_target is the disk
  * writer of src/disk/target.h). */
 struct ferry_plan_target {
-  char *name;  /* key in targets: */
-  char *type;  /* "local" | "openstack" | "libvirt" */
-  char *path;  /* local: output directory (resolved) */
+  char *name;                       /* key in targets: */
+  enum ferry_plan_target_type type; /* local, openstack or libvirt */
+  char *path;                       /* local: output directory (resolved) */
   char *uri;   /* local/libvirt: libvirt URI to define domains (optional) */
   char *pool;  /* libvirt: rbd pool for disks (optional) */
   char *cloud; /* openstack: clouds.yaml entry */
@@ -76,10 +121,12 @@ struct ferry_flavor {
 };
 
 struct ferry_disk_spec {
-  char *file;       /* as written, relative to the source */
-  char *path;       /* resolved path (or rbd: name) */
-  uint64_t size_gb; /* wanted size, 0 = the source's */
-  char *volume_type; /* openstack: overrides defaults.volume_type */
+  char *file;                /* as written, relative to the source */
+  struct ferry_location loc; /* resolved: the file, or the rbd source's
+                                image (pool, conf, user from the source) */
+  char *path;                /* LOC for messages (ferry_location_format) */
+  uint64_t size_gb;          /* wanted size, 0 = the source's */
+  char *volume_type;         /* openstack: overrides defaults.volume_type */
   struct ferry_pos pos;
 };
 
@@ -107,11 +154,11 @@ struct ferry_autologon {
 };
 
 struct ferry_customize {
-  bool virtio;                   /* inject VirtIO drivers */
-  char *hostname;                /* optional */
+  bool virtio;    /* inject VirtIO drivers */
+  char *hostname; /* optional */
   struct ferry_file_copy *files;
   size_t n_files;
-  char **firstboot;              /* script paths (resolved) */
+  char **firstboot; /* script paths (resolved) */
   size_t n_firstboot;
   bool has_autologon;
   struct ferry_autologon autologon;
@@ -120,10 +167,10 @@ struct ferry_customize {
 
 struct ferry_vm {
   char *name;
-  char *source;   /* name in sources (defaults.source if omitted) */
-  char *target;   /* name in targets (defaults.target if omitted) */
-  char *flavor;   /* name in flavors, or NULL */
-  unsigned vcpus; /* libvirt/local: from flavor or vm, default 1 */
+  char *source;    /* name in sources (defaults.source if omitted) */
+  char *target;    /* name in targets (defaults.target if omitted) */
+  char *flavor;    /* name in flavors, or NULL */
+  unsigned vcpus;  /* libvirt/local: from flavor or vm, default 1 */
   unsigned ram_mb; /* default 1024 */
   struct ferry_disk_spec *disks;
   size_t n_disks;
@@ -176,9 +223,8 @@ enum {
 /* Parse and validate FILE.  Returns 0 and *ret on success; -1 when the plan
  * has problems (every one of them in DIAG, which the caller frees) or on an
  * I/O error (in ERR). */
-int ferry_plan_load (const char *file, unsigned flags,
-                     struct ferry_plan **ret, struct ferry_diag *diag,
-                     struct ferry_err *err);
+int ferry_plan_load (const char *file, unsigned flags, struct ferry_plan **ret,
+                     struct ferry_diag *diag, struct ferry_err *err);
 /* Same on a buffer (FILE is used only for messages and relative paths). */
 int ferry_plan_load_buffer (const char *file, const char *buf, size_t len,
                             unsigned flags, struct ferry_plan **ret,
@@ -189,18 +235,19 @@ void ferry_diag_free (struct ferry_diag *diag);
 /* Look-ups (NULL when absent). */
 const struct ferry_vm *ferry_plan_vm (const struct ferry_plan *plan,
                                       const char *name);
-const struct ferry_plan_target *ferry_plan_target (const struct ferry_plan *plan,
-                                              const char *name);
+const struct ferry_plan_target *
+ferry_plan_target (const struct ferry_plan *plan, const char *name);
 const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
                                               const char *name);
 const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,
                                               const char *name);
 
-/* Open the disk at PATH of source SRC (may be NULL) with its chain: for a
+/* Open the disk at LOC of source SRC (may be NULL) with its chain: for a
  * directory source every file the image names must be in the source's
  * path or its allow_dirs (src/plan/source.c). */
 struct ferry_disk;
-int ferry_plan_open_disk (const struct ferry_source *src, const char *path,
+int ferry_plan_open_disk (const struct ferry_source *src,
+                          const struct ferry_location *loc,
                           struct ferry_disk **ret, struct ferry_err *err);
 /* The same through the plan's cache (src/plan/disks.c): a run opens each
  * source disk once for validate, check and apply.  The handle is shared
@@ -210,7 +257,8 @@ int ferry_plan_open_disk (const struct ferry_source *src, const char *path,
  * ferry_plan_disk_put; LAST: this run will not need it again (close it
  * once nobody holds it). */
 int ferry_plan_disk_get (const struct ferry_plan *plan,
-                         const struct ferry_source *src, const char *path,
+                         const struct ferry_source *src,
+                         const struct ferry_location *loc,
                          struct ferry_disk **ret, struct ferry_err *err);
 void ferry_plan_disk_put (const struct ferry_plan *plan,
                           struct ferry_disk *disk, bool last);

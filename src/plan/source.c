@@ -33,21 +33,24 @@ fail:
   return -1;
 }
 
+/* Open LOC with its chain: an RBD image, or a file whose named files are
+ * confined to SRC's directory and allow_dirs when SRC is a directory
+ * source (the image's own directory otherwise). */
 int
-ferry_plan_open_disk (const struct ferry_source *src, const char *path,
-                      struct ferry_disk **ret, struct ferry_err *err)
+ferry_plan_open_disk (const struct ferry_source *src,
+                      const struct ferry_location *loc, struct ferry_disk **ret,
+                      struct ferry_err *err)
 {
   struct ferry_confine c = {0};
   int r;
 
   /* Only directory sources have a directory to confine to; the others
    * (rbd images, libvirt) keep the default: the image's own directory. */
-  if (src == NULL || src->type == NULL ||
-      strcmp (src->type, "directory") != 0 || src->path == NULL)
-    return ferry_disk_open (path, ret, err);
+  if (src == NULL || src->type != FERRY_SOURCE_DIRECTORY || src->path == NULL)
+    return ferry_disk_open_location (loc, NULL, ret, err);
   if (ferry_plan_source_confine (src, &c, err) < 0)
     return -1;
-  r = ferry_disk_open_confined (path, &c, ret, err);
+  r = ferry_disk_open_location (loc, &c, ret, err);
   ferry_confine_free (&c);
   return r;
 }

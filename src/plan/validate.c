@@ -314,8 +314,50 @@ walk_tables (struct ferry_disk *disk, struct ferry_err *err)
   return 0;
 }
 
-/* The disk's path: FILE under the source's directory (or the plan's), or
- * an rbd: name for rbd sources.  Opens it unless told not to. */
+/* The location of an rbd source's disk: FILE is IMAGE or IMAGE@SNAP in the
+ * source's pool, read with the source's conf and user.  Validate does no
+ * network I/O: the image is not opened here. */
+static void
+rbd_disk_location (struct ferry_pctx *ctx, const struct ferry_source *src,
+                   struct ferry_disk_spec *ds, const struct ferry_ynode *dn,
+                   const char *fp)
+{
+  struct ferry_err err = {0};
+  CLEANUP_FREE char *image = strdup (ds->file);
+  char *snap;
+
+  if (image == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  snap = strchr (image, '@');
+  if (snap)
+    *snap++ = '\0';
+  if (image[0] == '\0' || strchr (image, '/') || (snap && snap[0] == '\0')) {
+    ferry_plan_diag (ctx, pos_of (dn, "file"), fp,
+                     "'%s' is not an rbd image name (IMAGE or IMAGE@SNAP)",
+                     ds->file);
+    return;
+  }
+  if (ferry_location_set_rbd (&ds->loc,
+                              &(struct ferry_rbd_location){
+                                  .pool = src->pool,
+                                  .image = image,
+                                  .snap = snap,
+                                  .conf = src->conf,
+                                  .user = src->user,
+                              },
+                              false, &err) < 0) {
+    ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
+    return;
+  }
+  ds->path = ferry_location_format (&ds->loc);
+  if (ds->path == NULL)
+    ctx->oom = true;
+}
+
+/* The disk's location: FILE under the source's directory (or the plan's),
+ * or an image in an rbd source's pool.  Opens a file unless told not to. */
 static void
 check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
             const struct ferry_source *src, struct ferry_disk_spec *ds,
@@ -329,14 +371,14 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
 
   if (ds->file == NULL)
     return;
-  if (src && src->type && strcmp (src->type, "rbd") == 0) {
-    /* rbd:POOL/IMAGE[:conf=..]: validate does no network I/O. */
-    if (asprintf (&ds->path, "rbd:%s/%s%s%s", src->pool ? src->pool : "rbd",
-                  ds->file, src->conf ? ":conf=" : "",
-                  src->conf ? src->conf : "") < 0) {
-      ds->path = NULL;
-      ctx->oom = true;
-    }
+  if (asprintf (&fp, "%s.file", path) < 0 ||
+      asprintf (&sp, "%s.size_gb", path) < 0) {
+    ctx->oom = true;
+    return;
+  }
+  if (src && src->type == FERRY_SOURCE_RBD) {
+    if (src->pool)
+      rbd_disk_location (ctx, src, ds, dn, fp);
     return;
   }
   ds->path =
@@ -345,14 +387,13 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     ctx->oom = true;
     return;
   }
-  if (ctx->flags & FERRY_PLAN_NO_DISK_CHECK)
-    return;
-  if (asprintf (&fp, "%s.file", path) < 0 ||
-      asprintf (&sp, "%s.size_gb", path) < 0) {
-    ctx->oom = true;
+  if (ferry_location_set_file (&ds->loc, ds->path, &err) < 0) {
+    ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
     return;
   }
-  if (ferry_plan_disk_get (plan, src, ds->path, &disk, &err) < 0) {
+  if (ctx->flags & FERRY_PLAN_NO_DISK_CHECK)
+    return;
+  if (ferry_plan_disk_get (plan, src, &ds->loc, &disk, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
     return;
   }
@@ -392,7 +433,7 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
     ctx->oom = true;
     return;
   }
-  (void)dflt;
+  (void) dflt;
   if (vm->source) {
     if (asprintf (&kp, "%s.source", p) >= 0)
       check_ref (ctx, plan, pos_of (m, "source"), kp, "source", vm->source);

@@ -12,14 +12,6 @@
 
 #include "util/cleanup.h"
 
-static const char *const backend_names[] = {
-    [FERRY_STATE_FILE] = "file",
-    [FERRY_STATE_RADOS] = "rados",
-    [FERRY_STATE_MEMORY] = "memory",
-};
-static_assert (FERRY_ARRAY_SIZE (backend_names) == FERRY_STATE_BACKEND_LAST,
-               "backend_names must name every backend");
-
 static const char *const scope_names[] = {
     [FERRY_LOCK_SCOPE_PLAN] = "plan",
     [FERRY_LOCK_SCOPE_VM] = "vm",
@@ -39,27 +31,6 @@ struct ferry_state_lock {
   const struct ferry_state_ops *ops; /* whose release to call */
   void *impl;                        /* the backend's lock */
 };
-
-/* The name of backend B, or NULL if out of range. */
-const char *
-ferry_state_backend_name (enum ferry_state_backend b)
-{
-  if ((unsigned) b >= FERRY_STATE_BACKEND_LAST)
-    return NULL;
-  return backend_names[b];
-}
-
-/* The backend called S, or -1. */
-int
-ferry_state_backend_from_name (const char *s)
-{
-  size_t i;
-
-  for (i = 0; s != NULL && i < FERRY_STATE_BACKEND_LAST; i++)
-    if (strcmp (s, backend_names[i]) == 0)
-      return (int) i;
-  return -1;
-}
 
 /* The name of lock scope K, or NULL if out of range. */
 const char *
@@ -88,8 +59,7 @@ ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
                   struct ferry_state **ret, struct ferry_err *err)
 {
   struct ferry_state *st;
-  int b = cfg->backend ? ferry_state_backend_from_name (cfg->backend)
-                       : FERRY_STATE_FILE;
+  enum ferry_state_backend b = cfg->backend;
 
   switch (b) {
   case FERRY_STATE_FILE:
@@ -100,11 +70,9 @@ ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
                           "state backend 'rados' is not available in this "
                           "build of ferry %s (use backend: file)",
                           FERRY_VERSION);
+  case FERRY_STATE_BACKEND_LAST:
   default:
-    return ferry_err_set (err, EINVAL,
-                          "unknown state backend '%s' (expected 'file' or "
-                          "'rados')",
-                          cfg->backend);
+    return ferry_err_set (err, EINVAL, "unknown state backend %d", (int) b);
   }
   st = calloc (1, sizeof *st);
   if (st == NULL || (st->fold = ferry_fold_new ()) == NULL) {

@@ -56,16 +56,8 @@
 #include "state/lock.h"
 #include "util/err.h"
 
-enum ferry_state_backend {
-  FERRY_STATE_FILE,   /* journal file + lock files (state/file.c) */
-  FERRY_STATE_RADOS,  /* Ceph pool: not available in this build */
-  FERRY_STATE_MEMORY, /* in-process, for tests (state/memory.c) */
-  FERRY_STATE_BACKEND_LAST
-};
-
-/* enum <-> "file", "rados", "memory"; -1 if unknown. */
-const char *ferry_state_backend_name (enum ferry_state_backend b);
-int ferry_state_backend_from_name (const char *s);
+/* enum ferry_state_backend (file, rados, memory) and its names live in
+ * plan/plan.h: the plan's state.backend is parsed into it once. */
 
 enum ferry_lock_scope_kind {
   FERRY_LOCK_SCOPE_PLAN, /* the whole plan (apply, unlock) */
@@ -113,11 +105,10 @@ struct ferry_state_ops {
 struct ferry_state;      /* an open state: backend + fold */
 struct ferry_state_lock; /* a held lock */
 
-/* Open the state CFG describes (CFG->backend: NULL or "file", "rados",
- * "memory"; CFG->path for file and memory) and replay its journal.
- * READONLY: no append, no journal created; locks still work (ferry unlock
- * and status open read-only).  "rados" fails with a clear "not
- * available in this build" error. */
+/* Open the state CFG describes (CFG->backend: file, rados or memory; CFG->path
+ * for file and memory) and replay its journal. READONLY: no append, no journal
+ * created; locks still work (ferry unlock and status open read-only).  "rados"
+ * fails with a clear "not available in this build" error. */
 int ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
                       struct ferry_state **ret, struct ferry_err *err);
 /* Close; NULL is fine.  Locks taken from ST stay valid. */

@@ -93,4 +93,41 @@ is "missing source image: exit 1" "$rc" 1
 ok "missing source image: clear error" grep -q "cannot open rbd image 'rbd:rbd/nosuch" <<<"$out"
 out=$("$FERRY" convert src.qcow2 "rbd:rbd/img@s1:conf=$CEPH_CONF" 2>&1); rc=$?
 is "snapshot as target: exit 1" "$rc" 1
+
+# 7. typed locations: names with ':' travel escaped (qemu's '\:'), and a
+# plan's rbd source reads with its conf and user.
+rbd import --no-progress oracle.raw 'rbd/col:on' >/dev/null 2>&1
+ok "escaped source name: rbd:rbd/col\\:on -> file equals the image" \
+  sh -c '"$1" convert "$2" col.raw 2>/dev/null && cmp col.raw oracle.raw' _ "$FERRY" "rbd:rbd/col\\:on:conf=$CEPH_CONF"
+ok "escaped target name: file -> rbd:rbd/new\\:img" "$FERRY" convert src.qcow2 "rbd:rbd/new\\:img:conf=$CEPH_CONF"
+rbd export --no-progress 'rbd/new:img' newimg.raw >/dev/null 2>&1
+ok "... the image 'new:img' holds the source" cmp newimg.raw oracle.raw
+out=$("$FERRY" convert "rbd:rbd/col:on:conf=$CEPH_CONF" x.raw 2>&1); rc=$?
+is "unescaped ':' in a name: exit 1" "$rc" 1
+ok "... an unknown option, not a wrong image" grep -q "unknown option 'on' (known: conf=, id=)" <<<"$out"
+
+ceph -c "$CEPH_CONF" auth get-or-create client.migrate mon 'profile rbd' \
+  osd 'profile rbd pool=rbd' >>"$CEPH/keyring" 2>/dev/null
+rbdplan() { # rbdplan USER: a plan converting img@s1 from an rbd source
+  cat >rbd-plan.yaml <<YEOF
+apiVersion: ferry/v1
+kind: MigrationPlan
+metadata: {name: rbd-$1}
+sources:
+  ceph: {type: rbd, pool: rbd, conf: $CEPH_CONF, user: $1}
+targets:
+  out: {type: local, path: out-$1}
+defaults: {source: ceph, target: out}
+vms:
+  - {name: vm1, disks: [{file: 'img@s1'}]}
+YEOF
+}
+rbdplan migrate
+ok "plan with an rbd source (user: migrate) applies" "$FERRY" apply --yes rbd-plan.yaml
+ok "... the disk equals the snapshot" cmp out-migrate/vm1-disk0.raw oracle.raw
+rbdplan nosuch
+out=$("$FERRY" apply --yes rbd-plan.yaml 2>&1); rc=$?
+is "rbd source with an unknown user: exit 1" "$rc" 1
+ok "... connects as that user (client.nosuch)" grep -q "as 'client.nosuch'" <<<"$out"
+ok "... and writes no disk" test ! -e out-nosuch/vm1-disk0.raw
 done_testing

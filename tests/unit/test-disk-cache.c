@@ -108,9 +108,9 @@ test_open_once (void **state)
 
   (void) state;
   assert_int_equal (ferry_disk_cache_opens (plan->disk_cache), 1);
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &check, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &check, &err), 0);
   ferry_plan_disk_put (plan, check, false);
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &apply, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &apply, &err), 0);
   assert_ptr_equal (apply, check);
   ferry_plan_disk_put (plan, apply, true);
   assert_int_equal (ferry_disk_cache_opens (plan->disk_cache), 1);
@@ -131,14 +131,14 @@ test_changed_reopens (void **state)
   struct timespec ts = {0, 20 * 1000 * 1000};
 
   (void) state;
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &d, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &d, &err), 0);
   assert_int_equal (ferry_disk_identity (d, before, sizeof before, &err), 0);
   ferry_plan_disk_put (plan, d, false);
 
   /* in place, same size: the mtime/ctime tell */
   nanosleep (&ts, NULL);
   fill (disk_file, 'b', 1 << 20);
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &d, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &d, &err), 0);
   assert_int_equal (ferry_disk_cache_opens (plan->disk_cache), 2);
   assert_int_equal (ferry_disk_identity (d, after, sizeof after, &err), 0);
   assert_string_not_equal (before, after);
@@ -149,7 +149,7 @@ test_changed_reopens (void **state)
   snprintf (tmp, sizeof tmp, "%s.new", disk_file);
   fill (tmp, 'c', 2 << 20);
   assert_int_equal (rename (tmp, disk_file), 0);
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &d2, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &d2, &err), 0);
   assert_ptr_not_equal (d2, d);
   assert_int_equal (d2->virtual_size, 2 << 20);
   assert_int_equal (d->virtual_size, 1 << 20);
@@ -160,11 +160,11 @@ test_changed_reopens (void **state)
   assert_int_equal (ferry_disk_cache_opens (plan->disk_cache), 3);
 
   /* once nobody holds the stale one, it is replaced in the cache */
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &d, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &d, &err), 0);
   assert_int_equal (d->virtual_size, 2 << 20);
   ferry_plan_disk_put (plan, d, false);
   assert_int_equal (ferry_disk_cache_opens (plan->disk_cache), 4);
-  assert_int_equal (ferry_plan_disk_get (plan, src, ds->path, &d, &err), 0);
+  assert_int_equal (ferry_plan_disk_get (plan, src, &ds->loc, &d, &err), 0);
   ferry_plan_disk_put (plan, d, true);
   assert_int_equal (ferry_disk_cache_opens (plan->disk_cache), 4);
   ferry_plan_free (plan);

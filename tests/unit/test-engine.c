@@ -152,7 +152,7 @@ static const struct ferry_module m_nic = {
     .name = "nic",
     .summary = "s",
     .scope = FERRY_SCOPE_PORT,
-    .targets = FERRY_KIND (FERRY_TARGET_KIND_OPENSTACK),
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
     FAKE_CALLBACKS};
 static const struct ferry_module m_start = {.name = "start",
                                             .summary = "s",
@@ -170,9 +170,10 @@ static const struct ferry_module *const fake_modules[] = {
     &m_copy, &m_later, &m_net, &m_nic, &m_start, &m_tune};
 static const struct ferry_registry fake_reg = {fake_modules, 6};
 
-static struct ferry_plan_target local_target = {.name = "lab", .type = "local"};
-static struct ferry_plan_target os_target = {.name = "cloud",
-                                             .type = "openstack"};
+static struct ferry_plan_target local_target = {
+    .name = "lab", .type = FERRY_PLAN_TARGET_LOCAL};
+static struct ferry_plan_target os_target = {
+    .name = "cloud", .type = FERRY_PLAN_TARGET_OPENSTACK};
 
 /* vm0: local, 2 disks, 1 port (no nic: local); vm1: openstack, 1 disk,
  * 2 ports, depends on vm0. */
@@ -374,7 +375,7 @@ memory_state (void)
 {
   static unsigned n;
   char name[64];
-  struct ferry_state_cfg cfg = {.backend = (char *) "memory", .path = name};
+  struct ferry_state_cfg cfg = {.backend = FERRY_STATE_MEMORY, .path = name};
   struct ferry_state *st = NULL;
   struct ferry_err err = {0};
 

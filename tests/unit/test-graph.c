@@ -4,21 +4,20 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "graph/graph.h"
 #include "modules/module.h"
 #include "plan/plan.h"
 
-static struct ferry_plan_target local_target = {.name = "lab",
-                                                .type = "local",
-                                                .path = "/tmp/out"};
-static struct ferry_plan_target os_target = {.name = "cloud",
-                                             .type = "openstack",
-                                             .cloud = "prod"};
+static struct ferry_plan_target local_target = {
+    .name = "lab", .type = FERRY_PLAN_TARGET_LOCAL, .path = "/tmp/out"};
+static struct ferry_plan_target os_target = {
+    .name = "cloud", .type = FERRY_PLAN_TARGET_OPENSTACK, .cloud = "prod"};
 
 /* A plan built by hand: the graph does not depend on the parser. */
 static struct ferry_plan *
@@ -243,8 +242,8 @@ test_registry (void **state)
     assert_ptr_equal (ferry_module_find (ferry_modules[i]->name),
                       ferry_modules[i]);
     if (i > 0)
-      assert_true (strcmp (ferry_modules[i - 1]->name,
-                           ferry_modules[i]->name) < 0);
+      assert_true (strcmp (ferry_modules[i - 1]->name, ferry_modules[i]->name) <
+                   0);
     assert_non_null (ferry_modules[i]->check);
     assert_non_null (ferry_modules[i]->apply);
     assert_non_null (ferry_modules[i]->verify);

@@ -19,7 +19,7 @@ static int
 journal_open_file (const char *path, bool readonly, struct ferry_state **ret,
                    struct ferry_err *err)
 {
-  struct ferry_state_cfg cfg = {.backend = (char *) "file",
+  struct ferry_state_cfg cfg = {.backend = FERRY_STATE_FILE,
                                 .path = (char *) path};
 
   return ferry_state_open (&cfg, readonly, ret, err);

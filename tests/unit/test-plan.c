@@ -91,7 +91,7 @@ test_good_defaults (void **state)
   assert_string_equal (p->api_version, "ferry/v1");
   assert_string_equal (p->name, "t");
   assert_string_equal (p->dir, "/plans");
-  assert_string_equal (p->state.backend, "file");
+  assert_int_equal (p->state.backend, FERRY_STATE_FILE);
   assert_string_equal (p->state.path, "/plans/.ferry/t.state");
   assert_int_equal (p->n_targets, 1);
   assert_string_equal (p->targets[0].path, "/plans/out");
@@ -166,7 +166,136 @@ test_relative_paths (void **state)
   assert_int_equal (p->vms[1].vcpus, 4);
   assert_string_equal (p->vms[2].disks[0].path,
                        "rbd:vms/c-disk:conf=/plans/ceph.conf");
+  assert_int_equal (p->vms[2].disks[0].loc.kind, FERRY_LOCATION_RBD);
+  assert_string_equal (p->vms[2].disks[0].loc.rbd.pool, "vms");
+  assert_string_equal (p->vms[2].disks[0].loc.rbd.image, "c-disk");
+  assert_string_equal (p->vms[2].disks[0].loc.rbd.conf, "/plans/ceph.conf");
+  assert_null (p->vms[2].disks[0].loc.rbd.user);
+  assert_null (p->vms[2].disks[0].loc.rbd.snap);
+  assert_int_equal (p->vms[0].disks[0].loc.kind, FERRY_LOCATION_FILE);
+  assert_string_equal (p->vms[0].disks[0].loc.file.path, "/datastore/a/a.vmdk");
   ferry_plan_free (p);
+}
+
+/* Source and target types: parsed once into enums whose names round-trip;
+ * the rbd source's user key. */
+static void
+test_kinds (void **state)
+{
+  struct ferry_plan *p = NULL;
+  unsigned i;
+  char *got;
+
+  (void) state;
+  for (i = 1; i < FERRY_SOURCE_LAST; i++)
+    assert_int_equal (ferry_source_type_from_name (ferry_source_type_name (i)),
+                      i);
+  for (i = 1; i < FERRY_PLAN_TARGET_LAST; i++)
+    assert_int_equal (
+        ferry_plan_target_type_from_name (ferry_plan_target_type_name (i)), i);
+  assert_null (ferry_source_type_name (FERRY_SOURCE_NONE));
+  assert_null (ferry_source_type_name (FERRY_SOURCE_LAST));
+  assert_null (ferry_plan_target_type_name (FERRY_PLAN_TARGET_LAST));
+  assert_int_equal (ferry_source_type_from_name ("nfs"), -1);
+  assert_int_equal (ferry_source_type_from_name (NULL), -1);
+  assert_int_equal (ferry_plan_target_type_from_name ("Local"), -1);
+  assert_string_equal (ferry_source_type_name (FERRY_SOURCE_RBD), "rbd");
+  assert_string_equal (
+      ferry_plan_target_type_name (FERRY_PLAN_TARGET_OPENSTACK), "openstack");
+
+  got = diags ("apiVersion: ferry/v1\n"
+               "kind: MigrationPlan\n"
+               "metadata: {name: k}\n"
+               "sources:\n"
+               "  d: {type: directory, path: /d}\n"
+               "  r: {type: rbd, pool: vms, user: migrate}\n"
+               "  l: {type: libvirt, uri: 'qemu:///system'}\n"
+               "targets:\n"
+               "  o: {type: openstack, cloud: c, ceph: {volumes_pool: v}}\n"
+               "  v: {type: libvirt, uri: 'qemu:///system'}\n"
+               "  f: {type: local, path: /out}\n"
+               "defaults: {target: f}\n"
+               "vms: [{name: a, source: r, disks: [{file: a}]}]\n",
+               NODISK, &p);
+  assert_string_equal (got, "");
+  free (got);
+  assert_int_equal (p->sources[0].type, FERRY_SOURCE_DIRECTORY);
+  assert_int_equal (p->sources[1].type, FERRY_SOURCE_RBD);
+  assert_string_equal (p->sources[1].user, "migrate");
+  /* the disk's location carries the source's user */
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.user, "migrate");
+  assert_int_equal (p->sources[2].type, FERRY_SOURCE_LIBVIRT);
+  assert_int_equal (p->targets[0].type, FERRY_PLAN_TARGET_OPENSTACK);
+  assert_int_equal (p->targets[1].type, FERRY_PLAN_TARGET_LIBVIRT);
+  assert_int_equal (p->targets[2].type, FERRY_PLAN_TARGET_LOCAL);
+  ferry_plan_free (p);
+
+  /* rbd disks: IMAGE@SNAP, names with ':' and '@' escaped for display */
+  got = diags ("apiVersion: ferry/v1\n"
+               "kind: MigrationPlan\n"
+               "metadata: {name: k}\n"
+               "sources:\n"
+               "  r: {type: rbd, pool: 'p:1', conf: '/c:1.conf', user: u}\n"
+               "targets: {f: {type: local, path: /out}}\n"
+               "vms: [{name: a, source: r, target: f, disks: [{file: "
+               "'a:b@s1'}]}]\n",
+               NODISK, &p);
+  assert_string_equal (got, "");
+  free (got);
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.pool, "p:1");
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.image, "a:b");
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.snap, "s1");
+  assert_string_equal (p->vms[0].disks[0].loc.rbd.conf, "/c:1.conf");
+  assert_string_equal (p->vms[0].disks[0].path,
+                       "rbd:p\\:1/a\\:b@s1:conf=/c\\:1.conf:id=u");
+  ferry_plan_free (p);
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: k}\n"
+         "sources: {r: {type: rbd, pool: p}}\n"
+         "targets: {f: {type: local, path: /out}}\n"
+         "vms: [{name: a, source: r, target: f, disks: [{file: a/b}, "
+         "{file: '@s'}, {file: 'a@'}]}]\n",
+         F ":6:54: vms[0].disks[0].file: 'a/b' is not an rbd image name "
+           "(IMAGE or IMAGE@SNAP)\n" F
+           ":6:67: vms[0].disks[1].file: '@s' is not an rbd image name "
+           "(IMAGE or IMAGE@SNAP)\n" F
+           ":6:81: vms[0].disks[2].file: 'a@' is not an rbd image name "
+           "(IMAGE or IMAGE@SNAP)");
+
+  /* state backends: parsed into the enum; the tests' memory store is not a
+   * plan's choice */
+  got = diags ("apiVersion: ferry/v1\n"
+               "kind: MigrationPlan\n"
+               "metadata: {name: k}\n"
+               "state: {backend: rados, pool: ferry}\n"
+               "targets: {f: {type: local, path: /out}}\n"
+               "vms: [{name: a, target: f, disks: [{file: a}]}]\n",
+               NODISK, &p);
+  assert_string_equal (got, "");
+  free (got);
+  assert_int_equal (p->state.backend, FERRY_STATE_RADOS);
+  assert_string_equal (p->state.object, "k");
+  ferry_plan_free (p);
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: k}\n"
+         "state: {backend: memory}\n"
+         "targets: {f: {type: local, path: /out}}\n"
+         "vms: [{name: a, target: f, disks: [{file: a}]}]\n",
+         F ":4:18: state.backend: unknown state backend 'memory' (expected "
+           "'file' or 'rados')");
+  assert_int_equal (ferry_state_backend_from_name ("rados"), FERRY_STATE_RADOS);
+  assert_string_equal (ferry_state_backend_name (FERRY_STATE_FILE), "file");
+
+  /* user belongs to rbd sources only */
+  check ("apiVersion: ferry/v1\n"
+         "kind: MigrationPlan\n"
+         "metadata: {name: k}\n"
+         "sources: {d: {type: directory, path: /d, user: x}}\n"
+         "targets: {f: {type: local, path: /out}}\n"
+         "vms: [{name: a, source: d, target: f, disks: [{file: a}]}]\n",
+         F ":4:42: sources.d.user: not used by sources of type 'directory'");
 }
 
 static void
@@ -821,6 +950,7 @@ main (void)
       cmocka_unit_test (test_syntax_and_encoding),
       cmocka_unit_test (test_many_errors),
       cmocka_unit_test (test_disk_checks),
+      cmocka_unit_test (test_kinds),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
