@@ -63,6 +63,8 @@ fail:
   return -1;
 }
 
+/* Close the pool context and the cluster connection, whichever exist;
+ * safe on a half-connected or zeroed C. */
 void
 ferry_ceph_disconnect (struct ferry_ceph *c)
 {

@@ -12,6 +12,8 @@
 #include "modules/module.h"
 #include "util/log.h"
 
+/* Release everything ferry_run_load and the state helpers took: the
+ * lock, the state, the graph, the plan; R is zeroed. */
 void
 ferry_run_free (struct ferry_run *r)
 {
@@ -44,6 +46,9 @@ select_targets (struct ferry_run *r, const struct ferry_targets *t)
   return 0;
 }
 
+/* The first half of every plan command: load and validate FILE (every
+ * diagnostic printed), build the graph and apply --target.  Prints; 0, or
+ * -1 when the command should exit 1. */
 int
 ferry_run_load (const char *file, unsigned plan_flags,
                 const struct ferry_targets *t, struct ferry_run *ret)
@@ -210,6 +215,8 @@ ferry_run_record_writer (struct ferry_run *r)
   return 0;
 }
 
+/* Count the selected steps by what check said: to create, to update,
+ * done, and blocked (anything else). */
 void
 ferry_count_need (const struct ferry_run *r, struct ferry_need_counts *c)
 {
@@ -274,6 +281,9 @@ print_plan_json (const struct ferry_run *r, const struct ferry_need_counts *c,
   cJSON_Delete (root);
 }
 
+/* Print what `plan` observed: one line per selected step in topological
+ * order ("+", "~", "=", "!" and the module's description) and the summary
+ * counts, or the JSON form. */
 void
 ferry_print_plan (const struct ferry_run *r, bool json, FILE *out)
 {

@@ -67,6 +67,8 @@ disk_free_layer (struct ferry_disk *d)
   free (d);
 }
 
+/* Close a whole chain: every layer from DISK down to the base, and the
+ * confinement the chain was opened with.  NULL is fine. */
 void
 ferry_disk_close (struct ferry_disk *disk)
 {
@@ -174,6 +176,12 @@ ferry_disk_open (const char *path, struct ferry_disk **ret,
   return ferry_disk_open_confined (path, NULL, ret, err);
 }
 
+/* Open PATH and its whole snapshot chain.  PATH itself is the operator's
+ * choice; every file the chain names (extents, parents) goes through
+ * CONFINE, or through PATH's own directory when CONFINE is NULL.  A chain
+ * longer than FERRY_DISK_MAX_CHAIN or one that comes back to a file it
+ * already holds (same device and inode) is an error, not a loop.  The
+ * chain keeps its own copy of the confinement. */
 int
 ferry_disk_open_confined (const char *path, const struct ferry_confine *confine,
                           struct ferry_disk **ret, struct ferry_err *err)
@@ -340,6 +348,9 @@ ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* Read LENGTH bytes of the virtual disk at OFFSET into BUF: each mapped
+ * run from the layer that holds it, zeroes for unallocated ones.  A read
+ * past the virtual size is an error. */
 int
 ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,
                  uint64_t offset, struct ferry_err *err)
@@ -364,6 +375,7 @@ ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,
   return 0;
 }
 
+/* Issue the read RUN has gathered (if any) and empty it. */
 int
 ferry_read_run_flush (struct ferry_disk *disk, struct ferry_read_run *run,
                       const char *what, struct ferry_err *err)
@@ -376,6 +388,10 @@ ferry_read_run_flush (struct ferry_disk *disk, struct ferry_read_run *run,
   return ferry_disk_pread_exact (disk, run->buf, len, run->foff, what, err);
 }
 
+/* Queue a read of N bytes at file offset FOFF into OUT: merged with the
+ * pending run when both the file range and the buffer continue it, else
+ * the pending run is read first.  Block walkers use it to turn many small
+ * adjacent reads into one pread. */
 int
 ferry_read_run_add (struct ferry_disk *disk, struct ferry_read_run *run,
                     uint8_t *out, uint64_t foff, uint64_t n, const char *what,

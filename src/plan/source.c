@@ -11,6 +11,9 @@
 #include "disk/confine.h"
 #include "disk/disk.h"
 
+/* Fill *RET with the directories images of SRC may name files in: the
+ * source's path, then each of its allow_dirs (every one must exist).
+ * 0, or -1 with *RET emptied and the offending key named in ERR. */
 int
 ferry_plan_source_confine (const struct ferry_source *src,
                            struct ferry_confine *ret, struct ferry_err *err)

@@ -22,6 +22,8 @@ struct uniq {
   char *path;           /* key path for the message */
 };
 
+/* qsort order for duplicate detection: by key, then by order of
+ * appearance, so the first occurrence of a value sorts first. */
 static int
 uniq_cmp (const void *a, const void *b)
 {
@@ -51,6 +53,7 @@ report_dups (struct ferry_pctx *ctx, struct uniq *u, size_t n, const char *what)
   }
 }
 
+/* Free the key paths of the N entries of U and U itself. */
 static void
 uniq_free (struct uniq *u, size_t n)
 {
@@ -476,6 +479,12 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
   }
 }
 
+/* The semantic pass over a parsed plan: references (defaults, sources,
+ * targets, flavors, depends_on), unique VM names, MACs and fixed IPs,
+ * dependency cycles, and every disk opened read-only with the real readers
+ * (confined to its source, tables walked) so a bad image is a plan error
+ * at file:line:col.  Problems go to CTX's diagnostics, all of them, not
+ * just the first. */
 void
 ferry_plan_validate (struct ferry_pctx *ctx, const struct ferry_ynode *root,
                      struct ferry_plan *plan)
