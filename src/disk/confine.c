@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define ESC_MAX 512 /* bytes of a hostile name shown in a message */
 
@@ -56,38 +57,6 @@ ferry_confine_is_protocol (const char *name)
   return *p == ':';
 }
 
-/* Clean absolute PATH in place, lexically: "//", "/./" and "dir/.." go. */
-static void
-clean_path (char *path)
-{
-  char *out = path, *in = path, *seg;
-  size_t len;
-
-  while (*in) {
-    while (*in == '/')
-      in++;
-    if (*in == '\0')
-      break;
-    seg = in;
-    while (*in && *in != '/')
-      in++;
-    len = (size_t) (in - seg);
-    if (len == 1 && seg[0] == '.')
-      continue;
-    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
-      while (out > path && *--out != '/')
-        ;
-      continue;
-    }
-    *out++ = '/';
-    memmove (out, seg, len);
-    out += len;
-  }
-  if (out == path)
-    *out++ = '/';
-  *out = '\0';
-}
-
 /* IMAGE's directory joined with NAME, or NAME when it is absolute. */
 static char *
 join_name (const char *image, const char *name)
@@ -119,7 +88,7 @@ resolve_missing (const char *full)
     abs = NULL;
   if (abs == NULL)
     return NULL;
-  clean_path (abs);
+  ferry_path_normalize (abs);
   copy = strdup (abs);
   if (copy == NULL)
     return NULL;

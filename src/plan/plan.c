@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 /* Record one diagnostic in CTX, formatted as "FILE:LINE:COL: PATH: message"
  * (the position and the key path are left out when unknown), for the loader
@@ -78,42 +79,6 @@ diag_cmp (const void *a, const void *b)
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Tidy an absolute path in place, lexically: "//" and "/./" collapse and
- * "dir/.." goes, so paths read as the operator would write them
- * ("/srv/plans/../out" becomes "/srv/out"). */
-static void
-normalize_path (char *path)
-{
-  char *out = path, *in = path, *seg;
-  size_t len;
-
-  if (path[0] != '/')
-    return;
-  while (*in) {
-    while (*in == '/')
-      in++;
-    if (*in == '\0')
-      break;
-    seg = in;
-    while (*in && *in != '/')
-      in++;
-    len = (size_t) (in - seg);
-    if (len == 1 && seg[0] == '.')
-      continue;
-    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
-      while (out > path && *--out != '/')
-        ;
-      continue;
-    }
-    *out++ = '/';
-    memmove (out, seg, len);
-    out += len;
-  }
-  if (out == path)
-    *out++ = '/';
-  *out = '\0';
-}
-
 /* Resolve path P against directory DIR (the plan's): absolute paths and an
  * empty or "." DIR leave P as is; the result is normalized lexically. Return
  * a malloc'd string the caller frees, or NULL when P is NULL or memory runs
@@ -131,7 +96,7 @@ ferry_plan_resolve (const char *dir, const char *p)
                      p) < 0)
     r = NULL;
   if (r)
-    normalize_path (r);
+    ferry_path_normalize (r);
   return r;
 }
 

@@ -69,3 +69,40 @@ ferry_sync_parent (const char *path, struct ferry_err *err)
   close (fd);
   return 0;
 }
+
+/* Tidy an absolute PATH in place, lexically: "//" and "/./" collapse and
+ * "dir/.." goes ("/srv/plans/../out" becomes "/srv/out"); a relative PATH
+ * is left alone.  No file system access: symbolic links are not followed
+ * (callers that need the real file use realpath). */
+void
+ferry_path_normalize (char *path)
+{
+  char *out = path, *in = path, *seg;
+  size_t len;
+
+  if (path[0] != '/')
+    return;
+  while (*in) {
+    while (*in == '/')
+      in++;
+    if (*in == '\0')
+      break;
+    seg = in;
+    while (*in && *in != '/')
+      in++;
+    len = (size_t) (in - seg);
+    if (len == 1 && seg[0] == '.')
+      continue;
+    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+      while (out > path && *--out != '/')
+        ;
+      continue;
+    }
+    *out++ = '/';
+    memmove (out, seg, len);
+    out += len;
+  }
+  if (out == path)
+    *out++ = '/';
+  *out = '\0';
+}

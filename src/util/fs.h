@@ -10,5 +10,7 @@ int ferry_mkdir_parents (const char *path, struct ferry_err *err);
  * there survives a crash.  Some file systems refuse directory fsync: that
  * is not an error. */
 int ferry_sync_parent (const char *path, struct ferry_err *err);
+/* Tidy an absolute PATH in place, lexically ("//", "/./", "dir/.."). */
+void ferry_path_normalize (char *path);
 
 #endif
