@@ -37,15 +37,15 @@ ferry_crc32c (uint32_t crc, const void *buf, size_t len)
 
   pthread_once (&crc_once, crc32c_init);
   c = ~crc;
-  while (len > 0 && ((uintptr_t)p & 7) != 0) {
+  while (len > 0 && ((uintptr_t) p & 7) != 0) {
     c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
     len--;
   }
   while (len >= 8) {
-    lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-              (uint32_t)p[3] << 24);
-    hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-         (uint32_t)p[7] << 24;
+    lo = c ^ ((uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
+              (uint32_t) p[3] << 24);
+    hi = (uint32_t) p[4] | (uint32_t) p[5] << 8 | (uint32_t) p[6] << 16 |
+         (uint32_t) p[7] << 24;
     c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
         crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
         crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^

@@ -11,24 +11,24 @@ static size_t
 put_utf8 (char *out, uint32_t cp)
 {
   if (cp < 0x80) {
-    out[0] = (char)cp;
+    out[0] = (char) cp;
     return 1;
   }
   if (cp < 0x800) {
-    out[0] = (char)(0xc0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3f));
+    out[0] = (char) (0xc0 | (cp >> 6));
+    out[1] = (char) (0x80 | (cp & 0x3f));
     return 2;
   }
   if (cp < 0x10000) {
-    out[0] = (char)(0xe0 | (cp >> 12));
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (cp & 0x3f));
+    out[0] = (char) (0xe0 | (cp >> 12));
+    out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+    out[2] = (char) (0x80 | (cp & 0x3f));
     return 3;
   }
-  out[0] = (char)(0xf0 | (cp >> 18));
-  out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-  out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-  out[3] = (char)(0x80 | (cp & 0x3f));
+  out[0] = (char) (0xf0 | (cp >> 18));
+  out[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+  out[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+  out[3] = (char) (0x80 | (cp & 0x3f));
   return 4;
 }
 
@@ -45,13 +45,13 @@ ferry_vhd_utf16_to_utf8 (const uint8_t *buf, size_t len, bool big_endian)
   if (out == NULL)
     return NULL;
   for (i = 0; i < n; i++) {
-    u = big_endian ? (uint32_t)buf[2 * i] << 8 | buf[2 * i + 1]
-                   : (uint32_t)buf[2 * i + 1] << 8 | buf[2 * i];
+    u = big_endian ? (uint32_t) buf[2 * i] << 8 | buf[2 * i + 1]
+                   : (uint32_t) buf[2 * i + 1] << 8 | buf[2 * i];
     if (u == 0)
       break;
     if (u >= 0xd800 && u < 0xdc00 && i + 1 < n) {
-      v = big_endian ? (uint32_t)buf[2 * i + 2] << 8 | buf[2 * i + 3]
-                     : (uint32_t)buf[2 * i + 3] << 8 | buf[2 * i + 2];
+      v = big_endian ? (uint32_t) buf[2 * i + 2] << 8 | buf[2 * i + 3]
+                     : (uint32_t) buf[2 * i + 3] << 8 | buf[2 * i + 2];
       if (v >= 0xdc00 && v < 0xe000) {
         o += put_utf8 (out + o, 0x10000 + ((u - 0xd800) << 10) + (v - 0xdc00));
         i++;

@@ -116,7 +116,7 @@ vhd_virtual_size (const uint8_t *footer)
   uint64_t chs, cur = rd64 (footer + 48) / 512;
   bool use_chs;
 
-  chs = (uint64_t)(((uint32_t)footer[56] << 8) | footer[57]) * footer[58] *
+  chs = (uint64_t) (((uint32_t) footer[56] << 8) | footer[57]) * footer[58] *
         footer[59];
   use_chs = memcmp (app, "win ", 4) != 0 && memcmp (app, "qem2", 4) != 0 &&
             memcmp (app, "d2v ", 4) != 0 && memcmp (app, "CTXS", 4) != 0 &&
@@ -136,7 +136,7 @@ vhd_read_footer (struct ferry_disk *disk, uint8_t *footer,
   if (disk->file_size < VHD_FOOTER_SIZE)
     return ferry_err_set (err, 0,
                           "'%s': file too short for a VHD footer (%llu bytes)",
-                          disk->path, (unsigned long long)disk->file_size);
+                          disk->path, (unsigned long long) disk->file_size);
   if (ferry_disk_pread_exact (disk, footer, VHD_FOOTER_SIZE,
                               disk->file_size - VHD_FOOTER_SIZE, "VHD footer",
                               err) < 0)
@@ -185,7 +185,7 @@ vhd_read_locator (struct ferry_disk *disk, const uint8_t *ent, unsigned idx,
     return ferry_err_set (err, 0,
                           "'%s': parent locator %u: data at offset %llu "
                           "(%u bytes) is past the end of the file",
-                          disk->path, idx, (unsigned long long)off, len);
+                          disk->path, idx, (unsigned long long) off, len);
   buf = malloc (len);
   if (buf == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -259,7 +259,7 @@ vhd_open_dynamic (struct ferry_disk *disk, struct vhd_priv *p, uint64_t dyn_off,
     return ferry_err_set (err, 0,
                           "'%s': VHD footer data offset %llu (dynamic header) "
                           "is outside the file",
-                          disk->path, (unsigned long long)dyn_off);
+                          disk->path, (unsigned long long) dyn_off);
   if (ferry_disk_pread_exact (disk, dyn, sizeof dyn, dyn_off,
                               "VHD dynamic header", err) < 0)
     return -1;
@@ -267,7 +267,7 @@ vhd_open_dynamic (struct ferry_disk *disk, struct vhd_priv *p, uint64_t dyn_off,
     return ferry_err_set (err, 0,
                           "'%s': VHD dynamic header at offset %llu has a bad "
                           "cookie",
-                          disk->path, (unsigned long long)dyn_off);
+                          disk->path, (unsigned long long) dyn_off);
   sum = vhd_checksum (dyn, sizeof dyn, 36);
   if (!vhd_checksum_ok (dyn, sizeof dyn, 36))
     return ferry_err_set (err, 0,
@@ -289,7 +289,7 @@ vhd_open_dynamic (struct ferry_disk *disk, struct vhd_priv *p, uint64_t dyn_off,
     return ferry_err_set (err, 0,
                           "'%s': VHD virtual size %llu is larger than the "
                           "format allows",
-                          disk->path, (unsigned long long)disk->virtual_size);
+                          disk->path, (unsigned long long) disk->virtual_size);
   p->block_size = bs;
   /* one bit per sector, padded to whole sectors */
   p->bitmap_size = ((bs / 512 + 7) / 8 + 511) & ~511u;
@@ -299,38 +299,38 @@ vhd_open_dynamic (struct ferry_disk *disk, struct vhd_priv *p, uint64_t dyn_off,
     return ferry_err_set (err, 0,
                           "'%s': VHD dynamic header max table entries %llu is "
                           "too small for the virtual size (%llu blocks)",
-                          disk->path, (unsigned long long)max_entries,
-                          (unsigned long long)i);
+                          disk->path, (unsigned long long) max_entries,
+                          (unsigned long long) i);
   if (i * 4 > VHD_MAX_BAT_BYTES)
     return ferry_err_set (err, 0, "'%s': VHD BAT of %llu entries is too large",
-                          disk->path, (unsigned long long)i);
-  p->nblocks = (uint32_t)i;
+                          disk->path, (unsigned long long) i);
+  p->nblocks = (uint32_t) i;
   table_off = rd64 (dyn + 16);
   table_len = (max_entries * 4 + 511) & ~511ull;
   data_end = disk->file_size - VHD_FOOTER_SIZE;
   if (table_off < VHD_FOOTER_SIZE || table_off > data_end ||
-      (uint64_t)p->nblocks * 4 > data_end - table_off)
+      (uint64_t) p->nblocks * 4 > data_end - table_off)
     return ferry_err_set (err, 0,
                           "'%s': VHD dynamic header table offset %llu (BAT) "
                           "is outside the file",
-                          disk->path, (unsigned long long)table_off);
-  if (overlaps (table_off, (uint64_t)p->nblocks * 4, dyn_off,
+                          disk->path, (unsigned long long) table_off);
+  if (overlaps (table_off, (uint64_t) p->nblocks * 4, dyn_off,
                 VHD_DYN_HEADER_SIZE))
     return ferry_err_set (err, 0,
                           "'%s': VHD BAT at offset %llu overlaps the dynamic "
                           "header",
-                          disk->path, (unsigned long long)table_off);
-  p->bat = malloc ((size_t)p->nblocks * 4 + 4);
+                          disk->path, (unsigned long long) table_off);
+  p->bat = malloc ((size_t) p->nblocks * 4 + 4);
   if (p->bat == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
-  if (ferry_disk_pread_exact (disk, p->bat, (size_t)p->nblocks * 4, table_off,
+  if (ferry_disk_pread_exact (disk, p->bat, (size_t) p->nblocks * 4, table_off,
                               "VHD BAT", err) < 0)
     return -1;
   for (i = 0; i < p->nblocks; i++) {
     p->bat[i] = be32toh (p->bat[i]);
     if (p->bat[i] == VHD_BAT_UNUSED)
       continue;
-    boff = (uint64_t)p->bat[i] * 512;
+    boff = (uint64_t) p->bat[i] * 512;
     blen = disk->virtual_size - i * bs < bs ? disk->virtual_size - i * bs : bs;
     blen += p->bitmap_size;
     if (boff < VHD_FOOTER_SIZE ||
@@ -339,12 +339,12 @@ vhd_open_dynamic (struct ferry_disk *disk, struct vhd_priv *p, uint64_t dyn_off,
       return ferry_err_set (err, 0,
                             "'%s': VHD BAT entry %llu (sector %u) points at "
                             "the footer, dynamic header or BAT",
-                            disk->path, (unsigned long long)i, p->bat[i]);
+                            disk->path, (unsigned long long) i, p->bat[i]);
     if (boff > data_end || blen > data_end - boff)
       return ferry_err_set (err, 0,
                             "'%s': VHD BAT entry %llu (sector %u) points past "
                             "the end of the file",
-                            disk->path, (unsigned long long)i, p->bat[i]);
+                            disk->path, (unsigned long long) i, p->bat[i]);
     disk->allocated += blen - p->bitmap_size;
   }
   if (p->type == VHD_TYPE_DIFF) {
@@ -390,8 +390,8 @@ vhd_open (struct ferry_disk *disk, struct ferry_err *err)
           err, 0,
           "'%s': VHD footer current size %llu is past the "
           "end of the file (%llu bytes of data)",
-          disk->path, (unsigned long long)disk->virtual_size,
-          (unsigned long long)(disk->file_size - VHD_FOOTER_SIZE));
+          disk->path, (unsigned long long) disk->virtual_size,
+          (unsigned long long) (disk->file_size - VHD_FOOTER_SIZE));
     disk->allocated = disk->virtual_size;
     return 0;
   case VHD_TYPE_DYNAMIC:
@@ -431,7 +431,7 @@ vhd_block_run (struct ferry_disk *disk, uint64_t blk, uint64_t boff, uint64_t n,
   first_byte = s0 / 8;
   nbytes = (s1 + 7) / 8 - first_byte;
   if (ferry_disk_pread_exact (disk, bm, nbytes,
-                              (uint64_t)p->bat[blk] * 512 + first_byte,
+                              (uint64_t) p->bat[blk] * 512 + first_byte,
                               "VHD sector bitmap", err) < 0)
     return 0;
 #define VHD_BIT(sec) ((bm[(sec) / 8 - first_byte] >> (7 - (sec) % 8)) & 1)
@@ -451,7 +451,7 @@ vhd_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   struct vhd_priv *p = disk->priv;
   enum ferry_extent_kind kind = FERRY_EXTENT_LAST, k;
   uint64_t pos = offset, end = offset + length, blk, boff, n, run;
-  const uint64_t piece = (uint64_t)VHD_BITMAP_PIECE * 8 * 512;
+  const uint64_t piece = (uint64_t) VHD_BITMAP_PIECE * 8 * 512;
   bool data;
 
   ret->offset = offset;
@@ -471,14 +471,14 @@ vhd_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
       n = end - pos;
     if (blk >= p->nblocks)
       return ferry_err_set (err, 0, "'%s': offset %llu is past the BAT",
-                            disk->path, (unsigned long long)pos);
+                            disk->path, (unsigned long long) pos);
     run = vhd_block_run (disk, blk, boff, n, &k, err);
     if (run == 0)
       return -1;
     if (k == FERRY_EXTENT_DATA) {
       /* the unwritten parts of a data block read as zeroes */
       uint64_t h = ferry_hostmap_query (
-          p->holes, (uint64_t)p->bat[blk] * 512 + p->bitmap_size + boff, run,
+          p->holes, (uint64_t) p->bat[blk] * 512 + p->bitmap_size + boff, run,
           &data);
       if (!data)
         k = FERRY_EXTENT_ZERO;
@@ -516,13 +516,13 @@ vhd_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
     n = p->block_size - boff < length ? p->block_size - boff : length;
     if (blk >= p->nblocks)
       return ferry_err_set (err, 0, "'%s': read at %llu is past the BAT",
-                            disk->path, (unsigned long long)offset);
+                            disk->path, (unsigned long long) offset);
     if (p->bat[blk] == VHD_BAT_UNUSED) {
       memset (out, 0, n);
     } else {
-      foff = (uint64_t)p->bat[blk] * 512 + p->bitmap_size + boff;
-      if (ferry_read_run_add (disk, &run, out, foff, n, "VHD data block",
-                              err) < 0)
+      foff = (uint64_t) p->bat[blk] * 512 + p->bitmap_size + boff;
+      if (ferry_read_run_add (disk, &run, out, foff, n, "VHD data block", err) <
+          0)
         return -1;
     }
     out += n;

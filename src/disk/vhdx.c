@@ -142,7 +142,7 @@ static bool
 vhdx_probe (const uint8_t *head, size_t len, const uint8_t *tail,
             size_t tail_len)
 {
-  (void)tail, (void)tail_len;
+  (void) tail, (void) tail_len;
   return len >= 8 && memcmp (head, "vhdxfile", 8) == 0;
 }
 
@@ -166,7 +166,7 @@ vhdx_read_headers (struct ferry_disk *disk, struct vhdx_priv *p,
 
   for (i = 0; i < 2; i++) {
     if (ferry_disk_pread_exact (disk, h[i], VHDX_HEADER_SIZE,
-                                (uint64_t)(i + 1) * 64 * KiB, "VHDX header",
+                                (uint64_t) (i + 1) * 64 * KiB, "VHDX header",
                                 err) < 0)
       return -1;
     why[i] = NULL;
@@ -219,7 +219,7 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
     return ferry_err_set (err, errno, "cannot allocate memory");
   for (copy = 0; copy < 2; copy++) {
     if (ferry_disk_pread_exact (disk, rt, VHDX_REGION_SIZE,
-                                (uint64_t)(3 + copy) * 64 * KiB,
+                                (uint64_t) (3 + copy) * 64 * KiB,
                                 "VHDX region table", err) < 0)
       return -1;
     if (memcmp (rt, "regi", 4) != 0)
@@ -257,7 +257,7 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
                             "%llu length %u is misaligned or outside the file",
                             disk->path, i,
                             memcmp (e, guid_bat, 16) == 0 ? "BAT" : "metadata",
-                            (unsigned long long)off, len);
+                            (unsigned long long) off, len);
     if (memcmp (e, guid_bat, 16) == 0) {
       *bat_off = off;
       *bat_len = len;
@@ -499,7 +499,7 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
     return ferry_err_set (err, 0,
                           "'%s': VHDX virtual disk size %llu is zero, above "
                           "64 TiB or not a multiple of the sector size",
-                          disk->path, (unsigned long long)disk->virtual_size);
+                          disk->path, (unsigned long long) disk->virtual_size);
   if (p->has_parent) {
     if (loc_len == 0)
       return ferry_err_set (err, 0,
@@ -557,13 +557,13 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
     return ferry_err_set (err, 0,
                           "'%s': VHDX BAT region (%llu bytes) is too small "
                           "for %llu entries",
-                          disk->path, (unsigned long long)bat_len,
-                          (unsigned long long)p->bat_entries);
+                          disk->path, (unsigned long long) bat_len,
+                          (unsigned long long) p->bat_entries);
   if (p->bat_entries * 8 > VHDX_MAX_BAT_BYTES)
     return ferry_err_set (err, 0,
                           "'%s': VHDX BAT of %llu entries is too "
                           "large",
-                          disk->path, (unsigned long long)p->bat_entries);
+                          disk->path, (unsigned long long) p->bat_entries);
   p->bat = malloc (p->bat_entries * 8);
   if (p->bat == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -578,8 +578,8 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (sector bitmap) has "
                             "invalid state %llu",
-                            disk->path, (unsigned long long)i,
-                            (unsigned long long)(p->bat[i] & 7));
+                            disk->path, (unsigned long long) i,
+                            (unsigned long long) (p->bat[i] & 7));
   for (i = 0; i < p->bat_entries; i++) {
     e = p->bat[i];
     st = e & 7;
@@ -596,8 +596,9 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
         return ferry_err_set (err, 0,
                               "'%s': VHDX BAT entry %llu (block %llu) has "
                               "invalid state %llu",
-                              disk->path, (unsigned long long)i,
-                              (unsigned long long)blk, (unsigned long long)st);
+                              disk->path, (unsigned long long) i,
+                              (unsigned long long) blk,
+                              (unsigned long long) st);
       if (st != PAYLOAD_FULLY_PRESENT && st != PAYLOAD_PARTIALLY_PRESENT)
         continue;
       if (st == PAYLOAD_PARTIALLY_PRESENT &&
@@ -606,8 +607,8 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
                               "'%s': VHDX BAT entry %llu (block %llu) is "
                               "partially present but the sector bitmap block "
                               "of its chunk is missing",
-                              disk->path, (unsigned long long)i,
-                              (unsigned long long)blk);
+                              disk->path, (unsigned long long) i,
+                              (unsigned long long) blk);
       start = blk * p->block_size;
       len = disk->virtual_size - start < p->block_size
                 ? disk->virtual_size - start
@@ -619,14 +620,14 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (file offset %llu) "
                             "points at the headers, BAT or metadata",
-                            disk->path, (unsigned long long)i,
-                            (unsigned long long)off);
+                            disk->path, (unsigned long long) i,
+                            (unsigned long long) off);
     if (off > disk->file_size || len > disk->file_size - off)
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (file offset %llu) "
                             "points past the end of the file",
-                            disk->path, (unsigned long long)i,
-                            (unsigned long long)off);
+                            disk->path, (unsigned long long) i,
+                            (unsigned long long) off);
   }
   return 0;
 }
@@ -646,7 +647,7 @@ vhdx_open (struct ferry_disk *disk, struct ferry_err *err)
     return ferry_err_set (err, 0,
                           "'%s': file too short for a VHDX image (%llu "
                           "bytes, truncated?)",
-                          disk->path, (unsigned long long)disk->file_size);
+                          disk->path, (unsigned long long) disk->file_size);
   p = calloc (1, sizeof *p);
   if (p == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -719,7 +720,7 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   struct vhdx_priv *p = disk->priv;
   enum ferry_extent_kind kind = FERRY_EXTENT_LAST, k;
   uint64_t pos = offset, end = offset + length, blk, boff, n, run;
-  const uint64_t piece = (uint64_t)VHDX_BITMAP_PIECE * 8 * p->sector_size;
+  const uint64_t piece = (uint64_t) VHDX_BITMAP_PIECE * 8 * p->sector_size;
 
   ret->offset = offset;
   while (pos < end) {
@@ -732,7 +733,7 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
       n = end - pos;
     if (blk >= p->nblocks)
       return ferry_err_set (err, 0, "'%s': offset %llu is past the BAT",
-                            disk->path, (unsigned long long)pos);
+                            disk->path, (unsigned long long) pos);
     run = vhdx_block_run (disk, blk, boff, n, &k, err);
     if (run == 0)
       return -1;
@@ -776,7 +777,7 @@ vhdx_pread (struct ferry_disk *disk, void *buf, uint64_t length,
     n = p->block_size - boff < length ? p->block_size - boff : length;
     if (blk >= p->nblocks)
       return ferry_err_set (err, 0, "'%s': read at %llu is past the BAT",
-                            disk->path, (unsigned long long)offset);
+                            disk->path, (unsigned long long) offset);
     e = p->bat[payload_index (p, blk)];
     if ((e & 7) != PAYLOAD_FULLY_PRESENT &&
         (e & 7) != PAYLOAD_PARTIALLY_PRESENT) {

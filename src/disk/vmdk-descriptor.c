@@ -72,7 +72,7 @@ ferry_vmdk_decode_header (const uint8_t *buf, struct ferry_vmdk_header *ret)
   ret->overhead = get64 (buf + 64);
   ret->unclean = buf[72];
   memcpy (ret->nl, buf + 73, 4);
-  ret->compress = (uint16_t)(buf[77] | (buf[78] << 8));
+  ret->compress = (uint16_t) (buf[77] | (buf[78] << 8));
 }
 
 /* A text descriptor: printable text (no NUL in what we were given) that
@@ -89,7 +89,7 @@ ferry_vmdk_is_descriptor (const uint8_t *head, size_t len)
     for (p = nul; p < head + len; p++)
       if (*p)
         return false;
-    len = (size_t)(nul - head);
+    len = (size_t) (nul - head);
   }
   if (len < 12)
     return false;
@@ -97,7 +97,7 @@ ferry_vmdk_is_descriptor (const uint8_t *head, size_t len)
                      head[i] == '\n'))
     i++;
   if (len - i >= strlen (DESC_MAGIC) &&
-      strncasecmp ((const char *)head + i, DESC_MAGIC, strlen (DESC_MAGIC)) ==
+      strncasecmp ((const char *) head + i, DESC_MAGIC, strlen (DESC_MAGIC)) ==
           0)
     return true;
   if (memcmp (head, "createType", 10) == 0)
@@ -154,13 +154,13 @@ parse_cid (const char *path, unsigned line, const char *key, const char *s,
   if (n == 0 || n > 8)
     goto bad;
   for (i = 0; i < n; i++) {
-    if (!isxdigit ((unsigned char)s[i]))
+    if (!isxdigit ((unsigned char) s[i]))
       goto bad;
-    v = v * 16 + (unsigned)(isdigit ((unsigned char)s[i])
-                                ? s[i] - '0'
-                                : tolower ((unsigned char)s[i]) - 'a' + 10);
+    v = v * 16 + (unsigned) (isdigit ((unsigned char) s[i])
+                                 ? s[i] - '0'
+                                 : tolower ((unsigned char) s[i]) - 'a' + 10);
   }
-  *ret = (uint32_t)v;
+  *ret = (uint32_t) v;
   return 0;
 
 bad:
@@ -177,12 +177,12 @@ parse_u64 (char **p, uint64_t *ret)
   uint64_t v = 0;
   char *s = *p;
 
-  if (!isdigit ((unsigned char)*s))
+  if (!isdigit ((unsigned char) *s))
     return -1;
-  while (isdigit ((unsigned char)*s)) {
+  while (isdigit ((unsigned char) *s)) {
     if (v > (UINT64_MAX - 9) / 10)
       return -1;
-    v = v * 10 + (uint64_t)(*s - '0');
+    v = v * 10 + (uint64_t) (*s - '0');
     s++;
   }
   if (*s != '\0' && *s != ' ' && *s != '\t')
@@ -222,7 +222,7 @@ parse_extent (const char *path, unsigned line, char *s,
   type = s;
   while (*s && *s != ' ' && *s != '\t')
     s++;
-  tlen = (size_t)(s - type);
+  tlen = (size_t) (s - type);
   for (i = 0; i < FERRY_VMDK_EXTENT_LAST; i++)
     if (tlen == strlen (extent_types[i]) &&
         strncmp (type, extent_types[i], tlen) == 0)
@@ -236,9 +236,9 @@ parse_extent (const char *path, unsigned line, char *s,
       return ferry_err_set (err, 0,
                             "'%s': descriptor line %u: unknown extent type "
                             "'%.*s'",
-                            path, line, (int)(tlen > 20 ? 20 : tlen), type);
+                            path, line, (int) (tlen > 20 ? 20 : tlen), type);
   }
-  x->type = (enum ferry_vmdk_extent_type)i;
+  x->type = (enum ferry_vmdk_extent_type) i;
   s = skip_blanks (s);
   if (x->type == FERRY_VMDK_EXTENT_ZERO) {
     if (*s != '\0')
@@ -296,7 +296,7 @@ ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
 
   nul = memchr (text, 0, len);
   if (nul)
-    len = (size_t)(nul - text);
+    len = (size_t) (nul - text);
   if (len > FERRY_VMDK_MAX_DESCRIPTOR)
     return ferry_err_set (err, 0, "'%s': descriptor larger than %u bytes", path,
                           FERRY_VMDK_MAX_DESCRIPTOR);
@@ -345,7 +345,7 @@ ferry_vmdk_parse_descriptor (const char *path, const char *text, size_t len,
                        "'%s': descriptor line %u: extents add up to more "
                        "than %llu sectors",
                        path, lineno,
-                       (unsigned long long)FERRY_VMDK_MAX_SECTORS);
+                       (unsigned long long) FERRY_VMDK_MAX_SECTORS);
         goto fail;
       }
       total += x->sectors;

@@ -27,10 +27,10 @@ enum ferry_status {
 const char *ferry_status_name (enum ferry_status s);
 
 struct ferry_step_result {
-  enum ferry_status status;        /* outcome */
-  struct ferry_observation obs;    /* what check saw */
-  char msg[1024];                  /* failure or skip reason */
-  double seconds;                  /* time in apply */
+  enum ferry_status status;     /* outcome */
+  struct ferry_observation obs; /* what check saw */
+  char msg[1024];               /* failure or skip reason */
+  double seconds;               /* time in apply */
 };
 
 struct ferry_engine_events {
@@ -58,8 +58,7 @@ int ferry_engine_observe (struct ferry_ctx *ctx, const struct ferry_graph *g,
  * error. */
 int ferry_engine_apply (struct ferry_ctx *ctx, const struct ferry_graph *g,
                         const bool *keep, const bool *replace,
-                        unsigned parallel,
-                        const struct ferry_engine_events *ev,
+                        unsigned parallel, const struct ferry_engine_events *ev,
                         struct ferry_step_result *res, struct ferry_err *err);
 
 #endif

@@ -41,7 +41,7 @@ read_secret_file (const char *path, char **ret, struct ferry_err *err)
     }
     if (n == 0)
       break;
-    len += (size_t)n;
+    len += (size_t) n;
     if (len > SECRET_MAX) {
       explicit_bzero (buf, len);
       free (buf);

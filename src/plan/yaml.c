@@ -46,8 +46,8 @@ struct yparse {
 static struct ferry_pos
 mark_pos (yaml_mark_t m)
 {
-  struct ferry_pos p = {.line = (unsigned)m.line + 1,
-                        .col = (unsigned)m.column + 1};
+  struct ferry_pos p = {.line = (unsigned) m.line + 1,
+                        .col = (unsigned) m.column + 1};
   return p;
 }
 
@@ -75,7 +75,7 @@ node_new (struct yparse *y, enum ferry_ynode_kind kind, struct ferry_pos pos)
 {
   struct ferry_ynode *n;
 
-  if (grow ((void **)&y->doc->all, &y->doc->cap_all, y->doc->n_all,
+  if (grow ((void **) &y->doc->all, &y->doc->cap_all, y->doc->n_all,
             sizeof *y->doc->all) < 0)
     return NULL;
   n = calloc (1, sizeof *n);
@@ -182,7 +182,7 @@ resolve_plain (const char *s)
 static int
 anchor_add (struct yparse *y, char *name, struct ferry_ynode *node)
 {
-  if (grow ((void **)&y->anchors, &y->cap_anchors, y->n_anchors,
+  if (grow ((void **) &y->anchors, &y->cap_anchors, y->n_anchors,
             sizeof *y->anchors) < 0)
     return -1;
   y->anchors[y->n_anchors].name = name;
@@ -217,7 +217,7 @@ attach (struct yparse *y, struct ferry_ynode *node)
   }
   f = &y->stack[y->depth - 1];
   if (f->node->kind == FERRY_YNODE_SEQ) {
-    if (grow ((void **)&f->node->items, &f->cap, f->node->n_items,
+    if (grow ((void **) &f->node->items, &f->cap, f->node->n_items,
               sizeof *f->node->items) < 0)
       return -1;
     f->node->items[f->node->n_items++] = node;
@@ -229,7 +229,7 @@ attach (struct yparse *y, struct ferry_ynode *node)
     f->key = node;
     return 0;
   }
-  if (grow ((void **)&f->raw, &f->cap, f->n_raw, sizeof *f->raw) < 0)
+  if (grow ((void **) &f->raw, &f->cap, f->n_raw, sizeof *f->raw) < 0)
     return -1;
   f->raw[f->n_raw].key = f->key;
   f->raw[f->n_raw].value = node;
@@ -245,7 +245,7 @@ hash_str (const char *s)
   uint64_t h = 1469598103934665603ull;
 
   for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ (unsigned char) *s) * 1099511628211ull;
   return h;
 }
 
@@ -257,12 +257,12 @@ ent_put (struct ferry_ynode *map, size_t *tab, size_t mask,
          const struct ferry_yent *ent)
 {
   const char *k = ent->key->str ? ent->key->str : "";
-  size_t h = (size_t)hash_str (k) & mask;
+  size_t h = (size_t) hash_str (k) & mask;
 
   while (tab[h]) {
     const struct ferry_yent *o = &map->ents[tab[h] - 1];
     if (strcmp (o->key->str ? o->key->str : "", k) == 0)
-      return (ssize_t)(tab[h] - 1);
+      return (ssize_t) (tab[h] - 1);
     h = (h + 1) & mask;
   }
   map->ents[map->n_ents] = *ent;
@@ -462,18 +462,18 @@ on_event (struct yparse *y, yaml_event_t *ev, unsigned *n_docs)
     }
     return 0;
   case YAML_ALIAS_EVENT:
-    n = anchor_find (y, (const char *)ev->data.alias.anchor);
+    n = anchor_find (y, (const char *) ev->data.alias.anchor);
     if (n == NULL) {
       ferry_plan_diag (y->ctx, pos, NULL,
                        "alias '*%s' names no anchor defined before it",
-                       (const char *)ev->data.alias.anchor);
+                       (const char *) ev->data.alias.anchor);
       return -1;
     }
     if (y->depth + n->depth > FERRY_PLAN_MAX_DEPTH) {
       ferry_plan_diag (y->ctx, pos, NULL,
                        "alias '*%s' nests deeper than %d levels when "
                        "expanded",
-                       (const char *)ev->data.alias.anchor,
+                       (const char *) ev->data.alias.anchor,
                        FERRY_PLAN_MAX_DEPTH);
       return -1;
     }
@@ -488,18 +488,18 @@ on_event (struct yparse *y, yaml_event_t *ev, unsigned *n_docs)
     return attach (y, n) < 0 ? -2 : 0;
   case YAML_SCALAR_EVENT:
     kind = FERRY_YNODE_SCALAR;
-    anchor = (const char *)ev->data.scalar.anchor;
-    tag = (const char *)ev->data.scalar.tag;
+    anchor = (const char *) ev->data.scalar.anchor;
+    tag = (const char *) ev->data.scalar.tag;
     break;
   case YAML_SEQUENCE_START_EVENT:
     kind = FERRY_YNODE_SEQ;
-    anchor = (const char *)ev->data.sequence_start.anchor;
-    tag = (const char *)ev->data.sequence_start.tag;
+    anchor = (const char *) ev->data.sequence_start.anchor;
+    tag = (const char *) ev->data.sequence_start.tag;
     break;
   case YAML_MAPPING_START_EVENT:
     kind = FERRY_YNODE_MAP;
-    anchor = (const char *)ev->data.mapping_start.anchor;
-    tag = (const char *)ev->data.mapping_start.tag;
+    anchor = (const char *) ev->data.mapping_start.anchor;
+    tag = (const char *) ev->data.mapping_start.tag;
     break;
   case YAML_SEQUENCE_END_EVENT:
   case YAML_MAPPING_END_EVENT:
@@ -522,7 +522,7 @@ on_event (struct yparse *y, yaml_event_t *ev, unsigned *n_docs)
     ferry_plan_diag (y->ctx, pos, NULL, "unsupported YAML tag '%s'", tag);
   if (kind == FERRY_YNODE_SCALAR) {
     n->str =
-        strndup ((const char *)ev->data.scalar.value, ev->data.scalar.length);
+        strndup ((const char *) ev->data.scalar.value, ev->data.scalar.length);
     if (n->str == NULL)
       return -2;
     if (strlen (n->str) != ev->data.scalar.length) {
@@ -569,13 +569,13 @@ ferry_plan_yaml_parse (struct ferry_pctx *ctx, const char *buf, size_t len,
   size_t i;
 
   memset (doc, 0, sizeof *doc);
-  if (check_text (ctx, (const unsigned char *)buf, len) < 0)
+  if (check_text (ctx, (const unsigned char *) buf, len) < 0)
     return -1;
   if (!yaml_parser_initialize (&parser)) {
     ctx->oom = true;
     return -1;
   }
-  yaml_parser_set_input_string (&parser, (const unsigned char *)buf, len);
+  yaml_parser_set_input_string (&parser, (const unsigned char *) buf, len);
   yaml_parser_set_encoding (&parser, YAML_UTF8_ENCODING);
   for (;;) {
     if (!yaml_parser_parse (&parser, &ev)) {
@@ -586,7 +586,7 @@ ferry_plan_yaml_parse (struct ferry_pctx *ctx, const char *buf, size_t len,
         ferry_plan_diag (
             ctx, pos, NULL, "YAML syntax error: %s (%s at line %u)",
             parser.problem ? parser.problem : "unknown problem", parser.context,
-            (unsigned)parser.context_mark.line + 1);
+            (unsigned) parser.context_mark.line + 1);
       else
         ferry_plan_diag (ctx, pos, NULL, "YAML syntax error: %s",
                          parser.problem ? parser.problem : "unknown problem");

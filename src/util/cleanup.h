@@ -31,11 +31,11 @@ ferry_cleanup_close (int *fd)
 #define CLEANUP_CLOSE __attribute__ ((cleanup (ferry_cleanup_close)))
 
 /* Hand ownership out of a CLEANUP_ scope. */
-#define TAKE_PTR(p)                                                          \
-  ({                                                                         \
-    __typeof__ (p) take_ptr_tmp_ = (p);                                      \
-    (p) = NULL;                                                              \
-    take_ptr_tmp_;                                                           \
+#define TAKE_PTR(p)                                                            \
+  ({                                                                           \
+    __typeof__ (p) take_ptr_tmp_ = (p);                                        \
+    (p) = NULL;                                                                \
+    take_ptr_tmp_;                                                             \
   })
 
 #define FERRY_ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))

@@ -14,7 +14,7 @@ test_check_values (void **state)
 {
   uint8_t zeros[32] = {0}, ones[32];
 
-  (void)state;
+  (void) state;
   memset (ones, 0xff, sizeof ones);
   assert_int_equal (ferry_crc32c (0, "123456789", 9), 0xe3069283);
   assert_int_equal (ferry_crc32c (0, "", 0), 0);
@@ -30,9 +30,9 @@ test_pieces (void **state)
   uint32_t whole, c;
   size_t i, cut;
 
-  (void)state;
+  (void) state;
   for (i = 0; i < sizeof buf; i++)
-    buf[i] = (uint8_t)(i * 7 + 3);
+    buf[i] = (uint8_t) (i * 7 + 3);
   whole = ferry_crc32c (0, buf, sizeof buf);
   for (cut = 0; cut <= 17; cut++) {
     c = ferry_crc32c (0, buf, cut);

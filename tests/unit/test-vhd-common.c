@@ -23,7 +23,7 @@ test_utf16 (void **state)
   static const uint8_t lone[] = {0x00, 0xd8, 'z', 0}; /* unpaired surrogate */
   char *s;
 
-  (void)state;
+  (void) state;
   s = ferry_vhd_utf16_to_utf8 (le, sizeof le, false);
   assert_string_equal (s, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
   free (s);
@@ -46,7 +46,7 @@ test_guid (void **state)
                                 0x9d, 0x64, 0x11, 0x5e, 0x9b, 0xfd, 0x4a, 0x08};
   char out[37];
 
-  (void)state;
+  (void) state;
   ferry_vhd_guid_string (g, out);
   assert_string_equal (out, "2dc27766-f623-4200-9d64-115e9bfd4a08");
   ferry_vhd_uuid_string (g, out);
@@ -63,7 +63,7 @@ test_pick_parent (void **state)
   char *r;
   FILE *f;
 
-  (void)state;
+  (void) state;
   assert_non_null (mkdtemp (dir));
   assert_int_equal (ferry_confine_add (&conf, dir, "test", &err), 0);
   snprintf (child, sizeof child, "%s/child.avhdx", dir);
