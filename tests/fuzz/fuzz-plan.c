@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size_t i;
   int r;
 
-  r = ferry_plan_load_buffer (file, (const char *)data, size,
+  r = ferry_plan_load_buffer (file, (const char *) data, size,
                               FERRY_PLAN_NO_DISK_CHECK, &plan, &diag, &err);
   if (r == 0) {
     if (plan == NULL || diag.n != 0)

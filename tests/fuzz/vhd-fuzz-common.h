@@ -31,7 +31,7 @@ fuzz_reader (const struct ferry_disk_format *fmt, const uint8_t *data,
   fd = memfd_create ("fuzz-vhd", MFD_CLOEXEC);
   if (fd < 0)
     return;
-  if (size > 0 && write (fd, data, size) != (ssize_t)size) {
+  if (size > 0 && write (fd, data, size) != (ssize_t) size) {
     close (fd);
     return;
   }
