@@ -160,6 +160,11 @@ ferry_registry_find (const struct ferry_registry *reg, const char *name);
  * exactly when not planned, `after` names declared. */
 int ferry_registry_check (const struct ferry_registry *reg,
                           struct ferry_err *err);
+/* REG's modules in an order where each follows the modules it runs after
+ * (ties: registry order), into RET (REG->n entries); -1 on a cycle. */
+int ferry_registry_order (const struct ferry_registry *reg,
+                          const struct ferry_module **ret,
+                          struct ferry_err *err);
 /* ferry_registry_check of the built-in tables. */
 int ferry_modules_check (struct ferry_err *err);
 

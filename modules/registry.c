@@ -188,20 +188,23 @@ ferry_registry_find (const struct ferry_registry *reg, const char *name)
   return find_in (reg->modules, reg->n, name);
 }
 
-/* No module runs, through `after`, after itself: place modules whose
- * `after` modules are all placed until none is left (or none can be). */
-static int
-check_acyclic (const struct ferry_registry *reg, struct ferry_err *err)
+/* Order REG's modules so that each comes after the modules it runs after
+ * (ties: registry order) into RET (REG->n entries).  Repeatedly takes the
+ * first module whose `after` modules are all placed; when none is left
+ * to take, the rest is in a cycle, reported by the first module's name.
+ * Used by the registry check and by the graph, so both agree. */
+int
+ferry_registry_order (const struct ferry_registry *reg,
+                      const struct ferry_module **ret, struct ferry_err *err)
 {
   bool *placed = calloc (reg->n + 1, sizeof *placed);
   const char *const *a;
-  size_t left = reg->n, i, j;
-  bool progress = true, ready;
+  size_t k = 0, i, j;
+  bool ready;
 
   if (placed == NULL)
     return ferry_err_set (err, ENOMEM, "module registry");
-  while (left > 0 && progress) {
-    progress = false;
+  while (k < reg->n) {
     for (i = 0; i < reg->n; i++) {
       if (placed[i])
         continue;
@@ -210,22 +213,37 @@ check_acyclic (const struct ferry_registry *reg, struct ferry_err *err)
         for (j = 0; j < reg->n; j++)
           if (!placed[j] && strcmp (reg->modules[j]->name, *a) == 0)
             ready = false;
-      if (ready) {
-        placed[i] = true;
-        left--;
-        progress = true;
-      }
+      if (ready)
+        break;
     }
+    if (i == reg->n) {
+      for (i = 0; placed[i]; i++)
+        ;
+      free (placed);
+      return ferry_err_set (err, 0,
+                            "module registry: '%s' is in a cycle of `after` "
+                            "declarations",
+                            reg->modules[i]->name);
+    }
+    placed[i] = true;
+    ret[k++] = reg->modules[i];
   }
-  for (i = 0; left > 0 && placed[i]; i++)
-    ;
   free (placed);
-  if (left > 0)
-    return ferry_err_set (err, 0,
-                          "module registry: '%s' is in a cycle of `after` "
-                          "declarations",
-                          reg->modules[i]->name);
   return 0;
+}
+
+/* No module runs, through `after`, after itself. */
+static int
+check_acyclic (const struct ferry_registry *reg, struct ferry_err *err)
+{
+  const struct ferry_module **order = calloc (reg->n + 1, sizeof *order);
+  int r;
+
+  if (order == NULL)
+    return ferry_err_set (err, ENOMEM, "module registry");
+  r = ferry_registry_order (reg, order, err);
+  free (order);
+  return r;
 }
 
 /* Sorted, unique, and each entry complete: a scope in range, callbacks

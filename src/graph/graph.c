@@ -279,45 +279,15 @@ expand_plan (struct builder *b)
 }
 
 /* Order the registry's modules so that each comes after the modules it
- * runs after (ties: registry order).  A cycle among declarations is an
+ * runs after (ferry_registry_order).  A cycle among declarations is an
  * error. */
 static int
 order_modules (struct builder *b, struct ferry_err *err)
 {
-  const struct ferry_registry *reg = b->reg;
-  bool *placed = calloc (reg->n + 1, sizeof *placed);
-  const char *const *a;
-  size_t k = 0, i, j;
-  bool ready;
-
-  b->order = calloc (reg->n + 1, sizeof *b->order);
-  if (placed == NULL || b->order == NULL) {
-    free (placed);
+  b->order = calloc (b->reg->n + 1, sizeof *b->order);
+  if (b->order == NULL)
     return ferry_err_set (err, ENOMEM, "cannot build the step graph");
-  }
-  while (k < reg->n) {
-    for (i = 0; i < reg->n; i++) {
-      if (placed[i])
-        continue;
-      ready = true;
-      for (a = reg->modules[i]->after; a && *a && ready; a++)
-        for (j = 0; j < reg->n; j++)
-          if (!placed[j] && strcmp (reg->modules[j]->name, *a) == 0)
-            ready = false;
-      if (ready)
-        break;
-    }
-    if (i == reg->n) {
-      free (placed);
-      return ferry_err_set (err, 0,
-                            "module registry: the modules' `after` "
-                            "declarations form a cycle");
-    }
-    placed[i] = true;
-    b->order[k++] = reg->modules[i];
-  }
-  free (placed);
-  return 0;
+  return ferry_registry_order (b->reg, b->order, err);
 }
 
 /* Is TO reachable from FROM following deps?  SEEN (g->n stamps) and
