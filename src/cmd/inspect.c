@@ -60,8 +60,7 @@ inspect_run (int argc, char **argv)
 {
   struct ferry_err err = {0};
   struct ferry_disk *disk, *l;
-  struct ferry_map m;
-  uint64_t off = 0, alloc = 0;
+  uint64_t alloc = 0;
   bool json = false;
   CLEANUP_CONFINE struct ferry_confine conf = {0};
   CLEANUP_LOCATION struct ferry_location loc = {0};
@@ -90,13 +89,7 @@ inspect_run (int argc, char **argv)
       ferry_confine_for_image (&conf, &loc, allow, n_allow, &err) < 0 ||
       ferry_disk_open_location (&loc, &conf, &disk, &err) < 0)
     return ferry_die_err (&err);
-  while (off < disk->virtual_size) {
-    if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, &err) < 0)
-      break;
-    if (!m.zero)
-      alloc += m.length;
-    off += m.length;
-  }
+  ferry_disk_walk (disk, 0, &alloc, &err); /* a problem is reported below */
   if (json)
     print_json (disk, alloc, &err);
   else {

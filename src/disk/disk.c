@@ -348,6 +348,28 @@ ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* Map the whole disk (see disk.h): the table walk shared by inspect and
+ * validate. */
+int
+ferry_disk_walk (struct ferry_disk *disk, unsigned max_calls, uint64_t *alloc,
+                 struct ferry_err *err)
+{
+  uint64_t off = 0;
+  struct ferry_map m;
+  unsigned calls;
+
+  for (calls = 0; off < disk->virtual_size; calls++) {
+    if (max_calls && calls >= max_calls)
+      break;
+    if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, err) < 0)
+      return -1;
+    if (!m.zero)
+      *alloc += m.length;
+    off += m.length;
+  }
+  return 0;
+}
+
 /* Read LENGTH bytes of the virtual disk at OFFSET into BUF: each mapped
  * run from the layer that holds it, zeroes for unallocated ones.  A read
  * past the virtual size is an error. */

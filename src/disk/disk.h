@@ -119,6 +119,13 @@ struct ferry_map {
 };
 int ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
                     struct ferry_map *ret, struct ferry_err *err);
+/* Map the whole disk from offset 0, so that every grain/block table entry
+ * is checked on the way (what `ferry inspect` and `ferry validate` do),
+ * read-only; at most MAX_CALLS map calls (0: no limit).  Adds the bytes
+ * found allocated to *ALLOC (also those before an error).  -1 with ERR on
+ * the first bad entry. */
+int ferry_disk_walk (struct ferry_disk *disk, unsigned max_calls,
+                     uint64_t *alloc, struct ferry_err *err);
 /* Read any range of the virtual disk through the chain (zero-filled where
  * nothing is allocated). */
 int ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,

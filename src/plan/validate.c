@@ -299,24 +299,6 @@ raw_suspect (struct ferry_disk *disk, char *why, size_t len)
   return false;
 }
 
-/* The table walk `ferry inspect` does: map the whole disk so that every
- * grain/block table entry is checked (read-only, at most WALK_MAX map
- * calls).  -1 with ERR on the first bad entry. */
-static int
-walk_tables (struct ferry_disk *disk, struct ferry_err *err)
-{
-  uint64_t off = 0;
-  struct ferry_map m;
-  unsigned calls;
-
-  for (calls = 0; off < disk->virtual_size && calls < WALK_MAX; calls++) {
-    if (ferry_disk_map (disk, off, disk->virtual_size - off, &m, err) < 0)
-      return -1;
-    off += m.length;
-  }
-  return 0;
-}
-
 /* The location of an rbd source's disk: FILE is IMAGE or IMAGE@SNAP in the
  * source's pool, read with the source's conf and user.  Validate does no
  * network I/O: the image is not opened here. */
@@ -371,6 +353,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   CLEANUP_FREE char *fp = NULL;
   CLEANUP_FREE char *sp = NULL;
   char why[PATH_MAX + 256];
+  uint64_t alloc = 0;
 
   if (ds->file == NULL)
     return;
@@ -405,7 +388,7 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     ferry_plan_disk_put (plan, disk, false);
     return;
   }
-  if (walk_tables (disk, &err) < 0) {
+  if (ferry_disk_walk (disk, WALK_MAX, &alloc, &err) < 0) {
     ferry_plan_diag (ctx, pos_of (dn, "file"), fp, "%s", err.msg);
     ferry_plan_disk_put (plan, disk, false);
     return;
