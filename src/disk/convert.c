@@ -431,19 +431,32 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
     }
     started++;
   }
+  /* Report progress every 0.5 s by a fixed deadline: the workers wake this
+   * thread at every finished chunk, so a timeout restarted at each wake-up
+   * would never expire on a fast conversion. */
+  clock_gettime (CLOCK_REALTIME, &ts);
   pthread_mutex_lock (&pl.lock);
   while (pl.running > 0) {
-    clock_gettime (CLOCK_REALTIME, &ts);
+    struct timespec nowts;
+
     ts.tv_nsec += 500000000;
     if (ts.tv_nsec >= 1000000000) {
       ts.tv_sec++;
       ts.tv_nsec -= 1000000000;
     }
-    if (pthread_cond_timedwait (&pl.cond, &pl.lock, &ts) == ETIMEDOUT) {
-      pthread_mutex_unlock (&pl.lock);
-      report (&pl, t0, false);
-      pthread_mutex_lock (&pl.lock);
-    }
+    while (pl.running > 0 &&
+           pthread_cond_timedwait (&pl.cond, &pl.lock, &ts) != ETIMEDOUT)
+      ;
+    if (pl.running == 0)
+      break;
+    pthread_mutex_unlock (&pl.lock);
+    report (&pl, t0, false);
+    pthread_mutex_lock (&pl.lock);
+    /* a slow callback: the next deadline is 0.5 s from now, not behind */
+    clock_gettime (CLOCK_REALTIME, &nowts);
+    if (nowts.tv_sec > ts.tv_sec ||
+        (nowts.tv_sec == ts.tv_sec && nowts.tv_nsec > ts.tv_nsec))
+      ts = nowts;
   }
   pthread_mutex_unlock (&pl.lock);
   for (i = 0; i < started; i++)
