@@ -101,3 +101,42 @@ ferry_state_backend_from_name (const char *name)
       return (int) i;
   return -1;
 }
+
+static const char *const volume_mode_names[] = {
+    [FERRY_VOLUME_MODE_DEFAULT] = NULL,
+    [FERRY_VOLUME_MODE_WRITE_IN_PLACE] = "write-in-place",
+    [FERRY_VOLUME_MODE_MANAGE] = "manage",
+};
+static_assert (FERRY_ARRAY_SIZE (volume_mode_names) == FERRY_VOLUME_MODE_LAST,
+               "volume_mode_names must name every volume mode");
+
+/* "write-in-place", "manage"; NULL for DEFAULT or out of range. */
+const char *
+ferry_volume_mode_name (enum ferry_volume_mode m)
+{
+  if ((unsigned) m >= FERRY_VOLUME_MODE_LAST)
+    return NULL;
+  return volume_mode_names[m];
+}
+
+/* The volume mode spelt NAME, or -1. */
+int
+ferry_volume_mode_from_name (const char *name)
+{
+  return from_name (volume_mode_names, FERRY_VOLUME_MODE_LAST, name);
+}
+
+/* The mode disk I of VM uses: its own, else its target's, else
+ * write-in-place. */
+enum ferry_volume_mode
+ferry_plan_volume_mode (const struct ferry_plan *plan,
+                        const struct ferry_vm *vm, size_t i)
+{
+  const struct ferry_plan_target *t = ferry_plan_target (plan, vm->target);
+
+  if (i < vm->n_disks && vm->disks[i].volume_mode)
+    return vm->disks[i].volume_mode;
+  if (t && t->volume_mode)
+    return t->volume_mode;
+  return FERRY_VOLUME_MODE_WRITE_IN_PLACE;
+}

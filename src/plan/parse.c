@@ -22,17 +22,37 @@ static const char *const state_keys[] = {"backend", "path", "pool", "object",
                                          "conf",    "user", NULL};
 static const char *const source_keys[] = {"type", "path", "allow_dirs", "pool",
                                           "conf", "user", "uri",        NULL};
-static const char *const target_keys[] = {"type",  "path", "uri", "pool",
-                                          "cloud", "ceph", NULL};
+static const char *const target_keys[] = {
+    "type", "path",        "uri",         "pool",           "cloud",
+    "ceph", "volume_mode", "volume_host", "create_flavors", "availability_zone",
+    NULL};
 static const char *const ceph_keys[] = {"conf", "user", "volumes_pool",
                                         "images_pool", NULL};
 static const char *const defaults_keys[] = {"source", "target", "volume_type",
                                             "flavor", NULL};
 static const char *const flavor_keys[] = {"vcpus", "ram_mb", "disk_gb", NULL};
-static const char *const vm_keys[] = {
-    "name",  "source", "target",    "flavor",     "vcpus", "ram_mb",
-    "disks", "ports",  "customize", "depends_on", NULL};
-static const char *const disk_keys[] = {"file", "size_gb", "volume_type", NULL};
+static const char *const vm_keys[] = {"name",
+                                      "source",
+                                      "target",
+                                      "flavor",
+                                      "vcpus",
+                                      "ram_mb",
+                                      "disks",
+                                      "ports",
+                                      "customize",
+                                      "depends_on",
+                                      "availability_zone",
+                                      "key_name",
+                                      "user_data",
+                                      "os_type",
+                                      "firmware",
+                                      "machine_type",
+                                      "image",
+                                      "boot_from",
+                                      NULL};
+static const char *const disk_keys[] = {"file", "size_gb", "volume_type",
+                                        "volume_mode", NULL};
+static const char *const image_keys[] = {"name", NULL};
 static const char *const port_keys[] = {
     "network", "subnet", "fixed_ip", "mac", "security_groups", NULL};
 static const char *const customize_keys[] = {"virtio",    "hostname",  "files",
@@ -63,10 +83,10 @@ static const struct type_keys target_types[] = {
     [FERRY_PLAN_TARGET_NONE] = {NULL, NULL},
     [FERRY_PLAN_TARGET_LOCAL] = {(const char *const[]){"path", "uri", NULL},
                                  (const char *const[]){"path", NULL}},
-    [FERRY_PLAN_TARGET_OPENSTACK] = {(const char *const[]){"cloud", "ceph",
-                                                           NULL},
-                                     (const char *const[]){"cloud", "ceph",
-                                                           NULL}},
+    [FERRY_PLAN_TARGET_OPENSTACK] =
+        {(const char *const[]){"cloud", "ceph", "volume_mode", "volume_host",
+                               "create_flavors", "availability_zone", NULL},
+         (const char *const[]){"cloud", "ceph", NULL}},
     [FERRY_PLAN_TARGET_LIBVIRT] = {(const char *const[]){"uri", "pool", "ceph",
                                                          NULL},
                                    (const char *const[]){"uri", NULL}},
@@ -368,6 +388,39 @@ get_bool (struct ferry_pctx *ctx, const struct ferry_ynode *map,
   *ret = strchr ("tTyY", v->str[0]) != NULL || strcasecmp (v->str, "on") == 0;
   return v;
 }
+
+/* The optional KEY of MAP as one of NAMES (a NULL-terminated list, index 0
+ * first) into *RET: the index.  Anything else is a diagnostic listing the
+ * names.  Returns the value node when it was valid. */
+static const struct ferry_ynode *
+get_enum (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+          const char *path, const char *key, const char *const *names, int *ret)
+{
+  CLEANUP_FREE char *s = NULL;
+  CLEANUP_FREE char *p = NULL;
+  const struct ferry_ynode *v = get_str (ctx, map, path, key, false, &s);
+  char list[256] = "";
+  size_t i, len = 0;
+
+  if (v == NULL)
+    return NULL;
+  for (i = 0; names[i]; i++) {
+    if (strcmp (names[i], s) == 0) {
+      *ret = (int) i;
+      return v;
+    }
+    len += (size_t) snprintf (list + len,
+                              len < sizeof list ? sizeof list - len : 0,
+                              "%s'%s'", i ? ", " : "", names[i]);
+  }
+  p = path_key (ctx, path, key);
+  ferry_plan_diag (ctx, v->pos, p, "unknown value '%s' (expected %s)", s, list);
+  return NULL;
+}
+
+/* Volume modes as a plan spells them (index = enum value - 1). */
+static const char *const volume_mode_words[] = {"write-in-place", "manage",
+                                                NULL};
 
 /* KEY of MAP as a list of strings. */
 static void
@@ -773,6 +826,7 @@ parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     CLEANUP_FREE char *p = path_key (ctx, "targets", k->str ? k->str : "");
     CLEANUP_FREE char *cp = NULL;
     char *tmp = NULL;
+    int mode;
 
     t->name = xstrdup (ctx, k->str ? k->str : "");
     t->pos = v->pos;
@@ -806,6 +860,11 @@ parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                t->type == FERRY_PLAN_TARGET_OPENSTACK, &t->ceph.volumes_pool);
       get_str (ctx, c, cp, "images_pool", false, &t->ceph.images_pool);
     }
+    if (get_enum (ctx, v, p, "volume_mode", volume_mode_words, &mode))
+      t->volume_mode = (enum ferry_volume_mode) (mode + 1);
+    get_str (ctx, v, p, "volume_host", false, &t->volume_host);
+    get_bool (ctx, v, p, "create_flavors", &t->create_flavors);
+    get_str (ctx, v, p, "availability_zone", false, &t->availability_zone);
   }
 }
 
@@ -873,6 +932,7 @@ parse_disks (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     const struct ferry_ynode *d = n->items[i];
     struct ferry_disk_spec *ds = &vm->disks[vm->n_disks++];
     CLEANUP_FREE char *p = path_idx (ctx, path, i);
+    int k;
 
     ds->pos = d->pos;
     if (!want_map (ctx, d, p))
@@ -881,6 +941,8 @@ parse_disks (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     get_str (ctx, d, p, "file", true, &ds->file);
     get_uint (ctx, d, p, "size_gb", false, 1, 1048576, &ds->size_gb);
     get_str (ctx, d, p, "volume_type", false, &ds->volume_type);
+    if (get_enum (ctx, d, p, "volume_mode", volume_mode_words, &k))
+      ds->volume_mode = (enum ferry_volume_mode) (k + 1);
   }
 }
 
@@ -1015,6 +1077,50 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* The OpenStack keys of VM's mapping M (at PATH): availability_zone,
+ * key_name, user_data (a file, resolved), os_type, firmware, machine_type,
+ * image ({name}) and boot_from (image needs an image). */
+static void
+parse_vm_openstack (struct ferry_pctx *ctx, const struct ferry_ynode *m,
+                    const char *p, struct ferry_vm *vm)
+{
+  static const char *const os_types[] = {"linux", "windows", NULL};
+  static const char *const firmwares[] = {"bios", "uefi", NULL};
+  static const char *const boot_froms[] = {"volume", "image", NULL};
+  const struct ferry_ynode *v;
+  char *tmp = NULL;
+  int k;
+
+  get_str (ctx, m, p, "availability_zone", false, &vm->availability_zone);
+  get_str (ctx, m, p, "key_name", false, &vm->key_name);
+  get_str (ctx, m, p, "user_data", false, &tmp);
+  vm->user_data = resolve (ctx, tmp);
+  free (tmp);
+  if (get_enum (ctx, m, p, "os_type", os_types, &k))
+    vm->os_type = xstrdup (ctx, os_types[k]);
+  if (get_enum (ctx, m, p, "firmware", firmwares, &k))
+    vm->firmware = xstrdup (ctx, firmwares[k]);
+  get_str (ctx, m, p, "machine_type", false, &vm->machine_type);
+  v = ferry_ynode_get (m, "image");
+  if (v) {
+    CLEANUP_FREE char *ip = path_key (ctx, p, "image");
+    if (want_map (ctx, v, ip)) {
+      vm->has_image = true;
+      check_keys (ctx, v, ip, image_keys);
+      get_str (ctx, v, ip, "name", false, &vm->image_name);
+    }
+  }
+  v = get_enum (ctx, m, p, "boot_from", boot_froms, &k);
+  if (v) {
+    vm->boot_from = (enum ferry_boot_from) k;
+    if (vm->boot_from == FERRY_BOOT_FROM_IMAGE && !vm->has_image) {
+      CLEANUP_FREE char *bp = path_key (ctx, p, "boot_from");
+      ferry_plan_diag (ctx, v->pos, bp,
+                       "'image' needs the VM's image: block (image: {})");
+    }
+  }
+}
+
 /* Fill plan->vms from the vms: list N (at least one VM): name, source,
  * target and flavor references (whether they exist is checked later, in
  * validate.c), vcpus and ram_mb, disks (required), ports, customize and
@@ -1076,6 +1182,7 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     if (v)
       parse_customize (ctx, v, dp, vm);
     get_strv (ctx, m, p, "depends_on", &vm->depends_on, &vm->n_depends_on);
+    parse_vm_openstack (ctx, m, p, vm);
   }
 }
 

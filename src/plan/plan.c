@@ -338,6 +338,8 @@ ferry_plan_free (struct ferry_plan *plan)
     free (t->ceph.user);
     free (t->ceph.volumes_pool);
     free (t->ceph.images_pool);
+    free (t->volume_host);
+    free (t->availability_zone);
   }
   free (plan->targets);
   free (plan->defaults.source);
@@ -354,6 +356,13 @@ ferry_plan_free (struct ferry_plan *plan)
     free (vm->source);
     free (vm->target);
     free (vm->flavor);
+    free (vm->availability_zone);
+    free (vm->key_name);
+    free (vm->user_data);
+    free (vm->os_type);
+    free (vm->firmware);
+    free (vm->machine_type);
+    free (vm->image_name);
     for (j = 0; j < vm->n_disks; j++) {
       free (vm->disks[j].file);
       free (vm->disks[j].path);

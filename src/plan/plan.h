@@ -92,6 +92,25 @@ struct ferry_source {
   struct ferry_pos pos;
 };
 
+/* How a disk's data gets behind its Cinder volume (targets.NAME.volume_mode,
+ * vms[].disks[].volume_mode). */
+enum ferry_volume_mode {
+  FERRY_VOLUME_MODE_DEFAULT,        /* not given: the target's, else in-place */
+  FERRY_VOLUME_MODE_WRITE_IN_PLACE, /* "write-in-place": into volume-<id> */
+  FERRY_VOLUME_MODE_MANAGE,         /* "manage": own image, adopted by Cinder */
+  FERRY_VOLUME_MODE_LAST
+};
+/* "write-in-place", "manage" (NULL for DEFAULT); -1 for an unknown name */
+const char *ferry_volume_mode_name (enum ferry_volume_mode m);
+int ferry_volume_mode_from_name (const char *name);
+
+/* What a Nova server boots from (vms[].boot_from). */
+enum ferry_boot_from {
+  FERRY_BOOT_FROM_VOLUME, /* "volume" (default): the first disk's volume */
+  FERRY_BOOT_FROM_IMAGE,  /* "image": the VM's Glance image (vms[].image) */
+  FERRY_BOOT_FROM_LAST
+};
+
 struct ferry_ceph_cfg {
   char *conf;         /* ceph.conf path */
   char *user;         /* cephx user */
@@ -108,7 +127,11 @@ struct ferry_plan_target {
   char *uri;   /* local/libvirt: libvirt URI to define domains (optional) */
   char *pool;  /* libvirt: rbd pool for disks (optional) */
   char *cloud; /* openstack: clouds.yaml entry */
-  struct ferry_ceph_cfg ceph; /* openstack/libvirt on ceph */
+  struct ferry_ceph_cfg ceph;         /* openstack/libvirt on ceph */
+  enum ferry_volume_mode volume_mode; /* openstack: default of its disks */
+  char *volume_host;       /* openstack: Cinder host@backend#pool (manage) */
+  bool create_flavors;     /* openstack: create missing flavors */
+  char *availability_zone; /* openstack: default AZ of volumes and servers */
   struct ferry_pos pos;
 };
 
@@ -127,6 +150,7 @@ struct ferry_disk_spec {
   char *path;                /* LOC for messages (ferry_location_format) */
   uint64_t size_gb;          /* wanted size, 0 = the source's */
   char *volume_type;         /* openstack: overrides defaults.volume_type */
+  enum ferry_volume_mode volume_mode; /* openstack: overrides the target's */
   struct ferry_pos pos;
 };
 
@@ -180,6 +204,16 @@ struct ferry_vm {
   struct ferry_customize customize;
   char **depends_on;
   size_t n_depends_on;
+  /* openstack */
+  char *availability_zone;        /* overrides the target's */
+  char *key_name;                 /* Nova key pair */
+  char *user_data;                /* file (resolved), sent base64 to Nova */
+  char *os_type;                  /* "linux" or "windows" (image metadata) */
+  char *firmware;                 /* "bios" or "uefi" */
+  char *machine_type;             /* hw_machine_type, e.g. "q35" */
+  bool has_image;                 /* image: a Glance image of the first disk */
+  char *image_name;               /* image.name (NULL: "<plan>-<vm>") */
+  enum ferry_boot_from boot_from; /* volume or image */
   struct ferry_pos pos;
 };
 
@@ -241,6 +275,11 @@ const struct ferry_source *ferry_plan_source (const struct ferry_plan *plan,
                                               const char *name);
 const struct ferry_flavor *ferry_plan_flavor (const struct ferry_plan *plan,
                                               const char *name);
+/* The volume mode of disk I of VM: the disk's, else its target's, else
+ * write-in-place (src/plan/kinds.c). */
+enum ferry_volume_mode ferry_plan_volume_mode (const struct ferry_plan *plan,
+                                               const struct ferry_vm *vm,
+                                               size_t i);
 
 /* Open the disk at LOC of source SRC (may be NULL) with its chain: for a
  * directory source every file the image names must be in the source's

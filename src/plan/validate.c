@@ -402,6 +402,48 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
 }
 
 /* Fill defaults and check the references, disks and ports of VM I. */
+/* OpenStack rules of VM (mapping M at P): its own keys only on an
+ * openstack target, and a target that can adopt images when a disk is in
+ * manage mode. */
+static void
+check_vm_openstack (struct ferry_pctx *ctx, const struct ferry_plan *plan,
+                    const struct ferry_vm *vm, const struct ferry_ynode *m,
+                    const char *p)
+{
+  static const char *const os_keys[] = {
+      "availability_zone", "key_name", "user_data", "os_type", "firmware",
+      "machine_type",      "image",    "boot_from", NULL};
+  const struct ferry_plan_target *t = ferry_plan_target (plan, vm->target);
+  size_t j;
+
+  if (t == NULL)
+    return;
+  if (t->type != FERRY_PLAN_TARGET_OPENSTACK) {
+    for (j = 0; os_keys[j]; j++) {
+      const struct ferry_yent *e = ferry_ynode_ent (m, os_keys[j]);
+      CLEANUP_FREE char *kp = NULL;
+      if (e == NULL || asprintf (&kp, "%s.%s", p, os_keys[j]) < 0)
+        continue;
+      ferry_plan_diag (ctx, e->key->pos, kp,
+                       "only for an openstack target ('%s' is %s)", t->name,
+                       ferry_plan_target_type_name (t->type));
+    }
+    return;
+  }
+  for (j = 0; j < vm->n_disks; j++) {
+    CLEANUP_FREE char *kp = NULL;
+    if (ferry_plan_volume_mode (plan, vm, j) != FERRY_VOLUME_MODE_MANAGE ||
+        t->volume_host)
+      continue;
+    if (asprintf (&kp, "%s.disks[%zu]", p, j) < 0)
+      continue;
+    ferry_plan_diag (ctx, vm->disks[j].pos, kp,
+                     "volume_mode 'manage' needs targets.%s.volume_host "
+                     "(the Cinder backend that adopts the image)",
+                     t->name);
+  }
+}
+
 static void
 check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
           struct ferry_plan *plan, size_t i, const struct ferry_ynode *m)
@@ -460,6 +502,7 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
     }
     check_disk (ctx, plan, src, &vm->disks[j], disks->items[j], dp);
   }
+  check_vm_openstack (ctx, plan, vm, m, p);
 }
 
 /* The semantic pass over a parsed plan: references (defaults, sources,
