@@ -89,6 +89,7 @@ struct ferry_observation {
 };
 
 struct ferry_ctx;
+struct ferry_os_sessions;
 
 /* Progress of a long step: bytes done of total. */
 typedef void (*ferry_progress_fn) (struct ferry_ctx *ctx,
@@ -105,6 +106,7 @@ struct ferry_ctx {
   void *opaque;                  /* for the progress callback */
   unsigned io_threads;           /* convert workers per step (0 = auto) */
   uint64_t checkpoint_interval;  /* convert checkpoints (0 = 1 GiB) */
+  struct ferry_os_sessions *os;  /* OpenStack sessions (modules/openstack.h) */
 };
 
 struct ferry_module {
