@@ -104,8 +104,8 @@ ferry_rbd_meta_get (const struct ferry_rbd_location *loc, const char *key,
   }
   if (r < 0) {
     free (buf);
-    return ferry_err_set (err, -r, "cannot read metadata '%s' of rbd image '%s'",
-                          key, name);
+    return ferry_err_set (
+        err, -r, "cannot read metadata '%s' of rbd image '%s'", key, name);
   }
   *ret = buf;
   return 1;
@@ -188,9 +188,8 @@ ferry_rbd_snap_protect (const struct ferry_rbd_location *loc, const char *snap,
   rbd_close (img);
   ferry_ceph_disconnect (&c);
   if (r < 0)
-    return ferry_err_set (err, -r,
-                          "cannot snapshot and protect rbd image '%s@%s'", name,
-                          snap);
+    return ferry_err_set (
+        err, -r, "cannot snapshot and protect rbd image '%s@%s'", name, snap);
   return 0;
 }
 

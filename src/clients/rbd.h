@@ -14,8 +14,8 @@
 #include "util/location.h"
 
 struct ferry_rbd_info {
-  bool exists;  /* false: no such image (the rest is zero) */
-  char id[64];  /* the image's id: stable across renames */
+  bool exists;   /* false: no such image (the rest is zero) */
+  char id[64];   /* the image's id: stable across renames */
   uint64_t size; /* bytes */
 };
 
