@@ -23,14 +23,14 @@ struct ferry_os_cloud {
   char *auth_url;  /* Keystone, e.g. http://127.0.0.1:5000/v3 */
   char *username, *user_id, *user_domain_name, *user_domain_id;
   char *project_name, *project_id, *project_domain_name, *project_domain_id;
-  char *password;                  /* secret: never log */
+  char *password;                    /* secret: never log */
   char *app_cred_id, *app_cred_name; /* application credential */
-  char *app_cred_secret;           /* secret: never log */
-  char *region_name;               /* NULL = any */
-  char *interface;                 /* "public" (default), "internal", "admin" */
-  char *cacert;                    /* CA bundle, NULL = system */
-  bool verify;                     /* TLS verification (default true) */
-  double timeout;                  /* seconds per request (default 60) */
+  char *app_cred_secret;             /* secret: never log */
+  char *region_name;                 /* NULL = any */
+  char *interface; /* "public" (default), "internal", "admin" */
+  char *cacert;    /* CA bundle, NULL = system */
+  bool verify;     /* TLS verification (default true) */
+  double timeout;  /* seconds per request (default 60) */
 };
 
 /* Find cloud NAME (NULL: $OS_CLOUD, else the OS_* variables alone) the
@@ -76,7 +76,11 @@ void ferry_os_close (struct ferry_os *os);
 /* The scoped project's id (authenticates if needed); NULL on error. */
 const char *ferry_os_project_id (struct ferry_os *os, struct ferry_err *err);
 /* The endpoint of SERVICE from the catalog (interface and region of the
- * cloud), no trailing slash; NULL on error ("no 'volumev3' endpoint ..."). */
+ * cloud), no trailing slash; NULL on error ("no 'volumev3' endpoint ...").
+ * Identity is the cloud's auth_url (always ending in /v3), so identity
+ * paths read "/users/ID" whatever the catalog says.  Cinder's endpoint
+ * includes the project id; Glance's and Neutron's have no version
+ * ("/v2/images", "/v2.0/networks"); Nova's ends in /v2.1. */
 const char *ferry_os_endpoint (struct ferry_os *os, enum ferry_os_service s,
                                struct ferry_err *err);
 
@@ -114,9 +118,9 @@ int ferry_os_list (struct ferry_os *os, enum ferry_os_service s,
  * The object in *RET (caller frees; RET may be NULL).  A 404 fails unless
  * WANT contains "DELETED", which then matches it. */
 int ferry_os_wait (struct ferry_os *os, enum ferry_os_service s,
-                   const char *path, const char *key,
-                   const char *const *want, const char *const *fail,
-                   double deadline, cJSON **ret, struct ferry_err *err);
+                   const char *path, const char *key, const char *const *want,
+                   const char *const *fail, double deadline, cJSON **ret,
+                   struct ferry_err *err);
 
 /* Counters for the benchmark: requests sent, and seconds spent waiting
  * for replies and in ferry_os_wait's sleeps. */
