@@ -1,7 +1,8 @@
 /* os-request: drive the OpenStack client (src/clients/openstack.c) from
  * shell tests.
  *
- *   os-request [-v] [--log FILE] [--retries N] [--backoff S] CLOUD CMD ...
+ *   os-request [-v] [--log FILE] [--retries N] [--backoff S] [--threads N]
+ *              CLOUD CMD ...
  *     request SERVICE METHOD PATH [BODY] [ok404|ok409|noretry]...
  *     list SERVICE PATH KEY
  *     wait SERVICE PATH KEY WANT[,WANT] FAIL[,FAIL] DEADLINE
@@ -11,7 +12,10 @@
  * SERVICE: identity, compute, volume, image, network.  Prints the status
  * and the reply as compact JSON (list: the item count and the items; wait:
  * the object), then "requests N"; on failure prints the error on stderr
- * and exits 1.  -v logs at debug level to stderr, --log FILE to FILE. */
+ * and exits 1.  -v logs at debug level to stderr, --log FILE to FILE.
+ * --threads N: request runs in N threads at once on one session (their
+ * statuses must agree; the first error is reported). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +58,65 @@ print_json (const cJSON *j)
   free (t);
 }
 
+/* One thread's request (--threads). */
+struct job {
+  struct ferry_os *os;
+  int s;
+  const char *method, *path;
+  const cJSON *body;
+  unsigned flags;
+  int rc;
+  cJSON *j;
+  struct ferry_err err;
+};
+
+static void *
+run_job (void *p)
+{
+  struct job *jb = p;
+
+  jb->rc = ferry_os_request (jb->os, jb->s, jb->method, jb->path, jb->body,
+                             jb->flags, &jb->j, &jb->err);
+  return NULL;
+}
+
+/* The request in N threads at once; the first result (or error) wins. */
+static int
+request_threads (unsigned n, struct job *proto, cJSON **ret,
+                 struct ferry_err *err)
+{
+  struct job *jobs = calloc (n, sizeof *jobs);
+  pthread_t *tids = calloc (n, sizeof *tids);
+  int rc = 0;
+
+  for (unsigned k = 0; k < n; k++) {
+    jobs[k] = *proto;
+    pthread_create (&tids[k], NULL, run_job, &jobs[k]);
+  }
+  for (unsigned k = 0; k < n; k++)
+    pthread_join (tids[k], NULL);
+  for (unsigned k = 0; k < n; k++) {
+    if (rc >= 0 && jobs[k].rc < 0) {
+      *err = jobs[k].err;
+      rc = -1;
+    } else if (rc >= 0 && k > 0 && jobs[k].rc != jobs[0].rc) {
+      ferry_err_set (err, 0, "threads disagree: %d vs %d", jobs[0].rc,
+                     jobs[k].rc);
+      rc = -1;
+    }
+  }
+  if (rc >= 0) {
+    rc = jobs[0].rc;
+    *ret = jobs[0].j;
+    jobs[0].j = NULL;
+  }
+  for (unsigned k = 0; k < n; k++)
+    cJSON_Delete (jobs[k].j);
+  free (jobs);
+  free (tids);
+  return rc;
+}
+
 static void
 usage (void)
 {
@@ -73,6 +136,7 @@ main (int argc, char **argv)
   cJSON *j = NULL;
   const char *cmd;
   int i = 1, rc = -1, s;
+  unsigned threads = 1;
 
   ferry_log_set_level (FERRY_LOG_WARN);
   for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -86,6 +150,8 @@ main (int argc, char **argv)
       }
     } else if (strcmp (argv[i], "--retries") == 0 && i + 1 < argc)
       opts.retries = (unsigned) atoi (argv[++i]);
+    else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
+      threads = (unsigned) atoi (argv[++i]);
     else if (strcmp (argv[i], "--backoff") == 0 && i + 1 < argc)
       opts.backoff_base = opts.backoff_max = atof (argv[++i]);
     else
@@ -116,7 +182,16 @@ main (int argc, char **argv)
         return 2;
       }
     }
-    rc = ferry_os_request (os, s, method, path, body, flags, &j, &err);
+    if (threads > 1) {
+      struct job proto = {.os = os,
+                          .s = s,
+                          .method = method,
+                          .path = path,
+                          .body = body,
+                          .flags = flags};
+      rc = request_threads (threads, &proto, &j, &err);
+    } else
+      rc = ferry_os_request (os, s, method, path, body, flags, &j, &err);
     cJSON_Delete (body);
     if (rc >= 0) {
       printf ("status %d\n", rc);

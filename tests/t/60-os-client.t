@@ -6,7 +6,8 @@
 # it gets ("<scenario> METHOD path token-tag"), so retries and re-auths are
 # counted on the server side.
 . "$(dirname "$0")/../lib.sh"
-R=$TOP/tests/helpers/os-request
+# OS_REQUEST: another build of the driver (an ASan or TSan one).
+R=${OS_REQUEST:-$TOP/tests/helpers/os-request}
 [ -x "$R" ] || { echo "Bail out! $R not built (make)"; exit 1; }
 command -v python3 >/dev/null || skip_all "python3 is needed for the fake OpenStack"
 
@@ -21,7 +22,7 @@ PORT=$(cat "$TMP/port")
 
 # One cloud per scenario; the password only in secure.yaml.
 SCENARIOS="ok r500 r429 e404 e400 e500 neutron404 glance404 busy409 plain409
-  cut badjson expiring r401 a401 pages wait waiterr refused badauth"
+  cut badjson expiring r401 a401 pages wait waiterr refused badauth r401-par"
 {
   echo "clouds:"
   for s in $SCENARIOS; do
@@ -120,6 +121,14 @@ fails_with "401 once: one re-auth, then success" 0 '^items 4$' \
 is "401 once: 2 authentications" "$(auths r401)" 2
 is "401 once: token A refused, B used" \
   "$(grep '^r401 GET' "$TMP/requests" | awk '{print $4}' | tr -d '\n')" ABB
+fails_with "8 threads, one session, 401 once: all succeed" 0 '^status 200$' \
+  os --threads 8 r401-par request volume GET /volumes/detail
+is "8 threads: one shared authentication, one shared re-auth" "$(auths r401-par)" 2
+# (how many threads try A first depends on the scheduling; all 8 end on B)
+is "8 threads: all 8 served with the renewed token B" \
+  "$(grep -c '^r401-par GET .* B$' "$TMP/requests")" 8
+is "8 threads: nothing but A and B used" \
+  "$(grep '^r401-par GET' "$TMP/requests" | grep -vc ' [AB]$')" 0
 fails_with "401 twice: an error" 1 \
   '^os-request: cinder: The request you have made requires authentication\. \(HTTP 401\)$' \
   os a401 request volume GET /volumes/detail
