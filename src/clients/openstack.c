@@ -682,7 +682,8 @@ send_retrying (struct ferry_os *os, enum ferry_os_service s, const char *method,
     double wait;
     if (exchange (os, s, method, url, body, token, r, err) < 0)
       return -1;
-    if (r->rc == CURLE_OK && r->status < 500 && r->status != 429 &&
+    if (r->rc == CURLE_OK && (r->status < 500 || r->status == 501) &&
+        r->status != 429 &&
         !(r->status == 409 && !(flags & FERRY_OS_OK_409) && busy_conflict (r)))
       return 0;
     if (r->rc != CURLE_OK && !transient_curl (r->rc))
