@@ -4,7 +4,7 @@
 # MariaDB, RabbitMQ, Keystone, Glance (RBD), Placement, Nova (fake driver),
 # Neutron (ML2 + tests/lab/labbind.py, no agents), Cinder (RBD), on the
 # project's own single-node Ceph (tests/lab/ceph-start.sh DIR/ceph PORT).
-# DIR is wiped (except DIR/.lock and DIR/ensure.log) and rebuilt; PIDs go to DIR/pids, logs to
+# DIR is wiped (except DIR/ensure.log and dot files, e.g. the .lock) and rebuilt; PIDs go to DIR/pids, logs to
 # DIR/log.  Writes DIR/clouds.yaml, DIR/env and, last, DIR/ready.
 # Stop with openstack-down.sh DIR.  Usually called through openstack-lab.sh.
 # Env: LAB_PASSWORD (default labpass), FERRY_OSLAB_CEPH_PORT (default 6789).
@@ -26,7 +26,7 @@ die() { echo "[up] ERROR: $*" >&2; exit 1; }
 mkdir -p "$S"; S=$(cd "$S" && pwd -P)
 [ ${#S} -le 70 ] || die "DIR too long (ceph admin sockets need short paths)"
 case $S in *:*|*' '*) die "DIR must not contain ':' or spaces";; esac
-if [ -n "$(ls -A "$S" | grep -vxE '\.lock|ensure\.log')" ] && [ ! -f "$S/.ferry-oslab" ]; then
+if [ -n "$(ls "$S" | grep -vx 'ensure\.log')" ] && [ ! -f "$S/.ferry-oslab" ]; then
   die "$S is not empty and not a ferry OpenStack lab dir"
 fi
 for f in "$S"/pids/* "$S"/ceph/pids/*; do
@@ -35,7 +35,7 @@ done
 for port in 13306 4369 5672 25672 5000 8774 8776 8778 9292 9696 "$CEPH_PORT"; do
   ss -Hltn "sport = :$port" | grep -q . && die "port $port already in use"
 done
-find "$S" -mindepth 1 -maxdepth 1 ! -name .lock ! -name ensure.log -exec rm -rf {} +
+find "$S" -mindepth 1 -maxdepth 1 ! -name '.*' ! -name ensure.log -exec rm -rf {} +
 touch "$S/.ferry-oslab"; mkdir -p "$S"/{pids,log,run,etc,lock}
 
 # start NAME CMD...: background process in its own session (openstack-down.sh
