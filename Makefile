@@ -68,13 +68,14 @@ FERRY_OSLAB ?= $(or $(TMPDIR),/tmp)/ferry-oslab
 FERRY_OSLAB_KEEP ?= 0
 FERRY_NO_OSLAB ?= 0
 ifeq ($(FERRY_NO_OSLAB),1)
-SHELL_TESTS := $(filter-out $(OSLAB_TESTS),$(SHELL_TESTS))
-OSLAB_TESTS :=
+override SHELL_TESTS := $(filter-out $(OSLAB_TESTS),$(SHELL_TESTS))
 endif
+# the OpenStack tests this run includes (none: no lab)
+OSLAB_RUN := $(filter $(OSLAB_TESTS),$(SHELL_TESTS))
 
 check: all $(UNIT_BINS)
 	@lab=; owned=0; \
-	if [ -n "$(OSLAB_TESTS)" ]; then \
+	if [ -n "$(OSLAB_RUN)" ]; then \
 	  lab='$(FERRY_OSLAB)'; mkdir -p "$$lab" || exit 1; \
 	  tests/lab/openstack-lab.sh status "$$lab" >/dev/null 2>&1 || owned=1; \
 	  echo "check: OpenStack lab in $$lab: ensuring it in the background"; \
