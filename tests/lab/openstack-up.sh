@@ -26,7 +26,7 @@ die() { echo "[up] ERROR: $*" >&2; exit 1; }
 mkdir -p "$S"; S=$(cd "$S" && pwd -P)
 [ ${#S} -le 70 ] || die "DIR too long (ceph admin sockets need short paths)"
 case $S in *:*|*' '*) die "DIR must not contain ':' or spaces";; esac
-if [ -n "$(ls "$S" | grep -vx 'ensure\.log')" ] && [ ! -f "$S/.ferry-oslab" ]; then
+if [ -n "$(find "$S" -mindepth 1 -maxdepth 1 ! -name '.*' ! -name ensure.log)" ] && [ ! -f "$S/.ferry-oslab" ]; then
   die "$S is not empty and not a ferry OpenStack lab dir"
 fi
 for f in "$S"/pids/* "$S"/ceph/pids/*; do

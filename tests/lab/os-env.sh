@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lab/os-env.sh — source it from an OpenStack test (tests/t/7*-os-*.t),
 # after tests/lib.sh.  Ensures the lab runs in $FERRY_OSLAB (default
 # ${TMPDIR:-/tmp}/ferry-oslab; `make check` starts it in the background and
