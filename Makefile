@@ -59,7 +59,8 @@ tests/helpers/%: tests/helpers/%.c libferry.a
 
 # OpenStack tests (tests/t/7*-os-*.t) need the lab of tests/lab: `make check`
 # starts it in FERRY_OSLAB in the background (the other tests run meanwhile;
-# the OpenStack tests wait for it on its lock, tests/lab/os-env.sh) and stops
+# the OpenStack tests wait for it on its lock, tests/lab/os-env.sh, and fail
+# at once if it did not start: FERRY_OSLAB_ONCE=1) and stops
 # it at the end if it started it (FERRY_OSLAB_KEEP=1 keeps it).  A lab
 # already healthy there is reused and left running.  FERRY_NO_OSLAB=1 runs
 # no OpenStack test (check-asan).
@@ -78,10 +79,11 @@ check: all $(UNIT_BINS)
 	if [ -n "$(OSLAB_RUN)" ]; then \
 	  lab='$(FERRY_OSLAB)'; mkdir -p "$$lab" || exit 1; \
 	  tests/lab/openstack-lab.sh status "$$lab" >/dev/null 2>&1 || owned=1; \
+	  rm -f "$$lab/.ensure-failed"; \
 	  echo "check: OpenStack lab in $$lab: ensuring it in the background"; \
 	  tests/lab/openstack-lab.sh ensure "$$lab" >"$$lab/.make-ensure.out" 2>&1 & bg=$$!; \
 	fi; \
-	FERRY_OSLAB="$$lab" CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 --exec '' $(UNIT_BINS) $(SHELL_TESTS); rc=$$?; \
+	FERRY_OSLAB="$$lab" FERRY_OSLAB_ONCE=1 CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 --exec '' $(UNIT_BINS) $(SHELL_TESTS); rc=$$?; \
 	if [ -n "$$lab" ]; then \
 	  wait $$bg; sed 's/^/check: /' "$$lab/.make-ensure.out"; \
 	  if [ $$owned = 1 ] && [ '$(FERRY_OSLAB_KEEP)' != 1 ]; then tests/lab/openstack-lab.sh stop "$$lab"; \

@@ -12,6 +12,9 @@
 # demo user a token, Nova, Cinder, Glance, Neutron and Placement answer HTTP,
 # and 'ceph health' is not HEALTH_ERR.
 # Env: FERRY_OSLAB_WAIT  seconds to wait for the lock (default 900).
+#      FERRY_OSLAB_ONCE=1  `ensure` does not retry after a failed start
+#                          (DIR/.ensure-failed exists): `make check` starts
+#                          the lab once and its tests fail at once if it failed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CMD=${1:-}; S=${2:-}
@@ -56,6 +59,10 @@ stop)
 ensure)
   t0=$(date +%s)
   if why=$(health); then say "reused the lab running in $S ($(( $(date +%s) - t0 ))s)"; exit 0; fi
+  if [ "${FERRY_OSLAB_ONCE:-0}" = 1 ] && [ -f "$S/.ensure-failed" ]; then
+    say "the lab in $S failed to start (not retried):"; tail -n 25 "$S/ensure.log" | sed 's/^/  /'; exit 1
+  fi
+  rm -f "$S/.ensure-failed"
   : >"$S/ensure.log"
   if ls "$S"/pids/* "$S"/ceph/pids/* >/dev/null 2>&1; then
     say "stopping a half-dead lab in $S: $why"
@@ -66,6 +73,7 @@ ensure)
     say "started the lab in $S ($(( $(date +%s) - t0 ))s)"; exit 0
   fi
   say "the lab did not start: ${why:-see the log}"; tail -n 25 "$S/ensure.log" | sed 's/^/  /'
+  touch "$S/.ensure-failed"
   "$HERE/openstack-down.sh" "$S" >>"$S/ensure.log" 2>&1 9>&-
   exit 1 ;;
 esac
