@@ -380,6 +380,15 @@ api POST "http://$IP:8774/v2.1/flavors" '{"flavor":{"name":"lab.small","id":"100
 for t in ceph ceph-hdd; do
   api POST "http://$IP:8776/v3/$ADMIN_P/types" '{"volume_type":{"name":"'$t'","extra_specs":{"volume_backend_name":"ceph"}}}' >/dev/null
 done
+# no quota in the way of tests (several test files share the lab): unlimited
+for p in "$ADMIN_P" "$DEMO_P"; do
+  api PUT "http://$IP:8776/v3/$ADMIN_P/os-quota-sets/$p" '{"quota_set":{"volumes":-1,"gigabytes":-1,
+    "snapshots":-1,"backups":-1,"backup_gigabytes":-1,"per_volume_gigabytes":-1,"groups":-1}}' >/dev/null
+  api PUT "http://$IP:8774/v2.1/os-quota-sets/$p" '{"quota_set":{"instances":-1,"cores":-1,"ram":-1,
+    "key_pairs":-1,"server_groups":-1,"server_group_members":-1,"metadata_items":-1}}' >/dev/null
+  api PUT "http://$IP:9696/v2.0/quotas/$p" '{"quota":{"network":-1,"subnet":-1,"port":-1,
+    "security_group":-1,"security_group_rule":-1}}' >/dev/null
+done
 TOK=$(token demo demo); [ -n "$TOK" ] || die "no demo token"
 net() { # NAME SUBNET-NAME CIDR -> network id
   local id; id=$(api POST "http://$IP:9696/v2.0/networks" '{"network":{"name":"'$1'"}}' | jq -r .network.id)
@@ -429,7 +438,7 @@ export LAB_VOLUME_HOST='lab@ceph#ceph' LAB_VOLUME_POOL=volumes LAB_IMAGE_POOL=im
 export LAB_AUTH_URL=$KS/v3
 EOF
 umask 022
-phase "resources (flavor, 2 nets, 2 sgs, volume types ceph/ceph-hdd, app credential)"
+phase "resources (flavor, volume types ceph/ceph-hdd, no quotas, 2 nets, 2 sgs, app credential)"
 for f in "$S"/pids/*; do kill -0 "$(cat "$f")" 2>/dev/null || die "$(basename "$f") died: see $S/log/"; done
 pg=$(cat "$S"/pids/* "$S"/ceph/pids/* 2>/dev/null | paste -sd'|')
 echo "[up] RSS of the lab's processes: $(ps -eo pgid=,rss= | awk -v re="^($pg)\$" '$1~re{s+=$2}END{print int(s/1024)}') MiB"
