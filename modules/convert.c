@@ -19,13 +19,14 @@
 #include "disk/convert.h"
 #include "disk/disk.h"
 #include "disk/identity.h"
+#include "modules/convert.h"
 #include "modules/local.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 
-/* Only local (and libvirt file) targets are handled in this version. */
+/* Local, libvirt file and OpenStack targets (libvirt rbd pools: not yet). */
 static int
 convert_supported (const struct ferry_step *step, char *why, size_t len)
 {
@@ -34,11 +35,12 @@ convert_supported (const struct ferry_step *step, char *why, size_t len)
     return 0;
   }
   if (step->target->type != FERRY_PLAN_TARGET_LOCAL &&
+      step->target->type != FERRY_PLAN_TARGET_OPENSTACK &&
       !(step->target->type == FERRY_PLAN_TARGET_LIBVIRT && step->target->path &&
         step->target->pool == NULL)) {
     snprintf (why, len,
-              "converting into a '%s' target needs the volume module, not "
-              "available in ferry %s",
+              "converting into a '%s' target with an rbd pool is not "
+              "supported in ferry %s",
               ferry_plan_target_type_name (step->target->type), FERRY_VERSION);
     return 0;
   }
@@ -105,6 +107,18 @@ checkpoint_sum (const char *src, const char *part, uint64_t offset,
     snprintf (out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The journal ident of a checkpoint at OFFSET into the target PART_ID from
+ * SRC_ID. */
+void
+ferry_convert_ckpt_ident (const char *src_id, const char *part_id,
+                          uint64_t offset, char *buf, size_t len)
+{
+  char sum[17];
+
+  checkpoint_sum (src_id, part_id, offset, sum);
+  snprintf (buf, len, "src=%s part=%s sum=%s", src_id, part_id, sum);
+}
+
 /* Can REC's checkpoint be resumed into PART for source SRC_ID (a disk of
  * VSIZE bytes)?  True with *RET_OFFSET; false with WHY filled when there
  * was a checkpoint that cannot be trusted ("" when there was none). */
@@ -113,7 +127,6 @@ checkpoint_usable (const struct ferry_step_record *rec, const char *src_id,
                    const char *part, uint64_t vsize, uint64_t *ret_offset,
                    char *why, size_t len)
 {
-  char src[FERRY_IDENT_HEX], pid[FERRY_IDENT_HEX], sum[17], want[17];
   char have_part[FERRY_IDENT_HEX];
   struct ferry_err err = {0};
   struct stat st;
@@ -126,6 +139,32 @@ checkpoint_usable (const struct ferry_step_record *rec, const char *src_id,
               rec->checkpoint >> 20, part);
     return false;
   }
+  if (ferry_part_identity (part, have_part, sizeof have_part, &err) < 0)
+    have_part[0] = '\0';
+  if (!ferry_convert_ckpt_match (rec, src_id, have_part, part, vsize,
+                                 ret_offset, why, len))
+    return false;
+  if (*ret_offset > (uint64_t) st.st_size) {
+    snprintf (why, len, "checkpoint offset is past the end of the disk");
+    return false;
+  }
+  return true;
+}
+
+/* Does REC's checkpoint belong to source SRC_ID and the target whose
+ * identity is HAVE_PART (named WHAT in messages), at an offset within
+ * VSIZE?  True with *RET_OFFSET; false with WHY. */
+bool
+ferry_convert_ckpt_match (const struct ferry_step_record *rec,
+                          const char *src_id, const char *have_part,
+                          const char *what, uint64_t vsize,
+                          uint64_t *ret_offset, char *why, size_t len)
+{
+  char src[FERRY_IDENT_HEX], pid[FERRY_IDENT_HEX], sum[17], want[17];
+
+  why[0] = '\0';
+  if (rec == NULL || !rec->has_checkpoint || rec->checkpoint == 0)
+    return false;
   if (rec->checkpoint_ident == NULL) {
     snprintf (why, len,
               "checkpoint carries no identity (written by hand or by an "
@@ -143,11 +182,9 @@ checkpoint_usable (const struct ferry_step_record *rec, const char *src_id,
               "the one converted: another disk, or changed since)");
     return false;
   }
-  if (ferry_part_identity (part, have_part, sizeof have_part, &err) < 0 ||
-      strcmp (pid, have_part) != 0) {
-    snprintf (why, len,
-              "checkpoint is for another '%s' (the file was replaced since)",
-              part);
+  if (strcmp (pid, have_part) != 0) {
+    snprintf (why, len, "checkpoint is for another '%s' (replaced since)",
+              what);
     return false;
   }
   checkpoint_sum (src, pid, rec->checkpoint, want);
@@ -157,7 +194,7 @@ checkpoint_usable (const struct ferry_step_record *rec, const char *src_id,
               "damaged)");
     return false;
   }
-  if (rec->checkpoint > vsize || rec->checkpoint > (uint64_t) st.st_size) {
+  if (rec->checkpoint > vsize) {
     snprintf (why, len, "checkpoint offset is past the end of the disk");
     return false;
   }
@@ -246,6 +283,8 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     ret->need = FERRY_NEED_BLOCKED;
     return 0;
   }
+  if (step->target->type == FERRY_PLAN_TARGET_OPENSTACK)
+    return ferry_convert_os_check (ctx, step, ret, err);
   final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
@@ -296,10 +335,10 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
 }
 
 /* Append EV with IDENT for STEP (no-op in dry-run). */
-static int
-convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
-                enum ferry_event ev, uint64_t offset, const char *ident,
-                struct ferry_err *err)
+int
+ferry_convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
+                      enum ferry_event ev, uint64_t offset, const char *ident,
+                      struct ferry_err *err)
 {
   struct ferry_journal_entry e = {0};
 
@@ -325,13 +364,12 @@ static int
 convert_on_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
 {
   struct convert_cb *cb = opaque;
-  char ident[200], sum[17];
+  char ident[200];
 
-  checkpoint_sum (cb->src_id, cb->part_id, offset, sum);
-  snprintf (ident, sizeof ident, "src=%s part=%s sum=%s", cb->src_id,
-            cb->part_id, sum);
-  return convert_record (cb->ctx, cb->step, FERRY_EVENT_CHECKPOINT, offset,
-                         ident, err);
+  ferry_convert_ckpt_ident (cb->src_id, cb->part_id, offset, ident,
+                            sizeof ident);
+  return ferry_convert_record (cb->ctx, cb->step, FERRY_EVENT_CHECKPOINT,
+                               offset, ident, err);
 }
 
 static void
@@ -439,7 +477,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
             ".%09ld at=%lld",
             src_id, fi.fsid, fi.ino, fi.size, fi.mtime, fi.mtime_ns,
             (long long) time (NULL));
-  if (convert_record (ctx, step, FERRY_EVENT_DONE, 0, done, err) < 0)
+  if (ferry_convert_record (ctx, step, FERRY_EVENT_DONE, 0, done, err) < 0)
     goto out;
   r = convert_finish (ctx, step, final, part, err);
 out:
@@ -456,6 +494,8 @@ convert_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   CLEANUP_FREE char *final = NULL, *part = NULL;
   int lock = -1, r;
 
+  if (step->target->type == FERRY_PLAN_TARGET_OPENSTACK)
+    return ferry_convert_os_apply (ctx, step, err);
   final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
@@ -477,7 +517,8 @@ convert_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
   CLEANUP_FREE char *final = ferry_local_disk_path (step, step->index);
   struct stat st;
 
-  (void) ctx;
+  if (step->target->type == FERRY_PLAN_TARGET_OPENSTACK)
+    return ferry_convert_os_verify (ctx, step, err);
   if (final == NULL)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   if (stat (final, &st) < 0)

@@ -171,7 +171,10 @@ int ferry_registry_order (const struct ferry_registry *reg,
 int ferry_modules_check (struct ferry_err *err);
 
 /* The modules. */
+extern const struct ferry_module ferry_module_boot;
 extern const struct ferry_module ferry_module_convert;
 extern const struct ferry_module ferry_module_libvirt;
+extern const struct ferry_module ferry_module_volume;
+extern const struct ferry_module ferry_module_volume_swap;
 
 #endif

@@ -440,3 +440,83 @@ ferry_osm_deadline (double dflt)
   d = strtod (s, &end);
   return *end == '\0' && d > 0 ? d : dflt;
 }
+
+/* The image properties of VM's boot volume (NULL when out of memory). */
+static cJSON *
+boot_properties (const struct ferry_vm *vm)
+{
+  cJSON *m = cJSON_CreateObject ();
+
+  if (m == NULL || !cJSON_AddStringToObject (m, "hw_disk_bus", "virtio") ||
+      !cJSON_AddStringToObject (m, "hw_vif_model", "virtio") ||
+      (vm->os_type && !cJSON_AddStringToObject (m, "os_type", vm->os_type)) ||
+      (vm->firmware && strcmp (vm->firmware, "uefi") == 0 &&
+       !cJSON_AddStringToObject (m, "hw_firmware_type", "uefi")) ||
+      (vm->machine_type &&
+       !cJSON_AddStringToObject (m, "hw_machine_type", vm->machine_type))) {
+    cJSON_Delete (m);
+    return NULL;
+  }
+  return m;
+}
+
+int
+ferry_osm_volume_make_bootable (struct ferry_os *os, const struct ferry_vm *vm,
+                                const char *id, struct ferry_err *err)
+{
+  CLEANUP_FREE char *path = xasprintf ("/volumes/%s/action", id);
+  cJSON *body = cJSON_CreateObject (), *a, *props = boot_properties (vm);
+  int r = -1;
+
+  if (path == NULL || body == NULL || props == NULL)
+    goto oom;
+  a = cJSON_AddObjectToObject (body, "os-set_bootable");
+  if (a == NULL || !cJSON_AddTrueToObject (a, "bootable"))
+    goto oom;
+  if (ferry_os_request (os, FERRY_OS_VOLUME, "POST", path, body, 0, NULL, err) <
+      0)
+    goto out;
+  cJSON_Delete (body);
+  body = cJSON_CreateObject ();
+  a = body ? cJSON_AddObjectToObject (body, "os-set_image_metadata") : NULL;
+  if (a == NULL)
+    goto oom;
+  cJSON_AddItemToObject (a, "metadata", props);
+  props = NULL;
+  if (ferry_os_request (os, FERRY_OS_VOLUME, "POST", path, body, 0, NULL, err) <
+      0)
+    goto out;
+  r = 0;
+  goto out;
+oom:
+  ferry_err_set (err, ENOMEM, "cannot allocate memory");
+out:
+  cJSON_Delete (body);
+  cJSON_Delete (props);
+  return r;
+}
+
+bool
+ferry_osm_volume_is_bootable (const cJSON *vol, const struct ferry_vm *vm)
+{
+  const char *b = ferry_osm_str (vol, "bootable");
+  const cJSON *meta =
+      cJSON_GetObjectItemCaseSensitive (vol, "volume_image_metadata");
+  cJSON *want = boot_properties (vm), *it;
+  bool ok = b && strcasecmp (b, "true") == 0 && want != NULL;
+
+  cJSON_ArrayForEach (it, want)
+  {
+    if (!ok)
+      break;
+    ok = has_kv (meta, NULL, it->string, it->valuestring);
+  }
+  cJSON_Delete (want);
+  return ok;
+}
+
+bool
+ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i)
+{
+  return i == 0 && vm->boot_from == FERRY_BOOT_FROM_VOLUME;
+}

@@ -81,6 +81,18 @@ const char *ferry_osm_str (const cJSON *obj, const char *name);
 uint64_t ferry_osm_volume_gib (const struct ferry_disk_spec *spec,
                                uint64_t virtual_size);
 
+/* Make volume ID (the VM's boot volume) bootable with the image metadata
+ * Nova boots it by: hw_disk_bus=virtio, hw_vif_model=virtio, os_type,
+ * hw_firmware_type=uefi, hw_machine_type from the VM when set. */
+int ferry_osm_volume_make_bootable (struct ferry_os *os,
+                                    const struct ferry_vm *vm, const char *id,
+                                    struct ferry_err *err);
+/* Does VOL (a Cinder volume object) have the flag and metadata above? */
+bool ferry_osm_volume_is_bootable (const cJSON *vol, const struct ferry_vm *vm);
+/* Is disk I of VM the one Nova boots from (the first disk, unless the VM
+ * boots from its image)? */
+bool ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i);
+
 /* Deadlines (seconds) for waits, FERRY_TEST_OS_DEADLINE overrides all. */
 double ferry_osm_deadline (double dflt);
 

@@ -71,18 +71,6 @@ customize_applies (const struct ferry_plan *plan, const struct ferry_step *step)
          (c->n_files || c->n_firstboot || c->hostname || c->has_autologon);
 }
 
-static const char *const boot_after[] = {
-    "port", "customize", "inject", "resize", "convert", "flavor", NULL};
-static const struct ferry_module module_boot = {
-    .name = "boot",
-    .summary = "boot the Nova server from its volumes and ports",
-    .scope = FERRY_SCOPE_VM,
-    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
-    .after = boot_after,
-    .vm_final = true,
-    .planned = true,
-};
-
 static const char *const customize_after[] = {"inject", "resize", "convert",
                                               NULL};
 static const struct ferry_module module_customize = {
@@ -99,6 +87,25 @@ static const struct ferry_module module_flavor = {
     .summary = "the Nova flavor a booted VM uses exists",
     .scope = FERRY_SCOPE_FLAVOR,
     .on_demand = true,
+    .planned = true,
+};
+
+/* image: the VM asks for a Glance image. */
+static bool
+image_applies (const struct ferry_plan *plan, const struct ferry_step *step)
+{
+  (void) plan;
+  return step->vm->has_image;
+}
+
+static const char *const image_after[] = {"volume-swap", "convert", NULL};
+static const struct ferry_module module_image = {
+    .name = "image",
+    .summary = "a Glance image of the VM's first disk, data written into RBD",
+    .scope = FERRY_SCOPE_VM,
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
+    .after = image_after,
+    .applies = image_applies,
     .planned = true,
 };
 
@@ -130,27 +137,27 @@ static const struct ferry_module module_resize = {
     .planned = true,
 };
 
-static const struct ferry_module module_volume = {
-    .name = "volume",
-    .summary = "the Cinder volume of a disk exists",
-    .scope = FERRY_SCOPE_DISK,
-    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
-    .planned = true,
-};
-
 /* Every declared module, sorted by name. */
 static const struct ferry_module *const all_modules[] = {
-    &module_boot,   &ferry_module_convert, &module_customize,
-    &module_flavor, &module_inject,        &ferry_module_libvirt,
-    &module_port,   &module_resize,        &module_volume,
+    &ferry_module_boot,
+    &ferry_module_convert,
+    &module_customize,
+    &module_flavor,
+    &module_image,
+    &module_inject,
+    &ferry_module_libvirt,
+    &module_port,
+    &module_resize,
+    &ferry_module_volume,
+    &ferry_module_volume_swap,
 };
 const struct ferry_registry ferry_registry_builtin = {
     all_modules, FERRY_ARRAY_SIZE (all_modules)};
 
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
-    &ferry_module_convert,
-    &ferry_module_libvirt,
+    &ferry_module_boot,   &ferry_module_convert,     &ferry_module_libvirt,
+    &ferry_module_volume, &ferry_module_volume_swap,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
 

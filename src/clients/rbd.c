@@ -43,6 +43,7 @@ open_image (const struct ferry_rbd_location *loc, struct ferry_ceph *c,
   return 1;
 }
 
+/* Whether LOC's image exists, with its id and size. */
 int
 ferry_rbd_stat (const struct ferry_rbd_location *loc,
                 struct ferry_rbd_info *ret, struct ferry_err *err)
@@ -68,6 +69,7 @@ ferry_rbd_stat (const struct ferry_rbd_location *loc,
   return 0;
 }
 
+/* Image metadata KEY of LOC (grows the buffer until it fits). */
 int
 ferry_rbd_meta_get (const struct ferry_rbd_location *loc, const char *key,
                     char **ret, struct ferry_err *err)
@@ -111,6 +113,7 @@ ferry_rbd_meta_get (const struct ferry_rbd_location *loc, const char *key,
   return 1;
 }
 
+/* Set image metadata KEY of LOC to VALUE. */
 int
 ferry_rbd_meta_set (const struct ferry_rbd_location *loc, const char *key,
                     const char *value, struct ferry_err *err)
@@ -135,6 +138,7 @@ ferry_rbd_meta_set (const struct ferry_rbd_location *loc, const char *key,
   return 0;
 }
 
+/* Create LOC's image of SIZE bytes, tagged ferry.created-by=ferry. */
 int
 ferry_rbd_create (const struct ferry_rbd_location *loc, uint64_t size,
                   struct ferry_err *err)
@@ -161,6 +165,7 @@ ferry_rbd_create (const struct ferry_rbd_location *loc, uint64_t size,
   return 0;
 }
 
+/* Snapshot SNAP of LOC exists and is protected (idempotent). */
 int
 ferry_rbd_snap_protect (const struct ferry_rbd_location *loc, const char *snap,
                         struct ferry_err *err)
@@ -193,6 +198,7 @@ ferry_rbd_snap_protect (const struct ferry_rbd_location *loc, const char *snap,
   return 0;
 }
 
+/* Remove LOC's image and its snapshots, only when ferry created it. */
 int
 ferry_rbd_remove (const struct ferry_rbd_location *loc, struct ferry_err *err)
 {
@@ -233,6 +239,7 @@ ferry_rbd_remove (const struct ferry_rbd_location *loc, struct ferry_err *err)
   return 0;
 }
 
+/* The fsid of the cluster LOC is in. */
 int
 ferry_ceph_fsid (const struct ferry_rbd_location *loc, char *buf, size_t len,
                  struct ferry_err *err)

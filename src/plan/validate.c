@@ -401,10 +401,9 @@ check_disk (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   ferry_plan_disk_put (plan, disk, false);
 }
 
-/* Fill defaults and check the references, disks and ports of VM I. */
 /* OpenStack rules of VM (mapping M at P): its own keys only on an
- * openstack target, and a target that can adopt images when a disk is in
- * manage mode. */
+ * openstack target, a flavor, and a target that can adopt images when a
+ * disk is in manage mode. */
 static void
 check_vm_openstack (struct ferry_pctx *ctx, const struct ferry_plan *plan,
                     const struct ferry_vm *vm, const struct ferry_ynode *m,
@@ -430,6 +429,11 @@ check_vm_openstack (struct ferry_pctx *ctx, const struct ferry_plan *plan,
     }
     return;
   }
+  if (vm->flavor == NULL)
+    ferry_plan_diag (ctx, m->pos, p,
+                     "a VM on openstack target '%s' needs a flavor (set "
+                     "'flavor' here or 'defaults.flavor')",
+                     t->name);
   for (j = 0; j < vm->n_disks; j++) {
     CLEANUP_FREE char *kp = NULL;
     if (ferry_plan_volume_mode (plan, vm, j) != FERRY_VOLUME_MODE_MANAGE ||
@@ -444,6 +448,8 @@ check_vm_openstack (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   }
 }
 
+/* Fill defaults and check the references, disks and ports of VM I, and
+ * the OpenStack rules. */
 static void
 check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
           struct ferry_plan *plan, size_t i, const struct ferry_ynode *m)

@@ -1,0 +1,353 @@
+/* convert into an OpenStack target: the source disk goes straight into the
+ * RBD image behind the disk's Cinder volume.
+ *
+ *   write-in-place: the volume step created the volume; Cinder's RBD
+ *                   driver made <volumes_pool>/volume-<id>; ferry writes
+ *                   into it.
+ *   manage:         ferry converts into <volumes_pool>/ferry-<plan>-<vm>-
+ *                   disk<N>, which volume-swap then adopts (Cinder renames
+ *                   it volume-<id>, keeping the RBD image id).
+ *
+ * Done is the world's fact, not the journal's: after the last flush the
+ * image gets the metadata ferry.converted = <source chain identity>, so a
+ * rerun with the journal lost converts nothing twice, and never writes
+ * over a server that booted from the volume.  Checkpoints are bound to the
+ * RBD image's id (stable across Cinder's rename) and the source. */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients/rbd.h"
+#include "disk/convert.h"
+#include "disk/disk.h"
+#include "disk/identity.h"
+#include "disk/target.h"
+#include "modules/convert.h"
+#include "modules/local.h"
+#include "modules/openstack.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+
+#define CONVERTED_KEY "ferry.converted"
+
+/* Where a disk's data goes. */
+struct os_dst {
+  enum ferry_volume_mode mode;
+  char vol_id[64];           /* the Cinder volume, "" when none yet */
+  char vol_status[32];       /* its status */
+  struct ferry_location loc; /* the RBD image (valid when has_loc) */
+  bool has_loc;
+  struct ferry_rbd_info info;    /* the image (info.exists) */
+  char *name;                    /* "rbd:pool/image" for messages */
+  char part_id[FERRY_IDENT_HEX]; /* identity of the image for checkpoints */
+};
+
+static void
+dst_clear (struct os_dst *d)
+{
+  ferry_location_clear (&d->loc);
+  free (d->name);
+  memset (d, 0, sizeof *d);
+}
+
+/* sha256 hex of "rbd:<pool>/<id>": the image whatever its name. */
+static void
+image_identity (const struct os_dst *d, char *out)
+{
+  unsigned char md[32];
+  unsigned int n = 0, i;
+  char text[400];
+
+  snprintf (text, sizeof text, "rbd:%s/%s", d->loc.rbd.pool, d->info.id);
+  EVP_Digest (text, strlen (text), md, &n, EVP_sha256 (), NULL);
+  for (i = 0; i < 32; i++)
+    snprintf (out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Find the disk's volume and RBD image (no writes). */
+static int
+locate (struct ferry_ctx *ctx, const struct ferry_step *step, struct os_dst *d,
+        struct ferry_err *err)
+{
+  struct ferry_os *os = ferry_osm_session (ctx, step->target, err);
+  CLEANUP_FREE char *image = NULL;
+  cJSON *vol = NULL;
+  int r;
+
+  memset (d, 0, sizeof *d);
+  d->mode = ferry_plan_volume_mode (ctx->plan, step->vm, step->index);
+  if (os == NULL)
+    return -1;
+  r = ferry_osm_find_volume (os, ctx->plan, step->vm, step->index, &vol, err);
+  if (r < 0)
+    return -1;
+  if (r == 1) {
+    snprintf (d->vol_id, sizeof d->vol_id, "%s",
+              ferry_osm_str (vol, "id") ? ferry_osm_str (vol, "id") : "");
+    snprintf (d->vol_status, sizeof d->vol_status, "%s",
+              ferry_osm_str (vol, "status") ? ferry_osm_str (vol, "status")
+                                            : "");
+    cJSON_Delete (vol);
+    if (asprintf (&image, "volume-%s", d->vol_id) < 0)
+      image = NULL;
+  } else if (d->mode == FERRY_VOLUME_MODE_MANAGE)
+    image = ferry_osm_manage_image (ctx->plan, step->vm, step->index);
+  else
+    return 0; /* write-in-place: no volume yet */
+  if (image == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  if (ferry_osm_rbd (step->target, NULL, image, &d->loc, err) < 0)
+    return -1;
+  d->has_loc = true;
+  d->name = ferry_location_format (&d->loc);
+  if (d->name == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  if (ferry_rbd_stat (&d->loc.rbd, &d->info, err) < 0)
+    return -1;
+  if (d->info.exists)
+    image_identity (d, d->part_id);
+  return 0;
+}
+
+/* Open the step's source disk and its identity. */
+static int
+source_get (struct ferry_ctx *ctx, const struct ferry_step *step,
+            struct ferry_disk **src, char *src_id, struct ferry_err *err)
+{
+  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
+
+  if (ferry_plan_disk_get (ctx->plan,
+                           ferry_plan_source (ctx->plan, step->vm->source),
+                           &spec->loc, src, err) < 0)
+    return -1;
+  if (ferry_disk_identity (*src, src_id, FERRY_IDENT_HEX, err) < 0) {
+    ferry_plan_disk_put (ctx->plan, *src, false);
+    *src = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Is the volume attached to a server (written by a guest)? */
+static bool
+attached (const struct os_dst *d)
+{
+  return strcasecmp (d->vol_status, "in-use") == 0 ||
+         strcasecmp (d->vol_status, "attaching") == 0 ||
+         strcasecmp (d->vol_status, "reserved") == 0;
+}
+
+int
+ferry_convert_os_check (struct ferry_ctx *ctx, const struct ferry_step *step,
+                        struct ferry_observation *ret, struct ferry_err *err)
+{
+  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
+  char src_id[FERRY_IDENT_HEX], why[512];
+  CLEANUP_FREE char *vname = ferry_osm_volume_name (step->vm, step->index);
+  CLEANUP_FREE char *conv = NULL;
+  const struct ferry_step_record *rec;
+  struct ferry_disk *src = NULL;
+  struct os_dst d;
+  uint64_t resume = 0;
+  int r = -1, m;
+
+  if (source_get (ctx, step, &src, src_id, err) < 0)
+    return -1;
+  ret->work_bytes = src->virtual_size;
+  if (locate (ctx, step, &d, err) < 0)
+    goto out;
+  if (!d.has_loc || !d.info.exists) {
+    ret->need = FERRY_NEED_CREATE;
+    snprintf (ret->detail, sizeof ret->detail,
+              "%s%s from %s (%s %s, %" PRIu64 " MiB)",
+              d.mode == FERRY_VOLUME_MODE_MANAGE ? "" : "volume ",
+              d.mode == FERRY_VOLUME_MODE_MANAGE && d.name ? d.name : vname,
+              spec->path, src->format->name, src->subformat,
+              src->virtual_size >> 20);
+    r = 0;
+    goto out;
+  }
+  m = ferry_rbd_meta_get (&d.loc.rbd, CONVERTED_KEY, &conv, err);
+  if (m < 0)
+    goto out;
+  rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
+  if (m == 1 && strcmp (conv, src_id) == 0) {
+    ret->need = FERRY_NEED_DONE;
+    snprintf (ret->detail, sizeof ret->detail, "%s holds %s", d.name,
+              spec->path);
+  } else if (attached (&d)) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail,
+              "%s: volume %s is attached (%s) but %s; not writing under a "
+              "guest (ferry destroy --vm %s, then apply)",
+              d.name, d.vol_id, d.vol_status,
+              m == 1 ? "the source changed since it was converted"
+                     : "its conversion never finished",
+              step->vm->name);
+  } else if (m == 1) {
+    ret->need = FERRY_NEED_UPDATE;
+    snprintf (ret->detail, sizeof ret->detail,
+              "%s: convert again (the source changed since)", d.name);
+  } else if (ferry_convert_ckpt_match (rec, src_id, d.part_id, d.name,
+                                       src->virtual_size, &resume, why,
+                                       sizeof why)) {
+    ret->need = FERRY_NEED_UPDATE;
+    snprintf (ret->detail, sizeof ret->detail,
+              "%s: resume from %" PRIu64 " MiB of %" PRIu64 " MiB (%s %s)",
+              d.name, resume >> 20, src->virtual_size >> 20, src->format->name,
+              src->subformat);
+  } else {
+    ret->need = FERRY_NEED_CREATE;
+    snprintf (ret->detail, sizeof ret->detail,
+              "%s from %s (%s %s, %" PRIu64 " MiB)%s%s", d.name, spec->path,
+              src->format->name, src->subformat, src->virtual_size >> 20,
+              why[0] ? "; " : "", why);
+  }
+  r = 0;
+out:
+  dst_clear (&d);
+  ferry_plan_disk_put (ctx->plan, src, false);
+  return r;
+}
+
+struct os_cb {
+  struct ferry_ctx *ctx;
+  const struct ferry_step *step;
+  const char *src_id, *part_id;
+};
+
+static int
+os_on_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
+{
+  struct os_cb *cb = opaque;
+  char ident[200];
+
+  ferry_convert_ckpt_ident (cb->src_id, cb->part_id, offset, ident,
+                            sizeof ident);
+  return ferry_convert_record (cb->ctx, cb->step, FERRY_EVENT_CHECKPOINT,
+                               offset, ident, err);
+}
+
+static void
+os_on_progress (void *opaque, const struct ferry_convert_progress *p)
+{
+  struct os_cb *cb = opaque;
+
+  if (cb->ctx->progress)
+    cb->ctx->progress (cb->ctx, cb->step, p->done, p->total, p->elapsed,
+                       p->final);
+}
+
+int
+ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
+                        struct ferry_err *err)
+{
+  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
+  char src_id[FERRY_IDENT_HEX], why[512], done[300];
+  CLEANUP_FREE char *conv = NULL;
+  const struct ferry_step_record *rec;
+  struct ferry_convert_opts co = {0};
+  struct os_cb cb = {ctx, step, src_id, NULL};
+  struct ferry_target *dst = NULL;
+  struct ferry_disk *src = NULL;
+  struct os_dst d;
+  int r = -1, m;
+
+  if (source_get (ctx, step, &src, src_id, err) < 0)
+    return -1;
+  if (locate (ctx, step, &d, err) < 0)
+    goto out;
+  if (!d.has_loc) {
+    ferry_err_set (err, ENOENT,
+                   "%s: the Cinder volume of disk %zu does not exist (its "
+                   "volume step did not run)",
+                   step->id, step->index);
+    goto out;
+  }
+  if (!d.info.exists) {
+    if (d.mode != FERRY_VOLUME_MODE_MANAGE || d.vol_id[0]) {
+      ferry_err_set (err, ENOENT, "rbd image %s of volume %s not found", d.name,
+                     d.vol_id);
+      goto out;
+    }
+    if (ferry_rbd_create (&d.loc.rbd,
+                          ferry_osm_volume_gib (spec, src->virtual_size) << 30,
+                          err) < 0 ||
+        ferry_rbd_stat (&d.loc.rbd, &d.info, err) < 0)
+      goto out;
+    image_identity (&d, d.part_id);
+  }
+  m = ferry_rbd_meta_get (&d.loc.rbd, CONVERTED_KEY, &conv, err);
+  if (m < 0)
+    goto out;
+  if (m == 1 && strcmp (conv, src_id) == 0) {
+    ferry_info ("%s: %s already holds this source", step->id, d.name);
+  } else {
+    if (attached (&d)) {
+      ferry_err_set (err, EBUSY,
+                     "%s: volume %s is attached (%s): not writing under a "
+                     "guest",
+                     d.name, d.vol_id, d.vol_status);
+      goto out;
+    }
+    rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
+    if (m == 0 && ferry_convert_ckpt_match (rec, src_id, d.part_id, d.name,
+                                            src->virtual_size, &co.resume_from,
+                                            why, sizeof why))
+      ferry_info ("%s: resuming from %" PRIu64 " MiB (checkpoint in the "
+                  "journal)",
+                  step->id, co.resume_from >> 20);
+    else {
+      if (why[0])
+        ferry_info ("%s: %s, restarting from 0", step->id, why);
+      co.resume_from = 0;
+    }
+    cb.part_id = d.part_id;
+    co.threads = ctx->io_threads;
+    co.checkpoint_interval = ctx->checkpoint_interval;
+    co.checkpoint = os_on_checkpoint;
+    co.progress = os_on_progress;
+    co.opaque = &cb;
+    co.stop = ctx->stop;
+    if (ferry_target_open_location (&d.loc, src->virtual_size,
+                                    co.resume_from ? FERRY_TARGET_RESUME : 0,
+                                    &dst, err) < 0)
+      goto out;
+    if (ferry_convert_disk (src, dst, &co, NULL, err) < 0)
+      goto out;
+    r = ferry_target_close (dst, err);
+    dst = NULL;
+    if (r < 0)
+      goto out;
+    r = -1;
+    /* the world's proof, after the data is durable */
+    if (ferry_rbd_meta_set (&d.loc.rbd, CONVERTED_KEY, src_id, err) < 0)
+      goto out;
+  }
+  snprintf (done, sizeof done, "src=%s rbd=%s volume=%s", src_id, d.info.id,
+            d.vol_id[0] ? d.vol_id : "-");
+  r = ferry_convert_record (ctx, step, FERRY_EVENT_DONE, 0, done, err);
+out:
+  if (dst)
+    ferry_target_close (dst, NULL);
+  dst_clear (&d);
+  ferry_plan_disk_put (ctx->plan, src, true);
+  return r;
+}
+
+int
+ferry_convert_os_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
+                         struct ferry_err *err)
+{
+  struct ferry_observation obs = {0};
+
+  if (ferry_convert_os_check (ctx, step, &obs, err) < 0)
+    return -1;
+  if (obs.need != FERRY_NEED_DONE)
+    return ferry_err_set (err, 0, "%s: not converted after apply: %s", step->id,
+                          obs.detail);
+  return 0;
+}

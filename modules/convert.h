@@ -1,0 +1,41 @@
+/* The convert module's parts shared by its two files: modules/convert.c
+ * (files of local and libvirt targets) and modules/convert-openstack.c
+ * (the RBD image behind a disk's Cinder volume). */
+#ifndef FERRY_MODULES_CONVERT_H
+#define FERRY_MODULES_CONVERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modules/module.h"
+
+/* Append EV with IDENT for STEP (no-op in dry-run). */
+int ferry_convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
+                          enum ferry_event ev, uint64_t offset,
+                          const char *ident, struct ferry_err *err);
+/* The journal ident of a checkpoint at OFFSET into the target whose
+ * identity is PART_ID, converting SRC_ID: "src=… part=… sum=…". */
+void ferry_convert_ckpt_ident (const char *src_id, const char *part_id,
+                               uint64_t offset, char *buf, size_t len);
+/* Does REC's checkpoint belong to SRC_ID and the target HAVE_PART (WHAT in
+ * messages) with an offset within VSIZE?  True with *RET_OFFSET; false
+ * with WHY ("" when there was no checkpoint). */
+bool ferry_convert_ckpt_match (const struct ferry_step_record *rec,
+                               const char *src_id, const char *have_part,
+                               const char *what, uint64_t vsize,
+                               uint64_t *ret_offset, char *why, size_t len);
+
+/* The OpenStack target (modules/convert-openstack.c). */
+int ferry_convert_os_check (struct ferry_ctx *ctx,
+                            const struct ferry_step *step,
+                            struct ferry_observation *ret,
+                            struct ferry_err *err);
+int ferry_convert_os_apply (struct ferry_ctx *ctx,
+                            const struct ferry_step *step,
+                            struct ferry_err *err);
+int ferry_convert_os_verify (struct ferry_ctx *ctx,
+                             const struct ferry_step *step,
+                             struct ferry_err *err);
+
+#endif
