@@ -326,7 +326,7 @@ ferry_osm_find_volume (struct ferry_os *os, const struct ferry_plan *plan,
 
   snprintf (d, sizeof d, "%zu", disk);
   if (name == NULL || (q = ferry_os_escape (name)) == NULL ||
-      (path = xasprintf ("/volumes/detail?all_tenants=0&name=%s", q)) == NULL)
+      (path = xasprintf ("/volumes/detail?name=%s", q)) == NULL)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   return find_marked (os, FERRY_OS_VOLUME, path, "volumes", &m, "volumes", ret,
                       err);
