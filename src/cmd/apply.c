@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmd/cmd.h"
+#include "modules/openstack.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 
@@ -402,6 +403,22 @@ summarize (const struct ferry_run *r, const struct apply_args *a)
 }
 
 /* Load (a saved plan names its plan), confirm, lock, converge, report. */
+/* The OpenStack API traffic of the run, when there was any: requests,
+ * seconds in requests and in waits for objects to settle (make bench reads
+ * this line). */
+static void
+report_openstack (const struct ferry_run *r)
+{
+  struct ferry_os_stats st;
+
+  ferry_os_sessions_stats (r->os, &st);
+  if (st.requests == 0)
+    return;
+  ferry_info ("openstack: %lu API requests, %.1f s in requests, %.1f s "
+              "waiting for objects",
+              st.requests, st.http_seconds, st.wait_seconds);
+}
+
 static int
 apply_run (int argc, char **argv)
 {
@@ -464,6 +481,7 @@ apply_run (int argc, char **argv)
     goto out;
   }
   rc = summarize (&r, &a);
+  report_openstack (&r);
 out:
   ferry_run_free (&r);
   return rc;

@@ -42,7 +42,7 @@ os_cleanup() {
 # rbd_equals_oracle POOL/IMAGE ORACLE: the image's first bytes equal the
 # raw file ORACLE and the rest reads as zeroes
 rbd_equals_oracle() {
-  local out; out=$(mktemp "$TMP/rbd.XXXXXX")
+  local out; out=$(mktemp -u "$TMP/rbd.XXXXXX")
   rbd -c "$CEPH_CONF" export --no-progress "$1" "$out" >/dev/null 2>&1 || return 1
   local n; n=$(stat -c %s "$2")
   cmp -n "$n" "$out" "$2" || { rm -f "$out"; return 1; }
