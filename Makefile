@@ -57,13 +57,42 @@ tests/unit/test-cmd: tests/unit/test-cmd.c $(CLI_OBJS) build/schema.o libferry.a
 tests/helpers/%: tests/helpers/%.c libferry.a
 	$(CC) $(FERRY_CFLAGS) $(CFLAGS) -o $@ $< libferry.a $(LIBS)
 
-check: all $(UNIT_BINS)
-	CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 --exec '' $(UNIT_BINS) $(SHELL_TESTS)
+# OpenStack tests (tests/t/7*-os-*.t) need the lab of tests/lab: `make check`
+# starts it in FERRY_OSLAB in the background (the other tests run meanwhile;
+# the OpenStack tests wait for it on its lock, tests/lab/os-env.sh) and stops
+# it at the end if it started it (FERRY_OSLAB_KEEP=1 keeps it).  A lab
+# already healthy there is reused and left running.  FERRY_NO_OSLAB=1 runs
+# no OpenStack test (check-asan).
+OSLAB_TESTS := $(wildcard tests/t/7*-os-*.t)
+FERRY_OSLAB ?= $(or $(TMPDIR),/tmp)/ferry-oslab
+FERRY_OSLAB_KEEP ?= 0
+FERRY_NO_OSLAB ?= 0
+ifeq ($(FERRY_NO_OSLAB),1)
+SHELL_TESTS := $(filter-out $(OSLAB_TESTS),$(SHELL_TESTS))
+OSLAB_TESTS :=
+endif
 
-# The same tests under AddressSanitizer + UBSan, in a separate build tree.
+check: all $(UNIT_BINS)
+	@lab=; owned=0; \
+	if [ -n "$(OSLAB_TESTS)" ]; then \
+	  lab='$(FERRY_OSLAB)'; mkdir -p "$$lab" || exit 1; \
+	  tests/lab/openstack-lab.sh status "$$lab" >/dev/null 2>&1 || owned=1; \
+	  echo "check: OpenStack lab in $$lab: ensuring it in the background"; \
+	  tests/lab/openstack-lab.sh ensure "$$lab" >"$$lab/.make-ensure.out" 2>&1 & bg=$$!; \
+	fi; \
+	FERRY_OSLAB="$$lab" CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 --exec '' $(UNIT_BINS) $(SHELL_TESTS); rc=$$?; \
+	if [ -n "$$lab" ]; then \
+	  wait $$bg; sed 's/^/check: /' "$$lab/.make-ensure.out"; \
+	  if [ $$owned = 1 ] && [ '$(FERRY_OSLAB_KEEP)' != 1 ]; then tests/lab/openstack-lab.sh stop "$$lab"; \
+	  else echo "check: OpenStack lab left running in $$lab (stop: tests/lab/openstack-lab.sh stop $$lab)"; fi; \
+	fi; \
+	exit $$rc
+
+# The same tests under AddressSanitizer + UBSan, in a separate build tree
+# (without the OpenStack tests tests/t/7*-os-*.t: they need the lab).
 check-asan:
 	$(MAKE) clean-objs
-	$(MAKE) check CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+	$(MAKE) check FERRY_NO_OSLAB=1 CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
 	$(MAKE) clean-objs
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)

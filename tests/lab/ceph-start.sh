@@ -36,6 +36,7 @@ fsid = $FSID
 mon host = v1:127.0.0.1:$PORT
 mon initial members = a
 public addr = 127.0.0.1
+cluster addr = 127.0.0.1
 ms bind msgr2 = false
 auth cluster required = cephx
 auth service required = cephx
