@@ -94,14 +94,6 @@ static const struct ferry_module module_customize = {
     .planned = true,
 };
 
-static const struct ferry_module module_flavor = {
-    .name = "flavor",
-    .summary = "the Nova flavor a booted VM uses exists",
-    .scope = FERRY_SCOPE_FLAVOR,
-    .on_demand = true,
-    .planned = true,
-};
-
 static const char *const inject_after[] = {"resize", "convert", NULL};
 static const struct ferry_module module_inject = {
     .name = "inject",
@@ -109,14 +101,6 @@ static const struct ferry_module module_inject = {
     .scope = FERRY_SCOPE_VM,
     .after = inject_after,
     .applies = inject_applies,
-    .planned = true,
-};
-
-static const struct ferry_module module_port = {
-    .name = "port",
-    .summary = "the Neutron port exists with its MAC, IP and groups",
-    .scope = FERRY_SCOPE_PORT,
-    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
     .planned = true,
 };
 
@@ -140,9 +124,9 @@ static const struct ferry_module module_volume = {
 
 /* Every declared module, sorted by name. */
 static const struct ferry_module *const all_modules[] = {
-    &module_boot,   &ferry_module_convert, &module_customize,
-    &module_flavor, &module_inject,        &ferry_module_libvirt,
-    &module_port,   &module_resize,        &module_volume,
+    &module_boot,         &ferry_module_convert, &module_customize,
+    &ferry_module_flavor, &module_inject,        &ferry_module_libvirt,
+    &ferry_module_port,   &module_resize,        &module_volume,
 };
 const struct ferry_registry ferry_registry_builtin = {
     all_modules, FERRY_ARRAY_SIZE (all_modules)};
@@ -150,7 +134,9 @@ const struct ferry_registry ferry_registry_builtin = {
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
     &ferry_module_convert,
+    &ferry_module_flavor,
     &ferry_module_libvirt,
+    &ferry_module_port,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
 
