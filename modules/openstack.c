@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 
@@ -217,6 +218,20 @@ ferry_osm_metadata (const struct ferry_plan *plan, const struct ferry_vm *vm,
     return NULL;
   }
   return m;
+}
+
+/* See openstack.h: vsnprintf at the end of what BUF holds. */
+void
+ferry_osm_appendf (char *buf, size_t len, const char *fmt, ...)
+{
+  size_t n = strnlen (buf, len);
+  va_list ap;
+
+  if (n + 1 >= len)
+    return;
+  va_start (ap, fmt);
+  vsnprintf (buf + n, len - n, fmt, ap);
+  va_end (ap);
 }
 
 const char *
@@ -519,4 +534,18 @@ bool
 ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i)
 {
   return i == 0 && vm->boot_from == FERRY_BOOT_FROM_VOLUME;
+}
+
+/* See openstack.h: a kill -9 window for tests, by name. */
+void
+ferry_osm_test_pause (const char *point)
+{
+  const char *s = getenv ("FERRY_TEST_OS_PAUSE");
+
+  if (s == NULL || strcmp (s, point) != 0)
+    return;
+  fprintf (stderr, "ferry: test pause at '%s'\n", point);
+  fflush (stderr);
+  for (;;)
+    sleep (1);
 }

@@ -73,6 +73,12 @@ int ferry_osm_rbd (const struct ferry_plan_target *t, const char *pool,
                    const char *image, struct ferry_location *ret,
                    struct ferry_err *err);
 
+/* Append printf-style text to the NUL-terminated string in BUF (LEN
+ * bytes), cutting what does not fit: for one-line details built from
+ * lists. */
+void ferry_osm_appendf (char *buf, size_t len, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 /* The string member NAME of OBJ, or NULL. */
 const char *ferry_osm_str (const cJSON *obj, const char *name);
 
@@ -92,6 +98,10 @@ bool ferry_osm_volume_is_bootable (const cJSON *vol, const struct ferry_vm *vm);
 /* Is disk I of VM the one Nova boots from (the first disk, unless the VM
  * boots from its image)? */
 bool ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i);
+/* A test hook: when $FERRY_TEST_OS_PAUSE equals POINT ("port:created"),
+ * say "ferry: test pause at 'POINT'" on stderr and wait to be killed, so
+ * a test can kill -9 ferry at exactly that point. */
+void ferry_osm_test_pause (const char *point);
 
 /* Deadlines (seconds) for waits, FERRY_TEST_OS_DEADLINE overrides all. */
 double ferry_osm_deadline (double dflt);

@@ -82,14 +82,6 @@ static const struct ferry_module module_customize = {
     .planned = true,
 };
 
-static const struct ferry_module module_flavor = {
-    .name = "flavor",
-    .summary = "the Nova flavor a booted VM uses exists",
-    .scope = FERRY_SCOPE_FLAVOR,
-    .on_demand = true,
-    .planned = true,
-};
-
 /* image: the VM asks for a Glance image. */
 static bool
 image_applies (const struct ferry_plan *plan, const struct ferry_step *step)
@@ -119,14 +111,6 @@ static const struct ferry_module module_inject = {
     .planned = true,
 };
 
-static const struct ferry_module module_port = {
-    .name = "port",
-    .summary = "the Neutron port exists with its MAC, IP and groups",
-    .scope = FERRY_SCOPE_PORT,
-    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
-    .planned = true,
-};
-
 static const char *const resize_after[] = {"convert", NULL};
 static const struct ferry_module module_resize = {
     .name = "resize",
@@ -142,11 +126,11 @@ static const struct ferry_module *const all_modules[] = {
     &ferry_module_boot,
     &ferry_module_convert,
     &module_customize,
-    &module_flavor,
+    &ferry_module_flavor,
     &module_image,
     &module_inject,
     &ferry_module_libvirt,
-    &module_port,
+    &ferry_module_port,
     &module_resize,
     &ferry_module_volume,
     &ferry_module_volume_swap,
@@ -156,8 +140,9 @@ const struct ferry_registry ferry_registry_builtin = {
 
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
-    &ferry_module_boot,   &ferry_module_convert,     &ferry_module_libvirt,
-    &ferry_module_volume, &ferry_module_volume_swap,
+    &ferry_module_boot,        &ferry_module_convert, &ferry_module_flavor,
+    &ferry_module_libvirt,     &ferry_module_port,    &ferry_module_volume,
+    &ferry_module_volume_swap,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""os-fake.py PORTFILE LOGFILE: a canned-fault OpenStack on 127.0.0.1.
+"""os-fake.py PORTFILE LOGFILE [CERT KEY]: a canned-fault OpenStack on
+127.0.0.1 (HTTPS with CERT and KEY).
 
 Serves the faults a real cloud cannot be made to produce on demand, for
 tests/t/60-os-client.t.  It listens on a free port (written to PORTFILE)
@@ -14,6 +15,7 @@ issue order, never the token).  The password must be $FAKE_PASSWORD.
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -77,7 +79,9 @@ class H(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def catalog(self, scen):
-        base = "http://127.0.0.1:%d/%s" % (self.server.server_port, scen)
+        base = "%s://127.0.0.1:%d/%s" % (
+            "https" if len(sys.argv) > 3 else "http",
+            self.server.server_port, scen)
         if scen.split("-")[0] == "refused":
             base = "http://127.0.0.1:%d/%s" % (CLOSED, scen)
         eps = [("identity", base + "/v3"),
@@ -264,6 +268,10 @@ class H(BaseHTTPRequestHandler):
 def main():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     srv.daemon_threads = True
+    if len(sys.argv) > 3:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = sys.argv[1] + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_port)

@@ -13,12 +13,19 @@ command -v python3 >/dev/null || skip_all "python3 is needed for the fake OpenSt
 
 export FAKE_PASSWORD="pw-Sup3r-$$-secret"
 export FAKE_APP_SECRET="ac-S3cret-$$-value"
+# A second fake serves HTTPS with a throw-away self-signed certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/key.pem" \
+  -out "$TMP/cert.pem" >/dev/null 2>&1 || { echo "Bail out! openssl req failed"; exit 1; }
 python3 "$TOP/tests/helpers/os-fake.py" "$TMP/port" "$TMP/requests" &
 FAKE_PID=$!
-trap 'kill $FAKE_PID 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
-for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
-[ -s "$TMP/port" ] || { echo "Bail out! the fake OpenStack did not start"; exit 1; }
-PORT=$(cat "$TMP/port")
+python3 "$TOP/tests/helpers/os-fake.py" "$TMP/tlsport" "$TMP/requests" \
+  "$TMP/cert.pem" "$TMP/key.pem" &
+TLS_PID=$!
+trap 'kill $FAKE_PID $TLS_PID 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do [ -s "$TMP/port" ] && [ -s "$TMP/tlsport" ] && break; sleep 0.1; done
+[ -s "$TMP/port" ] && [ -s "$TMP/tlsport" ] || { echo "Bail out! the fake OpenStack did not start"; exit 1; }
+PORT=$(cat "$TMP/port") TLSPORT=$(cat "$TMP/tlsport")
 
 # One cloud per scenario; the password only in secure.yaml.
 SCENARIOS="ok r500 r429 e404 e400 e500 neutron404 glance404 busy409 plain409
@@ -45,10 +52,26 @@ EOF
       application_credential_secret: $FAKE_APP_SECRET
     region_name: RegionOne
 EOF
+  for s in ok-tls ok-tlsca ok-insecure; do
+    cat <<EOF
+  $s:
+    auth:
+      auth_url: https://127.0.0.1:$TLSPORT/$s/v3
+      username: demo
+      project_name: demo
+    region_name: RegionOne
+EOF
+    case $s in
+      ok-tlsca) echo "    cacert: $TMP/cert.pem" ;;
+      ok-insecure) echo "    verify: false" ;;
+    esac
+  done
 } >"$TMP/clouds.yaml"
 {
   echo "clouds:"
-  for s in $SCENARIOS; do echo "  $s: {auth: {password: '$FAKE_PASSWORD'}}"; done
+  for s in $SCENARIOS ok-tls ok-tlsca ok-insecure; do
+    echo "  $s: {auth: {password: '$FAKE_PASSWORD'}}"
+  done
 } >"$TMP/secure.yaml"
 export OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLIENT_SECURE_FILE=$TMP/secure.yaml
 unset OS_CLOUD OS_AUTH_URL OS_PASSWORD OS_USERNAME OS_PROJECT_NAME OS_REGION_NAME
@@ -66,6 +89,19 @@ fails_with "application credential auth" 0 '^status 200$' \
   os appcred request volume GET /volumes/detail
 fails_with "endpoint: the region's public cinder URL with the project id" 0 \
   "^http://127.0.0.1:$PORT/ok/volume/v3/p-0123456789\$" os ok endpoint volume
+
+fails_with "https, self-signed, no cacert: refused" 1 \
+  '^os-request: keystone: POST https://127.0.0.1:[0-9]+/ok-tls/v3/auth/tokens: .*certificate' \
+  os ok-tls request volume GET /volumes/detail
+is "https, self-signed: no request got through" "$(grep -c '^ok-tls ' "$TMP/requests")" 0
+fails_with "https with cacert: the CA file is used" 0 '^status 200$' \
+  os ok-tlsca request volume GET /volumes/detail
+fails_with "https with verify: false" 0 '^status 200$' \
+  os ok-insecure request volume GET /volumes/detail
+fails_with "https with OS_INSECURE=true" 0 '^status 200$' \
+  env OS_INSECURE=true "$R" ok-tls request volume GET /volumes/detail
+fails_with "https with OS_CACERT" 0 '^status 200$' \
+  env OS_CACERT="$TMP/cert.pem" "$R" ok-tls request volume GET /volumes/detail
 
 fails_with "500, 500, 200: success after 2 retries" 0 '^status 200$' \
   os r500 request compute GET /servers/detail
