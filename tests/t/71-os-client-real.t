@@ -58,12 +58,19 @@ fails_with "a wrong password: keystone's message" 1 \
 # A volume's life: created (one attempt), polled to available, deleted,
 # polled until Cinder answers 404.
 name=ferry-t71-$$
+# cleanup: every volume of this name goes, whatever failed
+cleanup() {
+  "$R" lab list volume "/volumes/detail?name=$name" volumes 2>/dev/null | sed -n 2p |
+    jq -r '.[].id' 2>/dev/null | while read -r id; do
+      "$R" lab request volume DELETE "/volumes/$id" >/dev/null 2>&1; done
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
 out=$(os lab request volume POST /volumes \
   "{\"volume\":{\"size\":1,\"name\":\"$name\",\"volume_type\":\"ceph\"}}" noretry 2>>"$TMP/stderr")
 is "volume create: HTTP 202" "$(head -1 <<<"$out")" "status 202"
 vol=$(json "$out" .volume.id)
 [[ $vol =~ ^[0-9a-f-]{36}$ ]] || { echo "Bail out! no volume id in: $out"; exit 1; }
-trap '"$R" lab request volume DELETE "/volumes/$vol" >/dev/null 2>&1; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 fails_with "wait: the volume becomes available" 0 \
   "^\\{\"id\":\"$vol\",\"status\":\"available\"" \
   os lab wait volume "/volumes/$vol" volume available error 300
