@@ -304,11 +304,57 @@ merge_yaml (struct ferry_os_cloud *c, struct ydoc *d, yaml_node_t *node,
   return 0;
 }
 
+/* Fields that name the same thing two ways: a variable setting one of
+ * them drops the file's other (OS_PROJECT_NAME over a clouds.yaml
+ * project_id must not leave the id winning in the auth request). */
+static const struct {
+  const char *env_a, *env_b;
+  size_t off_a, off_b;
+} alternatives[] = {
+#define A(ea, eb, a, b)                                                        \
+  {                                                                            \
+    ea, eb, offsetof (struct ferry_os_cloud, a),                               \
+        offsetof (struct ferry_os_cloud, b)                                    \
+  }
+    A ("OS_USERNAME", "OS_USER_ID", username, user_id),
+    A ("OS_PROJECT_NAME", "OS_PROJECT_ID", project_name, project_id),
+    A ("OS_USER_DOMAIN_NAME", "OS_USER_DOMAIN_ID", user_domain_name,
+       user_domain_id),
+    A ("OS_PROJECT_DOMAIN_NAME", "OS_PROJECT_DOMAIN_ID", project_domain_name,
+       project_domain_id),
+    A ("OS_APPLICATION_CREDENTIAL_NAME", "OS_APPLICATION_CREDENTIAL_ID",
+       app_cred_name, app_cred_id),
+#undef A
+};
+
+/* Is variable NAME set and not empty? */
+static bool
+env_set (const char *name)
+{
+  const char *v = getenv (name);
+
+  return v && *v;
+}
+
 /* Overrides from the OS_* variables. */
 static int
 merge_env (struct ferry_os_cloud *c, struct ferry_err *err)
 {
   const char *v;
+
+  for (size_t i = 0; i < FERRY_ARRAY_SIZE (alternatives); i++) {
+    bool a = env_set (alternatives[i].env_a);
+    bool b = env_set (alternatives[i].env_b);
+    char **pa = (char **) ((char *) c + alternatives[i].off_a);
+    char **pb = (char **) ((char *) c + alternatives[i].off_b);
+    if (a && !b) {
+      free (*pb);
+      *pb = NULL;
+    } else if (b && !a) {
+      free (*pa);
+      *pa = NULL;
+    }
+  }
 
   for (size_t i = 0; i < FERRY_ARRAY_SIZE (fields); i++) {
     v = getenv (fields[i].env);

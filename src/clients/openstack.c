@@ -442,9 +442,12 @@ exchange (struct ferry_os *os, enum ferry_os_service s, const char *method,
   curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
   if (strcmp (method, "HEAD") == 0)
     curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
-  if (body) {
-    curl_easy_setopt (h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
+  /* a POST or PUT without a body still sends "Content-Length: 0" */
+  if (body || strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0 ||
+      strcmp (method, "PATCH") == 0) {
+    curl_easy_setopt (h, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE,
+                      (long) (body ? strlen (body) : 0));
   }
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -167,6 +167,9 @@ class H(BaseHTTPRequestHandler):
         ok = {"volumes": [{"id": "v1", "status": "available"}]}
         if kind == "ok":
             return self.reply(200, ok)
+        if kind == "slow":
+            time.sleep(3)
+            return self.reply(200, ok)
         if kind == "r500":
             if hit <= 2:
                 return self.reply(500, {"computeFault": {

@@ -29,7 +29,8 @@ PORT=$(cat "$TMP/port") TLSPORT=$(cat "$TMP/tlsport")
 
 # One cloud per scenario; the password only in secure.yaml.
 SCENARIOS="ok r500 r429 e404 e400 e500 neutron404 glance404 busy409 plain409
-  cut badjson expiring r401 a401 pages wait waiterr refused badauth r401-par"
+  cut badjson expiring r401 a401 pages wait waiterr refused badauth r401-par
+  slow r500-count"
 {
   echo "clouds:"
   for s in $SCENARIOS; do
@@ -42,6 +43,7 @@ SCENARIOS="ok r500 r429 e404 e400 e500 neutron404 glance404 busy409 plain409
       domain_name: Default
     region_name: RegionOne
 EOF
+    [ "$s" = slow ] && echo "    api_timeout: 0.5"
   done
   cat <<EOF
   appcred:
@@ -106,6 +108,16 @@ fails_with "https with OS_CACERT" 0 '^status 200$' \
 fails_with "500, 500, 200: success after 2 retries" 0 '^status 200$' \
   os r500 request compute GET /servers/detail
 is "500, 500, 200: the server saw 3 requests" "$(hits r500)" 3
+fails_with "500, 500, 200: the client's counter says 4 requests (with Keystone)" \
+  0 '^requests 4$' os r500-count request compute GET /servers/detail
+
+t0=$(date +%s%N)
+fails_with "api_timeout 0.5 s, a 3 s reply: timed out after 1 retry" 1 \
+  '^os-request: cinder: GET http://[^ ]*/slow/volume/v3/[^ ]*/volumes/detail: Operation timed out after' \
+  "$R" --retries 1 --backoff 0.05 slow request volume GET /volumes/detail
+ms=$((($(date +%s%N) - t0) / 1000000))
+ok "api_timeout: gave up in ${ms} ms (< 2500)" test "$ms" -lt 2500
+is "api_timeout: 2 attempts" "$(hits slow)" 2
 
 t0=$(date +%s%N)
 fails_with "429 with Retry-After: 1, then 200: success" 0 '^status 200$' \

@@ -196,9 +196,13 @@ test_env_overrides (void **state)
   setenv ("OS_REGION_NAME", "RegionTwo", 1);
   setenv ("OS_INSECURE", "true", 1);
   setenv ("OS_API_TIMEOUT", "5", 1);
+  setenv ("OS_PROJECT_ID", "pid-env", 1);
   c = load_ok (NULL);
   assert_string_equal (c->name, "prod");
   assert_string_equal (c->password, "from-env");
+  /* the variable's project id replaces the file's project name */
+  assert_string_equal (c->project_id, "pid-env");
+  assert_null (c->project_name);
   assert_string_equal (c->region_name, "RegionTwo");
   assert_string_equal (c->username, "alice");
   assert_false (c->verify);
