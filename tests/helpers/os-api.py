@@ -13,9 +13,11 @@ $TMPDIR/os-api-<cloud>.json for 30 minutes.
 import json, os, sys, time, urllib.request, urllib.error
 import yaml
 
-def auth(cloud):
+def auth(cloud, fresh=False):
     cache = os.path.join(os.environ.get("TMPDIR", "/tmp"), "os-api-%s-%d.json" % (cloud, os.getuid()))
     try:
+        if fresh:
+            raise OSError
         c = json.load(open(cache))
         if c["cfg"] == os.environ.get("OS_CLIENT_CONFIG_FILE") and c["t"] > time.time() - 1800:
             return c["token"], c["catalog"]
@@ -53,7 +55,13 @@ def main():
         cloud, args = args[1], args[2:]
     svc, method, path = args[0], args[1], args[2]
     body = args[3].encode() if len(args) > 3 else None
-    token, catalog = auth(cloud)
+    for attempt in (0, 1):
+        if request(cloud, svc, method, path, body, attempt == 1):
+            return
+
+def request(cloud, svc, method, path, body, fresh):
+    """True when done; False on a 401 with a cached token (retry fresh)."""
+    token, catalog = auth(cloud, fresh)
     base = None
     for s in catalog:
         if s["type"] == svc:
@@ -71,9 +79,12 @@ def main():
         with urllib.request.urlopen(req, timeout=120) as r:
             data = r.read()
     except urllib.error.HTTPError as e:
+        if e.code == 401 and not fresh:
+            return False
         sys.stderr.write("os-api: HTTP %d: %s\n" % (e.code, e.read().decode(errors="replace")[:500]))
         sys.exit(1)
     if data:
         sys.stdout.write(data.decode() + "\n")
+    return True
 
 main()
