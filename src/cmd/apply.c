@@ -316,6 +316,7 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
   char hash[65], answer[16] = "";
 
   ctx.plan = r->plan;
+  ctx.os = r->os;
   ctx.dry_run = true;
   if (ferry_run_state (r, false) < 0)
     return -1;
@@ -441,6 +442,7 @@ apply_run (int argc, char **argv)
   if (!a.dry_run && ferry_run_record_writer (&r) < 0)
     goto out;
   ctx.plan = r.plan;
+  ctx.os = r.os;
   ctx.state = r.state;
   ctx.dry_run = a.dry_run;
   ctx.io_threads = a.io_threads;

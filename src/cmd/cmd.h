@@ -138,6 +138,7 @@ struct ferry_run {
   struct ferry_step_result *res; /* one per step */
   struct ferry_state *state;     /* once ferry_run_state ran */
   struct ferry_state_lock *lock; /* the plan lock of a writing run */
+  struct ferry_os_sessions *os;  /* OpenStack sessions of this run */
 };
 
 /* Load, validate and expand FILE (PLAN_FLAGS: FERRY_PLAN_*), select the

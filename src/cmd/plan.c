@@ -56,6 +56,7 @@ plan_run (int argc, char **argv)
     goto out;
   ferry_run_check_writer (&r);
   ctx.plan = r.plan;
+  ctx.os = r.os;
   ctx.dry_run = true;
   ctx.state = r.state;
   if (ferry_engine_observe (&ctx, r.graph, r.keep, r.res, &err) < 0) {

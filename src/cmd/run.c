@@ -10,6 +10,7 @@
 
 #include "cmd/cmd.h"
 #include "modules/module.h"
+#include "modules/openstack.h"
 #include "util/log.h"
 
 /* Release everything ferry_run_load and the state helpers took: the
@@ -18,6 +19,7 @@ void
 ferry_run_free (struct ferry_run *r)
 {
   ferry_run_state_close (r);
+  ferry_os_sessions_free (r->os);
   ferry_graph_free (r->graph);
   ferry_plan_free (r->plan);
   free (r->keep);
@@ -58,6 +60,11 @@ ferry_run_load (const char *file, unsigned plan_flags,
   size_t i;
 
   memset (ret, 0, sizeof *ret);
+  ret->os = ferry_os_sessions_new ();
+  if (ret->os == NULL) {
+    ferry_error ("cannot allocate memory");
+    return -1;
+  }
   if (ferry_plan_load (file, plan_flags, &ret->plan, &diag, &err) < 0) {
     for (i = 0; i < diag.n; i++)
       ferry_say (stderr, FERRY_LOG_ERROR, "%s", diag.lines[i]);
