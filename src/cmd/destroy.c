@@ -51,6 +51,7 @@ struct victim {
   size_t count;                      /* objects found */
 };
 
+/* Free what victim_find found (a half-filled victim is fine). */
 static void
 victim_clear (struct victim *v)
 {
