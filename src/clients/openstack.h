@@ -76,11 +76,17 @@ void ferry_os_close (struct ferry_os *os);
 /* The scoped project's id (authenticates if needed); NULL on error. */
 const char *ferry_os_project_id (struct ferry_os *os, struct ferry_err *err);
 /* The endpoint of SERVICE from the catalog (interface and region of the
- * cloud), no trailing slash; NULL on error ("no 'volumev3' endpoint ..."). */
+ * cloud), no trailing slash; NULL on error ("no 'volumev3' endpoint ...").
+ * Identity is the cloud's auth_url (always ending in /v3), so identity
+ * paths read "/users/ID" whatever the catalog says.  Cinder's endpoint
+ * includes the project id; Glance's and Neutron's have no version
+ * ("/v2/images", "/v2.0/networks"); Nova's ends in /v2.1. */
 const char *ferry_os_endpoint (struct ferry_os *os, enum ferry_os_service s,
                                struct ferry_err *err);
 
-/* Flags of ferry_os_request. */
+/* Flags of ferry_os_request.  Without FERRY_OS_NO_RETRY a POST is sent
+ * again after a connection error or a 5xx: pass it for a POST that must not
+ * run twice (creating a volume); a 401 is re-authenticated either way. */
 enum {
   FERRY_OS_OK_404 = 1 << 0,   /* a 404 is an answer, not an error */
   FERRY_OS_OK_409 = 1 << 1,   /* a 409 is an answer (no retry) */
@@ -110,7 +116,8 @@ int ferry_os_list (struct ferry_os *os, enum ferry_os_service s,
 /* Poll GET PATH until object KEY's "status" is one of WANT (a
  * NULL-terminated list, compared case-insensitively), failing at once
  * when it is one of FAIL (the error carries the object's fault or
- * error message), or after DEADLINE seconds.  Waits grow from 1 s to 10 s.
+ * error message), or after DEADLINE seconds.  Waits grow from 1 s to 10 s
+ * (multiplied by $FERRY_TEST_OS_POLL_SCALE, a test hook in (0, 1]).
  * The object in *RET (caller frees; RET may be NULL).  A 404 fails unless
  * WANT contains "DELETED", which then matches it. */
 int ferry_os_wait (struct ferry_os *os, enum ferry_os_service s,
