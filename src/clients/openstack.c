@@ -394,8 +394,8 @@ on_header (char *data, size_t size, size_t nmemb, void *p)
  * request could not even be built (R->rc tells transport failures). */
 static int
 exchange (struct ferry_os *os, enum ferry_os_service s, const char *method,
-          const char *url, const char *body, const char *token, struct reply *r,
-          struct ferry_err *err)
+          const char *url, const char *body, const char *token, unsigned flags,
+          struct reply *r, struct ferry_err *err)
 {
   CURL *h = curl_easy_init ();
   struct curl_slist *hdrs = NULL, *t;
@@ -416,7 +416,9 @@ exchange (struct ferry_os *os, enum ferry_os_service s, const char *method,
       hdrs = t;                                                                \
   } while (0)
   ADD ("Accept: application/json");
-  if (body)
+  if (body && (flags & FERRY_OS_JSON_PATCH))
+    ADD ("Content-Type: application/openstack-images-v2.1-json-patch");
+  else if (body)
     ADD ("Content-Type: application/json");
   /* no "Expect: 100-continue" round trip for JSON bodies */
   ADD ("Expect:");
@@ -680,7 +682,7 @@ send_retrying (struct ferry_os *os, enum ferry_os_service s, const char *method,
 
   for (unsigned n = 0;; n++) {
     double wait;
-    if (exchange (os, s, method, url, body, token, r, err) < 0)
+    if (exchange (os, s, method, url, body, token, flags, r, err) < 0)
       return -1;
     if (r->rc == CURLE_OK && (r->status < 500 || r->status == 501) &&
         r->status != 429 &&
@@ -1279,18 +1281,21 @@ ferry_os_wait (struct ferry_os *os, enum ferry_os_service s, const char *path,
       return ferry_err_set (err, 0, "%s: '%s' not found (HTTP 404)",
                             ferry_os_service_name (s), path);
     }
-    o = cJSON_GetObjectItemCaseSensitive (j, key);
+    /* KEY NULL: the reply is the object itself (Glance v2) */
+    o = key ? cJSON_GetObjectItemCaseSensitive (j, key) : j;
     st = cJSON_GetObjectItemCaseSensitive (o, "status");
     if (!cJSON_IsString (st)) {
       cJSON_Delete (j);
-      return ferry_err_set (err, 0, "%s: GET %s: the reply has no '%s.status'",
-                            ferry_os_service_name (s), path, key);
+      return ferry_err_set (err, 0, "%s: GET %s: the reply has no '%s%sstatus'",
+                            ferry_os_service_name (s), path, key ? key : "",
+                            key ? "." : "");
     }
     snprintf (last, sizeof last, "%s", st->valuestring);
     if (in_list (st->valuestring, want)) {
       if (ret)
-        *ret = cJSON_DetachItemViaPointer (j, o);
-      cJSON_Delete (j);
+        *ret = key ? cJSON_DetachItemViaPointer (j, o) : j;
+      if (key || !ret)
+        cJSON_Delete (j);
       return 0;
     }
     if (in_list (st->valuestring, fail)) {

@@ -91,6 +91,9 @@ enum {
   FERRY_OS_OK_404 = 1 << 0,   /* a 404 is an answer, not an error */
   FERRY_OS_OK_409 = 1 << 1,   /* a 409 is an answer (no retry) */
   FERRY_OS_NO_RETRY = 1 << 2, /* one attempt (non-idempotent POSTs) */
+  /* the body is a Glance JSON patch (Content-Type
+   * application/openstack-images-v2.1-json-patch, e.g. adding a location) */
+  FERRY_OS_JSON_PATCH = 1 << 3,
 };
 
 /* One request: METHOD on PATH relative to the service's endpoint ("/volumes
@@ -118,7 +121,8 @@ int ferry_os_list (struct ferry_os *os, enum ferry_os_service s,
  * when it is one of FAIL (the error carries the object's fault or
  * error message), or after DEADLINE seconds.  Waits grow from 1 s to 10 s
  * (multiplied by $FERRY_TEST_OS_POLL_SCALE, a test hook in (0, 1]).
- * The object in *RET (caller frees; RET may be NULL).  A 404 fails unless
+ * KEY NULL: the reply is the object (Glance v2).  The object in *RET
+ * (caller frees; RET may be NULL).  A 404 fails unless
  * WANT contains "DELETED", which then matches it. */
 int ferry_os_wait (struct ferry_os *os, enum ferry_os_service s,
                    const char *path, const char *key, const char *const *want,
