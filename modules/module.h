@@ -172,6 +172,7 @@ int ferry_modules_check (struct ferry_err *err);
 
 /* The modules. */
 extern const struct ferry_module ferry_module_convert;
+extern const struct ferry_module ferry_module_image;
 extern const struct ferry_module ferry_module_libvirt;
 
 #endif

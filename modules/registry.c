@@ -71,8 +71,9 @@ customize_applies (const struct ferry_plan *plan, const struct ferry_step *step)
          (c->n_files || c->n_firstboot || c->hostname || c->has_autologon);
 }
 
-static const char *const boot_after[] = {
-    "port", "customize", "inject", "resize", "convert", "flavor", NULL};
+static const char *const boot_after[] = {"port",   "customize",   "inject",
+                                         "resize", "convert",     "flavor",
+                                         "image",  "volume-swap", NULL};
 static const struct ferry_module module_boot = {
     .name = "boot",
     .summary = "boot the Nova server from its volumes and ports",
@@ -138,11 +139,32 @@ static const struct ferry_module module_volume = {
     .planned = true,
 };
 
+/* volume-swap: a manage-mode disk. */
+static bool
+volume_swap_applies (const struct ferry_plan *plan,
+                     const struct ferry_step *step)
+{
+  return ferry_plan_volume_mode (plan, step->vm, step->index) ==
+         FERRY_VOLUME_MODE_MANAGE;
+}
+
+static const char *const volume_swap_after[] = {"convert", NULL};
+static const struct ferry_module module_volume_swap = {
+    .name = "volume-swap",
+    .summary = "adopt a manage-mode disk's RBD image as its Cinder volume",
+    .scope = FERRY_SCOPE_DISK,
+    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
+    .after = volume_swap_after,
+    .applies = volume_swap_applies,
+    .planned = true,
+};
+
 /* Every declared module, sorted by name. */
 static const struct ferry_module *const all_modules[] = {
-    &module_boot,   &ferry_module_convert, &module_customize,
-    &module_flavor, &module_inject,        &ferry_module_libvirt,
-    &module_port,   &module_resize,        &module_volume,
+    &module_boot,          &ferry_module_convert, &module_customize,
+    &module_flavor,        &ferry_module_image,   &module_inject,
+    &ferry_module_libvirt, &module_port,          &module_resize,
+    &module_volume,        &module_volume_swap,
 };
 const struct ferry_registry ferry_registry_builtin = {
     all_modules, FERRY_ARRAY_SIZE (all_modules)};
@@ -150,6 +172,7 @@ const struct ferry_registry ferry_registry_builtin = {
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
     &ferry_module_convert,
+    &ferry_module_image,
     &ferry_module_libvirt,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
