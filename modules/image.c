@@ -55,6 +55,8 @@ image_status (const cJSON *img)
   return s ? s : "";
 }
 
+/* Observe ferry's image of the VM (read-only): active, queued (resume), none
+ * (create; blocked without an images pool) or unusable (blocked). */
 static int
 image_check (struct ferry_ctx *ctx, const struct ferry_step *step,
              struct ferry_observation *ret, struct ferry_err *err)
@@ -145,6 +147,7 @@ struct copy_cb {
   const struct ferry_step *step;
 };
 
+/* The converter's progress, as the run's progress of this step. */
 static void
 copy_progress (void *opaque, const struct ferry_convert_progress *p)
 {
@@ -281,6 +284,9 @@ find_source (struct ferry_ctx *ctx, const struct ferry_step *step,
   return -1;
 }
 
+/* Converge: the source must be converted; find or create the image
+ * (recorded at once), copy the data unless an equal copy is there,
+ * snapshot, add the location, wait for active. */
 static int
 image_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
              struct ferry_err *err)
@@ -366,6 +372,7 @@ out:
   return r;
 }
 
+/* The image of ours is there and active. */
 static int
 image_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
               struct ferry_err *err)
