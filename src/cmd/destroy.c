@@ -92,6 +92,30 @@ rbd_is_ours (const struct ferry_location *loc, struct ferry_err *err)
   return m == 1 && strcmp (tag, "ferry") == 0;
 }
 
+/* A marked volume attached to a server that is not the VM's own marked
+ * server stays where it is: refuse before anything is removed. */
+static int
+check_attachments (const struct victim *v, const cJSON *vol,
+                   struct ferry_err *err)
+{
+  const cJSON *a, *list = cJSON_GetObjectItemCaseSensitive (vol, "attachments");
+  const char *ours = v->server ? ferry_osm_str (v->server, "id") : NULL;
+  const char *sid;
+
+  cJSON_ArrayForEach (a, list)
+  {
+    sid = ferry_osm_str (a, "server_id");
+    if (sid && (ours == NULL || strcmp (sid, ours) != 0))
+      return ferry_err_set (err, EBUSY,
+                            "volume '%s' (id %s) is attached to server '%s', "
+                            "which is not ferry's server of VM '%s': detach "
+                            "it first (nothing was removed)",
+                            ferry_osm_str (vol, "name"),
+                            ferry_osm_str (vol, "id"), sid, v->vm->name);
+  }
+  return 0;
+}
+
 /* Find every marked object of V's VM (read-only).  0 or -1. */
 static int
 victim_find (struct ferry_ctx *ctx, struct victim *v, struct ferry_err *err)
@@ -122,7 +146,7 @@ victim_find (struct ferry_ctx *ctx, struct victim *v, struct ferry_err *err)
   }
   for (i = 0; i < vm->n_disks; i++) {
     r = ferry_osm_find_volume (v->os, ctx->plan, vm, i, &v->volumes[i], err);
-    if (r < 0)
+    if (r < 0 || (r && check_attachments (v, v->volumes[i], err) < 0))
       return -1;
     v->count += r;
     if (ferry_plan_volume_mode (ctx->plan, vm, i) != FERRY_VOLUME_MODE_MANAGE)

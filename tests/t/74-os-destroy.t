@@ -145,4 +145,15 @@ is "the journal says the VM's convert step was destroyed" \
   "$("$FERRY" status p.yaml --json | jq -r --arg s "$VM/convert/disk0" '[.. | objects | select(.step? == $s or .id? == $s)] | .[0] | tostring' | grep -o 'destroyed by ferry destroy')" \
   "destroyed by ferry destroy"
 fails_with "a rerun finds nothing and exits 0" 0 "nothing of ferry's to remove" "$FERRY" destroy p.yaml --vm "$VM" --yes
+
+# a marked volume attached to a server that is not ferry's: refused, nothing removed
+vol2=$(volume "$VM-disk0" "{\"ferry:plan\":\"$P\",\"ferry:vm\":\"$VM\",\"ferry:disk\":\"0\"}")
+port2=$(port "$VM-port0" "ferry:plan=$P ferry:vm=$VM ferry:port=0")
+api POST compute "/servers/$xsrv/os-volume_attachments" "{\"volumeAttachment\":{\"volumeId\":\"$vol2\"}}" >/dev/null
+wait_status volume "/volumes/$vol2" volume in-use
+fails_with "a marked volume attached to another server: exit 1, says so" 1 \
+  "volume '$VM-disk0' \(id $vol2\) is attached to server '$xsrv', which is not ferry's server of VM '$VM': detach it first \(nothing was removed\)" \
+  "$FERRY" destroy p.yaml --vm "$VM" --yes
+is "... the volume stays attached and the marked port was not removed" \
+  "$(api GET volume "/volumes/$vol2" | jq -r .volume.status) $(status network "/v2.0/ports/$port2")" "in-use 200"
 done_testing
