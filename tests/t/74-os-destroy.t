@@ -4,7 +4,8 @@
 # port, a second volume, a manage-mode disk's RBD image, a Glance image)
 # are listed, then removed in order; a look-alike of each without the mark
 # (same names) survives; the journal gets a FAIL for the VM's steps; a
-# rerun finds nothing.  Objects are made directly through the API with the
+# rerun finds nothing; a marked volume attached to a server that is not
+# ferry's is refused before anything is removed.  Objects are made directly through the API with the
 # marks modules/openstack.h describes.
 . "$(dirname "$0")/../lib.sh"
 if [ -f "$TOP/tests/lab/os-env.sh" ]; then . "$TOP/tests/lab/os-env.sh"
