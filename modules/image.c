@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clients/rbd.h"
 #include "disk/convert.h"
@@ -34,17 +35,6 @@
 
 #define CONVERTED_KEY "ferry.converted"
 #define SNAP "snap"
-
-/* Why a plan without an images pool cannot make images (yet). */
-static void
-no_pool (const struct ferry_step *step, struct ferry_observation *ret)
-{
-  ret->need = FERRY_NEED_BLOCKED;
-  snprintf (ret->detail, sizeof ret->detail,
-            "needs targets.%s.ceph.images_pool: uploading through the Image "
-            "API is not supported yet",
-            step->target->name);
-}
 
 /* The image's status, or "". */
 static const char *
@@ -77,14 +67,15 @@ image_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (r < 0)
     return -1;
   if (r == 0) {
-    if (t->ceph.images_pool == NULL) {
-      no_pool (step, ret);
-      return 0;
-    }
     ret->need = FERRY_NEED_CREATE;
-    snprintf (ret->detail, sizeof ret->detail,
-              "image %s of %s-disk0, data into rbd:%s/<image id>", name,
-              step->vm->name, t->ceph.images_pool);
+    if (t->ceph.images_pool == NULL)
+      snprintf (ret->detail, sizeof ret->detail,
+                "image %s of %s-disk0, uploaded through the Image API", name,
+                step->vm->name);
+    else
+      snprintf (ret->detail, sizeof ret->detail,
+                "image %s of %s-disk0, data into rbd:%s/<image id>", name,
+                step->vm->name, t->ceph.images_pool);
     return 0;
   }
   st = image_status (img);
@@ -95,15 +86,17 @@ image_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     snprintf (ret->detail, sizeof ret->detail, "image %s (id %s) active%s%s",
               name, id, url ? ", " : "", url ? url : "");
   } else if (strcasecmp (st, "queued") == 0) {
+    ret->need = FERRY_NEED_UPDATE;
     if (t->ceph.images_pool == NULL)
-      no_pool (step, ret);
-    else {
-      ret->need = FERRY_NEED_UPDATE;
+      snprintf (ret->detail, sizeof ret->detail,
+                "image %s (id %s) queued: upload %s-disk0 through the Image "
+                "API",
+                name, id, step->vm->name);
+    else
       snprintf (ret->detail, sizeof ret->detail,
                 "image %s (id %s) queued: copy %s-disk0 into rbd:%s/%s, add "
                 "the location",
                 name, id, step->vm->name, t->ceph.images_pool, id);
-    }
   } else {
     ret->need = FERRY_NEED_BLOCKED;
     snprintf (ret->detail, sizeof ret->detail,
@@ -248,6 +241,69 @@ out:
   return r;
 }
 
+/* The reader of an upload: the source disk, read at an offset, with the
+ * run's progress every half second and its stop flag. */
+struct upload_src {
+  struct ferry_ctx *ctx;
+  const struct ferry_step *step;
+  struct ferry_disk *disk;
+  double t0, last; /* start, last progress (monotonic seconds) */
+};
+
+/* Monotonic seconds. */
+static double
+mono (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ferry_os_read_fn over the source disk. */
+static int
+upload_read (void *opaque, void *buf, size_t len, uint64_t offset,
+             size_t *ret_n, struct ferry_err *err)
+{
+  struct upload_src *u = opaque;
+  uint64_t size = u->disk->virtual_size;
+  double t = mono ();
+
+  if (u->ctx->stop && *u->ctx->stop)
+    return ferry_err_set (err, EINTR, "interrupted");
+  if (ferry_disk_read (u->disk, buf, len, offset, err) < 0)
+    return -1;
+  *ret_n = len;
+  if (u->ctx->progress && (t - u->last >= 0.5 || offset + len == size)) {
+    u->last = t;
+    u->ctx->progress (u->ctx, u->step, offset + len, size, t - u->t0,
+                      offset + len == size);
+  }
+  return 0;
+}
+
+/* PUT the source disk SRC as image PATH's data (Glance stores it). */
+static int
+upload_data (struct ferry_ctx *ctx, const struct ferry_step *step,
+             struct ferry_os *os, const struct ferry_location *src,
+             const char *path, struct ferry_err *err)
+{
+  struct upload_src u = {ctx, step, NULL, mono (), 0};
+  CLEANUP_FREE char *file = NULL;
+  int r;
+
+  if (asprintf (&file, "%s/file", path) < 0) {
+    file = NULL;
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  }
+  if (ferry_disk_open_location (src, NULL, &u.disk, err) < 0)
+    return -1;
+  r = ferry_os_upload (os, FERRY_OS_IMAGE, file, u.disk->virtual_size,
+                       upload_read, &u, err);
+  ferry_disk_close (u.disk);
+  return r < 0 ? -1 : 0;
+}
+
 /* The first disk's volume and the ferry.converted of its RBD image into
  * *RET_SRC / *RET_CONVERTED (caller frees); an error when the volume or
  * its converted data is not there yet. */
@@ -306,11 +362,6 @@ image_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
 
   if (name == NULL)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  if (t->ceph.images_pool == NULL)
-    return ferry_err_set (err, ENOTSUP,
-                          "needs targets.%s.ceph.images_pool: uploading "
-                          "through the Image API is not supported yet",
-                          t->name);
   os = ferry_osm_session (ctx, t, err);
   if (os == NULL)
     return -1;
@@ -354,6 +405,15 @@ image_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
       asprintf (&path, "/v2/images/%s", q) < 0) {
     path = NULL;
     ferry_err_set (err, ENOMEM, "cannot allocate memory");
+    goto out;
+  }
+  if (t->ceph.images_pool == NULL) {
+    /* no pool of Glance's to write into: the Image API stores the data */
+    if (upload_data (ctx, step, os, &src, path, err) < 0 ||
+        ferry_os_wait (os, FERRY_OS_IMAGE, path, NULL, active, bad,
+                       ferry_osm_deadline (300), NULL, err) < 0)
+      goto out;
+    r = 0;
     goto out;
   }
   if (ferry_osm_rbd (t, t->ceph.images_pool, id, &dst, err) < 0 ||

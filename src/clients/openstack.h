@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -128,6 +129,21 @@ int ferry_os_wait (struct ferry_os *os, enum ferry_os_service s,
                    const char *path, const char *key, const char *const *want,
                    const char *const *fail, double deadline, cJSON **ret,
                    struct ferry_err *err);
+
+/* A reader for ferry_os_upload: up to LEN bytes at OFFSET into BUF, the
+ * count in *RET_N (at least 1); -1 with ERR aborts the upload. */
+typedef int (*ferry_os_read_fn) (void *opaque, void *buf, size_t len,
+                                 uint64_t offset, size_t *ret_n,
+                                 struct ferry_err *err);
+
+/* PUT SIZE bytes from READ to PATH as application/octet-stream (Glance's
+ * PUT /v2/images/ID/file), streamed: sent once (again from offset 0 only
+ * after a 401 and a new token), with no overall timeout but aborted when
+ * less than 1 byte/s moves for 120 s.  The HTTP status (2xx), or -1 with
+ * ERR (the service's message, or the reader's error). */
+int ferry_os_upload (struct ferry_os *os, enum ferry_os_service s,
+                     const char *path, uint64_t size, ferry_os_read_fn read,
+                     void *opaque, struct ferry_err *err);
 
 /* Counters for the benchmark: requests sent, and seconds spent waiting
  * for replies and in ferry_os_wait's sleeps. */
