@@ -14,9 +14,11 @@
  *   location  PATCH /v2/images/<id>: add rbd://<fsid>/<pool>/<id>/snap;
  *             Glance then makes the image active
  *
- * A queued image of ours (a run interrupted before the location) is
- * resumed, never made twice.  Deleting the image in Glance also deletes
- * its RBD data (ferry destroy). */
+ * Without an images pool the data is streamed through the Image API
+ * instead (PUT /v2/images/<id>/file) and Glance stores it.  A queued
+ * image of ours (a run interrupted before the location or the upload
+ * ended) is resumed, never made twice.  Deleting the image in Glance also
+ * deletes its RBD data (ferry destroy). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

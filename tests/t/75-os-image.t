@@ -7,7 +7,8 @@
 # set; a rerun makes no second image; an unmarked image of the same name
 # is never taken; a queued image of ours with a half-written RBD copy (a
 # run killed mid-way) is resumed under the same id; without images_pool
-# the step is blocked with the reason.  The volume and convert modules are
+# the data is uploaded through the Image API (and Glance's RBD store
+# holds the same bytes).  The volume and convert modules are
 # not in this build: tests/helpers/step-run drives the image step alone.
 . "$(dirname "$0")/../lib.sh"
 if [ -f "$TOP/tests/lab/os-env.sh" ]; then . "$TOP/tests/lab/os-env.sh"
@@ -94,8 +95,8 @@ plan_file nopool.yaml ""
 
 ok "ferry graph: the image step runs after the disk's convert" \
   sh -c '"$1" graph p.yaml | grep -qx "$2/image \[image\] <- $2/convert/disk0"' _ "$FERRY" "$VM"
-fails_with "without images_pool the image step is blocked, with the reason" 0 \
-  "^blocked: needs targets\.lab\.ceph\.images_pool: uploading through the Image API is not supported yet" \
+fails_with "without images_pool the check says: upload through the Image API" 0 \
+  "^create: image $P-$VM of $VM-disk0, uploaded through the Image API" \
   "$STEP" nopool.yaml "$VM/image" check
 fails_with "no volume yet: apply fails and says so (and makes no image)" 1 \
   "has no volume '$VM-disk0' of ferry's yet" "$STEP" p.yaml "$VM/image"
@@ -142,4 +143,17 @@ fails_with "apply resumes it" 0 "^applied" "$STEP" p.yaml "$VM/image"
 is "the same image, no second one" "$(marked_images)" "$q"
 is "it is active" "$(api GET image "/v2/images/$q" | jq -r .status)" active
 is "the half-written data was replaced: the snapshot equals the volume's bytes" "$(snap_sum "$q")" "$(sha256sum < want-2.raw | cut -d' ' -f1)"
+
+# without images_pool: uploaded through the Image API
+out=$("$FERRY" destroy p.yaml --vm "$VM" --yes 2>&1)
+is "ferry destroy removes the resumed image and its volume" "$(marked_images)" ""
+vol=$(volume 3)
+t0=$(date +%s)
+fails_with "apply without images_pool uploads the data" 0 "^applied" "$STEP" nopool.yaml "$VM/image"
+echo "# upload of 1 GiB took $(($(date +%s) - t0)) s"
+img=$(marked_images)
+is "one image, active" "$(wc -w <<<"$img") $(api GET image "/v2/images/$img" | jq -r .status)" "1 active"
+is "Glance's RBD store holds the volume's bytes" "$(snap_sum "$img")" "$(sha256sum < want-3.raw | cut -d' ' -f1)"
+fails_with "a rerun: done, no second image" 0 "^done: image $P-$VM \(id $img\) active" "$STEP" nopool.yaml "$VM/image"
+is "... still one image" "$(marked_images)" "$img"
 done_testing
