@@ -174,6 +174,7 @@ int ferry_modules_check (struct ferry_err *err);
 extern const struct ferry_module ferry_module_boot;
 extern const struct ferry_module ferry_module_convert;
 extern const struct ferry_module ferry_module_flavor;
+extern const struct ferry_module ferry_module_image;
 extern const struct ferry_module ferry_module_libvirt;
 extern const struct ferry_module ferry_module_port;
 extern const struct ferry_module ferry_module_volume;

@@ -82,25 +82,6 @@ static const struct ferry_module module_customize = {
     .planned = true,
 };
 
-/* image: the VM asks for a Glance image. */
-static bool
-image_applies (const struct ferry_plan *plan, const struct ferry_step *step)
-{
-  (void) plan;
-  return step->vm->has_image;
-}
-
-static const char *const image_after[] = {"volume-swap", "convert", NULL};
-static const struct ferry_module module_image = {
-    .name = "image",
-    .summary = "a Glance image of the VM's first disk, data written into RBD",
-    .scope = FERRY_SCOPE_VM,
-    .targets = FERRY_KIND (FERRY_PLAN_TARGET_OPENSTACK),
-    .after = image_after,
-    .applies = image_applies,
-    .planned = true,
-};
-
 static const char *const inject_after[] = {"resize", "convert", NULL};
 static const struct ferry_module module_inject = {
     .name = "inject",
@@ -123,26 +104,19 @@ static const struct ferry_module module_resize = {
 
 /* Every declared module, sorted by name. */
 static const struct ferry_module *const all_modules[] = {
-    &ferry_module_boot,
-    &ferry_module_convert,
-    &module_customize,
-    &ferry_module_flavor,
-    &module_image,
-    &module_inject,
-    &ferry_module_libvirt,
-    &ferry_module_port,
-    &module_resize,
-    &ferry_module_volume,
-    &ferry_module_volume_swap,
+    &ferry_module_boot,    &ferry_module_convert,     &module_customize,
+    &ferry_module_flavor,  &ferry_module_image,       &module_inject,
+    &ferry_module_libvirt, &ferry_module_port,        &module_resize,
+    &ferry_module_volume,  &ferry_module_volume_swap,
 };
 const struct ferry_registry ferry_registry_builtin = {
     all_modules, FERRY_ARRAY_SIZE (all_modules)};
 
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
-    &ferry_module_boot,        &ferry_module_convert, &ferry_module_flavor,
-    &ferry_module_libvirt,     &ferry_module_port,    &ferry_module_volume,
-    &ferry_module_volume_swap,
+    &ferry_module_boot,   &ferry_module_convert,     &ferry_module_flavor,
+    &ferry_module_image,  &ferry_module_libvirt,     &ferry_module_port,
+    &ferry_module_volume, &ferry_module_volume_swap,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
 

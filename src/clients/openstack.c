@@ -389,12 +389,46 @@ on_header (char *data, size_t size, size_t nmemb, void *p)
   return n;
 }
 
+/* A body streamed from a reader (ferry_os_upload). */
+struct upload {
+  ferry_os_read_fn read; /* the caller's reader */
+  void *opaque;          /* its argument */
+  uint64_t size;         /* bytes to send */
+  uint64_t offset;       /* bytes sent so far */
+  struct ferry_err err;  /* the reader's error */
+  bool failed;           /* the reader failed: abort */
+};
+
+/* curl's read callback: the next bytes from the caller's reader. */
+static size_t
+on_read (char *buf, size_t size, size_t nitems, void *p)
+{
+  struct upload *u = p;
+  size_t want = size * nitems, got = 0;
+
+  if (u->offset >= u->size)
+    return 0;
+  if (want > u->size - u->offset)
+    want = (size_t) (u->size - u->offset);
+  if (u->read (u->opaque, buf, want, u->offset, &got, &u->err) < 0 ||
+      got == 0 || got > want) {
+    if (!u->err.set)
+      ferry_err_set (&u->err, EIO, "short read at offset %llu",
+                     (unsigned long long) u->offset);
+    u->failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+  u->offset += got;
+  return got;
+}
+
 /* Send one request; fills R.  TOKEN (may be NULL) becomes X-Auth-Token;
  * the microversion header is chosen by S.  Returns 0, or -1 only when the
  * request could not even be built (R->rc tells transport failures). */
 static int
 exchange (struct ferry_os *os, enum ferry_os_service s, const char *method,
-          const char *url, const char *body, const char *token, struct reply *r,
+          const char *url, const char *body, struct upload *up,
+          const char *token, unsigned flags, struct reply *r,
           struct ferry_err *err)
 {
   CURL *h = curl_easy_init ();
@@ -416,7 +450,11 @@ exchange (struct ferry_os *os, enum ferry_os_service s, const char *method,
       hdrs = t;                                                                \
   } while (0)
   ADD ("Accept: application/json");
-  if (body)
+  if (up)
+    ADD ("Content-Type: application/octet-stream");
+  else if (body && (flags & FERRY_OS_JSON_PATCH))
+    ADD ("Content-Type: application/openstack-images-v2.1-json-patch");
+  else if (body)
     ADD ("Content-Type: application/json");
   /* no "Expect: 100-continue" round trip for JSON bodies */
   ADD ("Expect:");
@@ -449,13 +487,24 @@ exchange (struct ferry_os *os, enum ferry_os_service s, const char *method,
     curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE,
                       (long) (body ? strlen (body) : 0));
   }
+  if (up) {
+    /* a stream of any length: no overall timeout, but a stall aborts */
+    up->offset = 0;
+    curl_easy_setopt (h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt (h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt (h, CURLOPT_READDATA, up);
+    curl_easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) up->size);
+    timeout_ms = 0;
+    curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 120L);
+  }
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_SHARE, os->share);
   curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS,
-                    timeout_ms < 10000 ? timeout_ms : 10000L);
+                    timeout_ms && timeout_ms < 10000 ? timeout_ms : 10000L);
   curl_easy_setopt (h, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
@@ -683,7 +732,7 @@ send_retrying (struct ferry_os *os, enum ferry_os_service s, const char *method,
 
   for (unsigned n = 0;; n++) {
     double wait;
-    if (exchange (os, s, method, url, body, token, r, err) < 0)
+    if (exchange (os, s, method, url, body, NULL, token, flags, r, err) < 0)
       return -1;
     if (r->rc == CURLE_OK && (r->status < 500 || r->status == 501) &&
         r->status != 429 &&
@@ -1282,18 +1331,21 @@ ferry_os_wait (struct ferry_os *os, enum ferry_os_service s, const char *path,
       return ferry_err_set (err, 0, "%s: '%s' not found (HTTP 404)",
                             ferry_os_service_name (s), path);
     }
-    o = cJSON_GetObjectItemCaseSensitive (j, key);
+    /* KEY NULL: the reply is the object itself (Glance v2) */
+    o = key ? cJSON_GetObjectItemCaseSensitive (j, key) : j;
     st = cJSON_GetObjectItemCaseSensitive (o, "status");
     if (!cJSON_IsString (st)) {
       cJSON_Delete (j);
-      return ferry_err_set (err, 0, "%s: GET %s: the reply has no '%s.status'",
-                            ferry_os_service_name (s), path, key);
+      return ferry_err_set (err, 0, "%s: GET %s: the reply has no '%s%sstatus'",
+                            ferry_os_service_name (s), path, key ? key : "",
+                            key ? "." : "");
     }
     snprintf (last, sizeof last, "%s", st->valuestring);
     if (in_list (st->valuestring, want)) {
       if (ret)
-        *ret = cJSON_DetachItemViaPointer (j, o);
-      cJSON_Delete (j);
+        *ret = key ? cJSON_DetachItemViaPointer (j, o) : j;
+      if (key || !ret)
+        cJSON_Delete (j);
       return 0;
     }
     if (in_list (st->valuestring, fail)) {
@@ -1319,4 +1371,56 @@ ferry_os_wait (struct ferry_os *os, enum ferry_os_service s, const char *path,
     pthread_mutex_unlock (&os->stats_lock);
     step = step * 2 > 10 ? 10 : step * 2;
   }
+}
+
+/* See openstack.h: one PUT streamed from READ, sent again from offset 0
+ * only after a 401 (the reader reads at an offset, so it can). */
+int
+ferry_os_upload (struct ferry_os *os, enum ferry_os_service s, const char *path,
+                 uint64_t size, ferry_os_read_fn read, void *opaque,
+                 struct ferry_err *err)
+{
+  CLEANUP_FREE char *url = NULL;
+  struct upload up = {read, opaque, size, 0, {0}, false};
+  struct reply r = {0};
+  char *token = NULL;
+  unsigned gen = 0;
+  bool reauthed = false;
+  int status = -1;
+
+  if (s >= FERRY_OS_SERVICE_LAST)
+    return ferry_err_set (err, EINVAL, "unknown openstack service %d", (int) s);
+  url = make_url (os, s, path, err);
+  if (!url)
+    return -1;
+  for (;;) {
+    if (get_token (os, reauthed, gen, &token, &gen, err) < 0)
+      goto out;
+    if (exchange (os, s, "PUT", url, NULL, &up, token, 0, &r, err) < 0)
+      goto out;
+    wipe_free (token);
+    token = NULL;
+    if (up.failed) {
+      ferry_err_set (err, up.err.errnum, "%s: PUT %s: %s",
+                     ferry_os_service_name (s), url, up.err.msg);
+      goto out;
+    }
+    if (r.rc != CURLE_OK) {
+      ferry_err_set (err, 0, "%s: PUT %s: %s", ferry_os_service_name (s), url,
+                     r.errbuf);
+      goto out;
+    }
+    if (r.status != 401 || reauthed)
+      break;
+    reauthed = true;
+  }
+  if (!(r.status >= 200 && r.status < 300)) {
+    http_error (s, "PUT", url, &r, err);
+    goto out;
+  }
+  status = (int) r.status;
+out:
+  wipe_free (token);
+  reply_reset (&r);
+  return status;
 }

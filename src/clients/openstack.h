@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -91,6 +92,9 @@ enum {
   FERRY_OS_OK_404 = 1 << 0,   /* a 404 is an answer, not an error */
   FERRY_OS_OK_409 = 1 << 1,   /* a 409 is an answer (no retry) */
   FERRY_OS_NO_RETRY = 1 << 2, /* one attempt (non-idempotent POSTs) */
+  /* the body is a Glance JSON patch (Content-Type
+   * application/openstack-images-v2.1-json-patch, e.g. adding a location) */
+  FERRY_OS_JSON_PATCH = 1 << 3,
 };
 
 /* One request: METHOD on PATH relative to the service's endpoint ("/volumes
@@ -118,12 +122,28 @@ int ferry_os_list (struct ferry_os *os, enum ferry_os_service s,
  * when it is one of FAIL (the error carries the object's fault or
  * error message), or after DEADLINE seconds.  Waits grow from 1 s to 10 s
  * (multiplied by $FERRY_TEST_OS_POLL_SCALE, a test hook in (0, 1]).
- * The object in *RET (caller frees; RET may be NULL).  A 404 fails unless
+ * KEY NULL: the reply is the object (Glance v2).  The object in *RET
+ * (caller frees; RET may be NULL).  A 404 fails unless
  * WANT contains "DELETED", which then matches it. */
 int ferry_os_wait (struct ferry_os *os, enum ferry_os_service s,
                    const char *path, const char *key, const char *const *want,
                    const char *const *fail, double deadline, cJSON **ret,
                    struct ferry_err *err);
+
+/* A reader for ferry_os_upload: up to LEN bytes at OFFSET into BUF, the
+ * count in *RET_N (at least 1); -1 with ERR aborts the upload. */
+typedef int (*ferry_os_read_fn) (void *opaque, void *buf, size_t len,
+                                 uint64_t offset, size_t *ret_n,
+                                 struct ferry_err *err);
+
+/* PUT SIZE bytes from READ to PATH as application/octet-stream (Glance's
+ * PUT /v2/images/ID/file), streamed: sent once (again from offset 0 only
+ * after a 401 and a new token), with no overall timeout but aborted when
+ * less than 1 byte/s moves for 120 s.  The HTTP status (2xx), or -1 with
+ * ERR (the service's message, or the reader's error). */
+int ferry_os_upload (struct ferry_os *os, enum ferry_os_service s,
+                     const char *path, uint64_t size, ferry_os_read_fn read,
+                     void *opaque, struct ferry_err *err);
 
 /* Counters for the benchmark: requests sent, and seconds spent waiting
  * for replies and in ferry_os_wait's sleeps. */

@@ -64,6 +64,7 @@ extern const struct ferry_option ferry_global_options[];
 
 extern const struct ferry_command ferry_cmd_apply;
 extern const struct ferry_command ferry_cmd_convert;
+extern const struct ferry_command ferry_cmd_destroy;
 extern const struct ferry_command ferry_cmd_graph;
 extern const struct ferry_command ferry_cmd_help;
 extern const struct ferry_command ferry_cmd_inspect;

@@ -11,10 +11,11 @@
 #endif
 
 const struct ferry_command *const ferry_commands[] = {
-    &ferry_cmd_apply,  &ferry_cmd_convert,  &ferry_cmd_graph,
-    &ferry_cmd_help,   &ferry_cmd_inspect,  &ferry_cmd_modules,
-    &ferry_cmd_plan,   &ferry_cmd_schema,   &ferry_cmd_status,
-    &ferry_cmd_unlock, &ferry_cmd_validate, &ferry_cmd_version,
+    &ferry_cmd_apply,   &ferry_cmd_convert, &ferry_cmd_destroy,
+    &ferry_cmd_graph,   &ferry_cmd_help,    &ferry_cmd_inspect,
+    &ferry_cmd_modules, &ferry_cmd_plan,    &ferry_cmd_schema,
+    &ferry_cmd_status,  &ferry_cmd_unlock,  &ferry_cmd_validate,
+    &ferry_cmd_version,
 };
 const size_t ferry_n_commands = FERRY_ARRAY_SIZE (ferry_commands);
 
