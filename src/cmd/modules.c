@@ -16,7 +16,7 @@ modules_run (int argc, char **argv)
     return FERRY_EXIT_OK;
   }
   for (m = 0; m < ferry_n_modules; m++)
-    printf ("%-10s %s\n", ferry_modules[m]->name, ferry_modules[m]->summary);
+    printf ("%-12s %s\n", ferry_modules[m]->name, ferry_modules[m]->summary);
   return FERRY_EXIT_OK;
 }
 
