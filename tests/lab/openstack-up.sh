@@ -10,6 +10,8 @@
 # Env: LAB_PASSWORD (default labpass), FERRY_OSLAB_CEPH_PORT (default 6789).
 # Ceph client of cinder and glance: client.admin (simple; a throwaway lab).
 set -euo pipefail
+shopt -s inherit_errexit   # a failing $(...) stops the script too
+trap 'echo "[up] ERROR: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 HERE=$(cd "$(dirname "$0")" && pwd)
 S=${1:?usage: openstack-up.sh DIR}
 PW=${LAB_PASSWORD:-labpass}

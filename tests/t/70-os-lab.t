@@ -83,6 +83,14 @@ is "flavor lab.small: 512 MiB, 1 vCPU, 1 GB" \
   "$(get "http://$IP:8774/v2.1/flavors/detail" | jq -r '.flavors[]|select(.name=="lab.small")|"\(.ram) \(.vcpus) \(.disk)"')" \
   "512 1 1"
 
+# Ceph: the pools cinder and glance use, healthy, reachable with CEPH_CONF alone
+is "ceph pools volumes and images exist (rbd application)" \
+  "$(for p in volumes images; do ceph -c "$CEPH_CONF" osd pool application get "$p" 2>/dev/null | jq -r --arg p "$p" 'keys|"\($p):\(join(","))"'; done | paste -sd' ')" \
+  "volumes:rbd images:rbd"
+# (HEALTH_WARN is tolerated: slow-ops warnings come and go on a loaded machine)
+ok "ceph health is HEALTH_OK or HEALTH_WARN" \
+  sh -c "ceph -c '$CEPH_CONF' health detail | tee /dev/stderr | head -1 | grep -Eq '^HEALTH_(OK|WARN)'"
+
 # 3. a 1 GiB volume of type ceph: available, RBD image volumes/volume-<id>, deleted
 is "no volume quota for demo (test files share the lab)" \
   "$(get "$CINDER/os-quota-sets/$LAB_DEMO_PROJECT_ID" | jq -r '"\(.quota_set.volumes) \(.quota_set.gigabytes)"')" "-1 -1"
