@@ -73,9 +73,9 @@ steps_seconds() {
 for r in $(seq "$RUNS"); do
   P=bench-$(os_random)
   plan "$P" "p$r.yaml" "vms:
-  - {name: db, disks: [{file: d0.vmdk}, {file: d1.vmdk}], ports: [{network: lab-net, fixed_ip: 127.100.0.91}]}
-  - {name: web, disks: [{file: d2.vmdk}], ports: [{network: lab-net, fixed_ip: 127.100.0.92}, {network: lab-net2, fixed_ip: 127.101.0.92}]}
-  - {name: app, disks: [{file: d3.vmdk}], ports: [{network: lab-net, fixed_ip: 127.100.0.93}], depends_on: [db, web]}"
+  - {name: db, disks: [{file: d0.vmdk}, {file: d1.vmdk}], ports: [{network: lab-net, fixed_ip: 127.100.0.16}]}
+  - {name: web, disks: [{file: d2.vmdk}], ports: [{network: lab-net, fixed_ip: 127.100.0.17}, {network: lab-net2, fixed_ip: 127.101.0.17}]}
+  - {name: app, disks: [{file: d3.vmdk}], ports: [{network: lab-net, fixed_ip: 127.100.0.18}], depends_on: [db, web]}"
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
   t0=$(date +%s.%N)
   "$FERRY" apply -y "p$r.yaml" >"a$r.out" 2>&1 || { echo "run $r: apply failed"; tail -5 "a$r.out"; }

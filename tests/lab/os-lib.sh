@@ -38,6 +38,9 @@ os_cleanup() {
   for id in $(api image GET "/v2/images?ferry_plan=$1" | jq -r '.images[]?.id'); do
     api image DELETE "/v2/images/$id" >/dev/null 2>&1
   done
+  for id in $(rbd -c "$CEPH_CONF" ls volumes 2>/dev/null | grep "^ferry-$1-"); do
+    rbd -c "$CEPH_CONF" rm --no-progress "volumes/$id" >/dev/null 2>&1
+  done
 }
 # rbd_equals_oracle POOL/IMAGE ORACLE: the image's first bytes equal the
 # raw file ORACLE and the rest reads as zeroes

@@ -74,7 +74,8 @@ targets:
     type: openstack
     cloud: lab
     ceph: {conf: $CEPH_CONF, volumes_pool: volumes, images_pool: images}
-defaults: {source: src, target: lab}
+defaults: {source: src, target: lab, flavor: lab.small}
+flavors: {lab.small: {vcpus: 1, ram_mb: 512, disk_gb: 1}}
 vms:
   - name: $vm
     disks: [{file: d0.raw, volume_type: no-such-type-$SUF}]

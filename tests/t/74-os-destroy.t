@@ -105,7 +105,7 @@ vms:
       - {file: a.raw}
       - {file: b.raw, volume_mode: manage}
     ports:
-      - {network: lab-net, fixed_ip: 127.100.0.201}
+      - {network: lab-net, fixed_ip: 127.100.0.19}
 YAML
 # the journal knows two steps of the VM (what an earlier apply left)
 now=$(($(date +%s) * 1000))

@@ -30,12 +30,12 @@ flavors: {lab.small: {vcpus: 1, ram_mb: 512, disk_gb: 1}}
 vms:
   - name: k1
     disks: [{file: k0.qcow2}, {file: k1.vmdk}]
-    ports: [{network: lab-net, fixed_ip: 127.100.0.31, security_groups: [lab-sg]}]
+    ports: [{network: lab-net, fixed_ip: 127.100.0.14, security_groups: [lab-sg]}]
   - name: k2
     disks: [{file: k1.vmdk}]
     ports:
-      - {network: lab-net, fixed_ip: 127.100.0.32}
-      - {network: lab-net2, fixed_ip: 127.101.0.32}
+      - {network: lab-net, fixed_ip: 127.100.0.15}
+      - {network: lab-net2, fixed_ip: 127.101.0.15}
     depends_on: [k1]
 YAML
 J=.ferry/$P.state

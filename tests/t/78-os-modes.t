@@ -40,7 +40,7 @@ vms:
       - {file: m0.qcow2}
       - {file: m1.vhd, volume_mode: write-in-place}
   - name: bad
-    disks: [{file: m1.vhd, volume_type: no-such-type}]
+    disks: [{file: m1.vhd, volume_type: no-such-type, volume_mode: write-in-place}]
 YAML
 
 "$FERRY" plan plan.yaml >plan1.out 2>&1
@@ -52,7 +52,7 @@ ok "plan: mg's second disk is write-in-place (a volume step, no manage step)" \
 "$FERRY" apply -y plan.yaml >apply.out 2>&1; rc=$?
 is "apply: exit 1 (one VM failed)" "$rc" 1
 ok "the failing VM carries Cinder's own message and HTTP status" \
-  grep -Eq "bad/volume/disk0.*cinder: .*no-such-type.*\(HTTP 404\)" apply.out
+  grep -Eq "bad/volume/disk0.*cinder: .*no-such-type.*\(HTTP 40[04]\)" apply.out
 vols=$(api volumev3 GET /volumes/detail)
 volid() { jq -r --arg p "$P" --arg n "$1" '.volumes[]|select(.name==$n and .metadata["ferry:plan"]==$p)|.id' <<<"$vols"; }
 v0=$(volid mg-disk0)
