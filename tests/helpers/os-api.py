@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """os-api.py — a tiny OpenStack REST client for the tests (stdlib only).
 
-  os-api.py [--cloud NAME] SERVICE METHOD PATH [JSON-BODY]
+  os-api.py [--cloud NAME] SERVICE METHOD PATH [BODY [CONTENT-TYPE]]
 
 Authenticates with the clouds.yaml entry NAME (default $OS_CLOUD, file
 $OS_CLIENT_CONFIG_FILE; secrets are read from the file, never from argv),
@@ -54,12 +54,14 @@ def main():
     if args[:1] == ["--cloud"]:
         cloud, args = args[1], args[2:]
     svc, method, path = args[0], args[1], args[2]
-    body = args[3].encode() if len(args) > 3 else None
+    svc = {"volume": "volumev3"}.get(svc, svc)
+    body = args[3].encode() if len(args) > 3 and args[3] != "" else None
+    ctype = args[4] if len(args) > 4 else "application/json"
     for attempt in (0, 1):
-        if request(cloud, svc, method, path, body, attempt == 1):
+        if request(cloud, svc, method, path, body, ctype, attempt == 1):
             return
 
-def request(cloud, svc, method, path, body, fresh):
+def request(cloud, svc, method, path, body, ctype, fresh):
     """True when done; False on a 401 with a cached token (retry fresh)."""
     token, catalog = auth(cloud, fresh)
     base = None
@@ -70,7 +72,7 @@ def request(cloud, svc, method, path, body, fresh):
                     base = e["url"].rstrip("/")
     if base is None:
         sys.exit("os-api: no %s endpoint" % svc)
-    hdr = {"X-Auth-Token": token, "Content-Type": "application/json",
+    hdr = {"X-Auth-Token": token, "Content-Type": ctype,
            "OpenStack-API-Version": "compute 2.67, volume 3.50"}
     if svc == "network" and not path.startswith("/v2.0"):
         path = "/v2.0" + path

@@ -8,11 +8,10 @@
 # ferry's is refused before anything is removed.  Objects are made directly through the API with the
 # marks modules/openstack.h describes.
 . "$(dirname "$0")/../lib.sh"
-if [ -f "$TOP/tests/lab/os-env.sh" ]; then . "$TOP/tests/lab/os-env.sh"
-else . "${FERRY_OSLAB:-/tmp/ferry-oslab}/env" || { echo "1..1"; echo "not ok 1 - lab env"; exit 1; }; fi
-export OSAPI_CACHE=$TMP
+. "$TOP/tests/lab/os-env.sh"
 cd "$TMP" || exit 1
-api() { python3 "$TOP/tests/osapi.py" lab "$@"; }
+# api METHOD SERVICE PATH [BODY [CONTENT-TYPE]] as cloud lab
+api() { local m=$1 s=$2; shift 2; "$TOP/tests/helpers/os-api.py" --cloud lab "$s" "$m" "$@"; }
 # status SERVICE PATH: the HTTP status of a GET ("200" or "404")
 status() { if api GET "$1" "$2" >/dev/null 2>err; then echo 200; else sed -n 's/^HTTP \([0-9]*\).*/\1/p' err; fi; }
 wait_status() { # SERVICE PATH KEY WANT: poll until the object's status is WANT (60 s)

@@ -11,12 +11,11 @@
 # holds the same bytes).  The volume and convert modules are
 # not in this build: tests/helpers/step-run drives the image step alone.
 . "$(dirname "$0")/../lib.sh"
-if [ -f "$TOP/tests/lab/os-env.sh" ]; then . "$TOP/tests/lab/os-env.sh"
-else . "${FERRY_OSLAB:-/tmp/ferry-oslab}/env" || { echo "1..1"; echo "not ok 1 - lab env"; exit 1; }; fi
-export OSAPI_CACHE=$TMP
+. "$TOP/tests/lab/os-env.sh"
 cd "$TMP" || exit 1
 STEP=$TOP/tests/helpers/step-run
-api() { python3 "$TOP/tests/osapi.py" lab "$@"; }
+# api METHOD SERVICE PATH [BODY [CONTENT-TYPE]] as cloud lab
+api() { local m=$1 s=$2; shift 2; "$TOP/tests/helpers/os-api.py" --cloud lab "$s" "$m" "$@"; }
 RBD() { rbd -c "$CEPH_CONF" "$@" 2>/dev/null; }
 S=$(printf '%04x%04x' $RANDOM $RANDOM)
 P=i75-$S VM=v$S

@@ -2,8 +2,9 @@
 # OpenStack target modes against the real lab: manage mode (ferry converts
 # into its own RBD image, Cinder adopts it: the volume holds the bytes, is
 # bootable, the server boots from it); a VM whose volume type does not exist
-# fails with Cinder's own message while the other VM finishes; the plan
-# afterwards shows exactly that.
+# fails with Cinder's own message while the other VMs finish; a VM with an
+# image boots from it (the image's RBD snapshot holds the disk's bytes); the
+# plan afterwards shows exactly that.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/lab/os-env.sh"
 . "$TOP/tests/lab/os-lib.sh"
@@ -41,6 +42,10 @@ vms:
       - {file: m1.vhd, volume_mode: write-in-place}
   - name: bad
     disks: [{file: m1.vhd, volume_type: no-such-type, volume_mode: write-in-place}]
+  - name: tpl
+    image: {name: tpl-$P}
+    boot_from: image
+    disks: [{file: m1.vhd, volume_mode: write-in-place}]
 YAML
 
 "$FERRY" plan plan.yaml >plan1.out 2>&1
@@ -67,6 +72,13 @@ is "server mg is ACTIVE, booted from the adopted volume" \
   "$(api compute GET /servers/detail | jq -r --arg p "$P" '.servers[]|select(.name=="mg" and .metadata["ferry:plan"]==$p)|[.status, .["os-extended-volumes:volumes_attached"][0].id]|join(" ")')" "ACTIVE $v0"
 is "no volume and no server for the failed VM" \
   "$(jq -r --arg p "$P" '[.volumes[]|select(.metadata["ferry:vm"]=="bad" and .metadata["ferry:plan"]==$p)]|length' <<<"$vols")" 0
+img=$(api image GET "/v2/images?name=tpl-$P")
+is "image: one image tpl-$P, active, ferry's properties" \
+  "$(jq -r --arg p "$P" '[.images[]|select(.ferry_plan==$p)|[.status,.ferry_vm]|join(" ")]|join(",")' <<<"$img")" "active tpl"
+iid=$(jq -r '.images[0].id' <<<"$img")
+ok "image: its RBD snapshot images/<id>@snap equals the source" rbd_equals_oracle "images/$iid@snap" o1.raw
+is "boot from image: server tpl is ACTIVE on that image" \
+  "$(api compute GET /servers/detail | jq -r --arg p "$P" '.servers[]|select(.name=="tpl" and .metadata["ferry:plan"]==$p)|[.status,.image.id]|join(" ")')" "ACTIVE $iid"
 "$FERRY" plan --detailed-exitcode plan.yaml >plan2.out 2>&1; rc=$?
 is "plan afterwards: exit 2 (the failed VM is still to do)" "$rc" 2
 is "plan afterwards: mg's 5 steps are =" "$(grep -c '^= mg/' plan2.out)" 5
