@@ -127,15 +127,16 @@ ok "app/boot began after db/boot was done" test "$(t app/boot begin)" -ge "$(t d
 ok "app/boot began after web/boot was done" test "$(t app/boot begin)" -ge "$(t web/boot done)"
 
 # 8. a second plan: nothing to do
-"$FERRY" plan --detailed-exitcode plan.yaml >plan2.out 2>&1; rc=$?
+"$FERRY" -v --log-file plan2.log plan --detailed-exitcode plan.yaml >plan2.out 2>&1; rc=$?
 is "second plan: exit 0" "$rc" 0
-is "second plan: every step =" "$(grep -c '^=' plan2.out)" 16
-"$FERRY" apply -y plan.yaml >apply2.out 2>&1; rc=$?
+is "second plan (-v): every step =" "$(grep -c '^=' plan2.out)" 16
+"$FERRY" -v --log-file apply2.log apply -y plan.yaml >apply2.out 2>&1; rc=$?
 is "second apply: exit 0" "$rc" 0
 is "second apply creates nothing (3 4 4)" "$(os_count_marked "$P")" "3 4 4"
 
 # 9. secrets: the password and fernet tokens (gAAAAA…) appear nowhere
-for f in plan1.out plan1.err apply.out apply.err apply.log plan2.out apply2.out "$J" saved.plan; do
-  ok "no password or token in $f" sh -c "! grep -qE 'labpass|gAAAAA' '$f'"
+ok "-v logs the API requests (the secret check below sees them)" grep -q 'GET http://127.0.0.1' apply2.out
+for f in plan1.out plan1.err apply.out apply.err apply.log plan2.out plan2.log apply2.out apply2.log "$J" saved.plan; do
+  ok "no password or token in $f" sh -c "! grep -qE 'labpass|labsecret|gAAAAA' '$f'"
 done
 done_testing
