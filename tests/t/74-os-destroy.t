@@ -13,7 +13,7 @@ cd "$TMP" || exit 1
 # api METHOD SERVICE PATH [BODY [CONTENT-TYPE]] as cloud lab
 api() { local m=$1 s=$2; shift 2; "$TOP/tests/helpers/os-api.py" --cloud lab "$s" "$m" "$@"; }
 # status SERVICE PATH: the HTTP status of a GET ("200" or "404")
-status() { if api GET "$1" "$2" >/dev/null 2>err; then echo 200; else sed -n 's/^HTTP \([0-9]*\).*/\1/p' err; fi; }
+status() { if api GET "$1" "$2" >/dev/null 2>err; then echo 200; else sed -n 's/^os-api: HTTP \([0-9]*\).*/\1/p' err; fi; }
 wait_status() { # SERVICE PATH KEY WANT: poll until the object's status is WANT (60 s)
   local i s
   for i in $(seq 1 60); do
