@@ -316,14 +316,7 @@ static int
 boot_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
              struct ferry_err *err)
 {
-  struct ferry_observation obs = {0};
-
-  if (boot_check (ctx, step, &obs, err) < 0)
-    return -1;
-  if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (err, 0, "%s: not done after apply: %s", step->id,
-                          obs.detail);
-  return 0;
+  return ferry_verify_by_check (boot_check, ctx, step, NULL, err);
 }
 
 static const char *const boot_after[] = {

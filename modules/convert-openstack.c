@@ -213,34 +213,6 @@ out:
   return r;
 }
 
-struct os_cb {
-  struct ferry_ctx *ctx;
-  const struct ferry_step *step;
-  const char *src_id, *part_id;
-};
-
-static int
-os_on_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
-{
-  struct os_cb *cb = opaque;
-  char ident[200];
-
-  ferry_convert_ckpt_ident (cb->src_id, cb->part_id, offset, ident,
-                            sizeof ident);
-  return ferry_convert_record (cb->ctx, cb->step, FERRY_EVENT_CHECKPOINT,
-                               offset, ident, err);
-}
-
-static void
-os_on_progress (void *opaque, const struct ferry_convert_progress *p)
-{
-  struct os_cb *cb = opaque;
-
-  if (cb->ctx->progress)
-    cb->ctx->progress (cb->ctx, cb->step, p->done, p->total, p->elapsed,
-                       p->final);
-}
-
 int
 ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                         struct ferry_err *err)
@@ -250,7 +222,7 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   CLEANUP_FREE char *conv = NULL;
   const struct ferry_step_record *rec;
   struct ferry_convert_opts co = {0};
-  struct os_cb cb = {ctx, step, src_id, NULL};
+  struct ferry_convert_cb cb = {ctx, step, src_id, NULL};
   struct ferry_target *dst = NULL;
   struct ferry_disk *src = NULL;
   struct os_dst d;
@@ -308,8 +280,8 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
     cb.part_id = d.part_id;
     co.threads = ctx->io_threads;
     co.checkpoint_interval = ctx->checkpoint_interval;
-    co.checkpoint = os_on_checkpoint;
-    co.progress = os_on_progress;
+    co.checkpoint = ferry_convert_on_checkpoint;
+    co.progress = ferry_convert_on_progress;
     co.opaque = &cb;
     co.stop = ctx->stop;
     if (ferry_target_open_location (&d.loc, src->virtual_size,
@@ -342,12 +314,5 @@ int
 ferry_convert_os_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                          struct ferry_err *err)
 {
-  struct ferry_observation obs = {0};
-
-  if (ferry_convert_os_check (ctx, step, &obs, err) < 0)
-    return -1;
-  if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (err, 0, "%s: not converted after apply: %s", step->id,
-                          obs.detail);
-  return 0;
+  return ferry_verify_by_check (ferry_convert_os_check, ctx, step, NULL, err);
 }

@@ -351,19 +351,13 @@ ferry_convert_record (struct ferry_ctx *ctx, const struct ferry_step *step,
   return ferry_state_append (ctx->state, &e, err);
 }
 
-struct convert_cb {
-  struct ferry_ctx *ctx;         /* for the journal and progress */
-  const struct ferry_step *step; /* the step */
-  const char *src_id;            /* source chain identity */
-  const char *part_id;           /* .part identity */
-};
-
 /* Checkpoints go to the journal: the offset below which data is durable,
- * bound to the source and the .part file. */
-static int
-convert_on_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
+ * bound to the source and the target (OPAQUE: struct ferry_convert_cb). */
+int
+ferry_convert_on_checkpoint (void *opaque, uint64_t offset,
+                             struct ferry_err *err)
 {
-  struct convert_cb *cb = opaque;
+  struct ferry_convert_cb *cb = opaque;
   char ident[200];
 
   ferry_convert_ckpt_ident (cb->src_id, cb->part_id, offset, ident,
@@ -372,10 +366,12 @@ convert_on_checkpoint (void *opaque, uint64_t offset, struct ferry_err *err)
                                offset, ident, err);
 }
 
-static void
-convert_on_progress (void *opaque, const struct ferry_convert_progress *p)
+/* Progress goes to the context's callback (OPAQUE: struct
+ * ferry_convert_cb). */
+void
+ferry_convert_on_progress (void *opaque, const struct ferry_convert_progress *p)
 {
-  struct convert_cb *cb = opaque;
+  struct ferry_convert_cb *cb = opaque;
 
   if (cb->ctx->progress)
     cb->ctx->progress (cb->ctx, cb->step, p->done, p->total, p->elapsed,
@@ -413,7 +409,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   char src_id[FERRY_IDENT_HEX], part_id[FERRY_IDENT_HEX], why[512];
   char done[400];
   struct ferry_convert_opts co = {0};
-  struct convert_cb cb = {ctx, step, src_id, part_id};
+  struct ferry_convert_cb cb = {ctx, step, src_id, part_id};
   struct ferry_disk *src = NULL;
   struct ferry_target *dst = NULL;
   struct ferry_file_ident fi;
@@ -447,8 +443,8 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   }
   co.threads = ctx->io_threads;
   co.checkpoint_interval = ctx->checkpoint_interval;
-  co.checkpoint = convert_on_checkpoint;
-  co.progress = convert_on_progress;
+  co.checkpoint = ferry_convert_on_checkpoint;
+  co.progress = ferry_convert_on_progress;
   co.opaque = &cb;
   co.stop = ctx->stop;
   if (ferry_target_file_open (

@@ -26,6 +26,21 @@ bool ferry_convert_ckpt_match (const struct ferry_step_record *rec,
                                const char *what, uint64_t vsize,
                                uint64_t *ret_offset, char *why, size_t len);
 
+/* What the converter's callbacks need (ferry_convert_opts.opaque). */
+struct ferry_convert_cb {
+  struct ferry_ctx *ctx;         /* for the journal and progress */
+  const struct ferry_step *step; /* the step */
+  const char *src_id;            /* source chain identity */
+  const char *part_id;           /* target identity */
+};
+struct ferry_convert_progress;
+/* ferry_convert_opts.checkpoint: a CHECKPOINT event bound to src and part */
+int ferry_convert_on_checkpoint (void *opaque, uint64_t offset,
+                                 struct ferry_err *err);
+/* ferry_convert_opts.progress: the context's progress callback */
+void ferry_convert_on_progress (void *opaque,
+                                const struct ferry_convert_progress *p);
+
 /* The OpenStack target (modules/convert-openstack.c). */
 int ferry_convert_os_check (struct ferry_ctx *ctx,
                             const struct ferry_step *step,

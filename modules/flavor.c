@@ -468,15 +468,8 @@ static int
 flavor_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
 {
-  struct ferry_observation obs;
-
-  memset (&obs, 0, sizeof obs);
-  if (flavor_check (ctx, step, &obs, err) < 0)
-    return -1;
-  if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (
-        err, 0, "flavor does not match the plan after apply: %s", obs.detail);
-  return 0;
+  return ferry_verify_by_check (flavor_check, ctx, step,
+                                "flavor does not match the plan", err);
 }
 
 /* Per flavor of the plan that a step (boot) runs after. */

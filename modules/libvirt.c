@@ -327,13 +327,8 @@ static int
 libvirt_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                 struct ferry_err *err)
 {
-  struct ferry_observation obs = {0};
-
-  if (libvirt_check (ctx, step, &obs, err) < 0)
-    return -1;
-  if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (err, 0, "domain XML not as expected: %s", obs.detail);
-  return 0;
+  return ferry_verify_by_check (libvirt_check, ctx, step,
+                                "domain XML not as expected", err);
 }
 
 /* The VM's final step on local and libvirt targets, after its disks and

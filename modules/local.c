@@ -73,3 +73,26 @@ ferry_local_disk_size (const struct ferry_disk_spec *spec,
 
   return want > virtual_size ? want : virtual_size;
 }
+
+/* Observe again after apply: done, or an error with what check saw. */
+int
+ferry_verify_by_check (int (*check) (struct ferry_ctx *,
+                                     const struct ferry_step *,
+                                     struct ferry_observation *,
+                                     struct ferry_err *),
+                       struct ferry_ctx *ctx, const struct ferry_step *step,
+                       const char *what, struct ferry_err *err)
+{
+  struct ferry_observation obs;
+
+  memset (&obs, 0, sizeof obs);
+  if (check (ctx, step, &obs, err) < 0)
+    return -1;
+  if (obs.need != FERRY_NEED_DONE) {
+    if (what)
+      return ferry_err_set (err, 0, "%s after apply: %s", what, obs.detail);
+    return ferry_err_set (err, 0, "step %s is not done after apply: %s",
+                          step->id, obs.detail);
+  }
+  return 0;
+}

@@ -13,6 +13,16 @@ int ferry_ctx_record (struct ferry_ctx *ctx, const struct ferry_step *step,
                       enum ferry_event ev, uint64_t offset, const char *id,
                       struct ferry_err *err);
 
+/* A verify callback's body for modules whose check can observe the result:
+ * CHECK again must say done; otherwise an error "WHAT after apply: DETAIL"
+ * (WHAT: "step ID is not done" when NULL). */
+int ferry_verify_by_check (int (*check) (struct ferry_ctx *,
+                                         const struct ferry_step *,
+                                         struct ferry_observation *,
+                                         struct ferry_err *),
+                           struct ferry_ctx *ctx, const struct ferry_step *step,
+                           const char *what, struct ferry_err *err);
+
 /* A describe callback for modules whose check already wrote the whole
  * line into obs->detail. */
 int ferry_describe_detail (const struct ferry_step *step,

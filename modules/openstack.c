@@ -530,6 +530,29 @@ ferry_osm_volume_is_bootable (const cJSON *vol, const struct ferry_vm *vm)
   return ok;
 }
 
+int
+ferry_osm_volume_settle (struct ferry_os *os, const struct ferry_vm *vm,
+                         size_t i, const char *id, double deadline,
+                         struct ferry_err *err)
+{
+  static const char *const want[] = {"available", "in-use", NULL};
+  static const char *const fail[] = {"error", "error_restoring",
+                                     "error_extending", "error_managing", NULL};
+  CLEANUP_FREE char *path = xasprintf ("/volumes/%s", id);
+  cJSON *vol = NULL;
+  int r = 0;
+
+  if (path == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  if (ferry_os_wait (os, FERRY_OS_VOLUME, path, "volume", want, fail, deadline,
+                     &vol, err) < 0)
+    return -1;
+  if (ferry_osm_boot_disk (vm, i) && !ferry_osm_volume_is_bootable (vol, vm))
+    r = ferry_osm_volume_make_bootable (os, vm, id, err);
+  cJSON_Delete (vol);
+  return r;
+}
+
 bool
 ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i)
 {

@@ -95,6 +95,12 @@ int ferry_osm_volume_make_bootable (struct ferry_os *os,
                                     struct ferry_err *err);
 /* Does VOL (a Cinder volume object) have the flag and metadata above? */
 bool ferry_osm_volume_is_bootable (const cJSON *vol, const struct ferry_vm *vm);
+/* Wait until volume ID (disk I of VM) is available (or in use), at most
+ * DEADLINE seconds, failing on an error state; then, for the boot disk,
+ * make it bootable when it is not yet. */
+int ferry_osm_volume_settle (struct ferry_os *os, const struct ferry_vm *vm,
+                             size_t i, const char *id, double deadline,
+                             struct ferry_err *err);
 /* Is disk I of VM the one Nova boots from (the first disk, unless the VM
  * boots from its image)? */
 bool ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i);

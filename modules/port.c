@@ -843,15 +843,8 @@ static int
 port_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
              struct ferry_err *err)
 {
-  struct ferry_observation obs;
-
-  memset (&obs, 0, sizeof obs);
-  if (port_check (ctx, step, &obs, err) < 0)
-    return -1;
-  if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (
-        err, 0, "port does not match the plan after apply: %s", obs.detail);
-  return 0;
+  return ferry_verify_by_check (port_check, ctx, step,
+                                "port does not match the plan", err);
 }
 
 /* Per port of a VM on an OpenStack target. */

@@ -194,11 +194,7 @@ static int
 volume_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
               struct ferry_err *err)
 {
-  static const char *const want[] = {"available", "in-use", NULL};
-  static const char *const fail[] = {"error", "error_restoring",
-                                     "error_extending", NULL};
   struct ferry_os *os = ferry_osm_session (ctx, step->target, err);
-  CLEANUP_FREE char *path = NULL;
   char id[64], rec[80];
   cJSON *vol = NULL;
   uint64_t gib;
@@ -212,7 +208,6 @@ volume_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (r == 1) {
     snprintf (id, sizeof id, "%s", ferry_osm_str (vol, "id"));
     cJSON_Delete (vol);
-    vol = NULL;
   } else {
     if (create (ctx, os, step, gib, id, sizeof id, err) < 0)
       return -1;
@@ -220,31 +215,15 @@ volume_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
     if (ferry_ctx_record (ctx, step, FERRY_EVENT_CREATED, 0, rec, err) < 0)
       return -1;
   }
-  if (asprintf (&path, "/volumes/%s", id) < 0)
-    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  if (ferry_os_wait (os, FERRY_OS_VOLUME, path, "volume", want, fail,
-                     ferry_osm_deadline (VOLUME_DEADLINE), &vol, err) < 0)
-    return -1;
-  r = 0;
-  if (ferry_osm_boot_disk (step->vm, step->index) &&
-      !ferry_osm_volume_is_bootable (vol, step->vm))
-    r = ferry_osm_volume_make_bootable (os, step->vm, id, err);
-  cJSON_Delete (vol);
-  return r;
+  return ferry_osm_volume_settle (os, step->vm, step->index, id,
+                                  ferry_osm_deadline (VOLUME_DEADLINE), err);
 }
 
 static int
 volume_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
 {
-  struct ferry_observation obs = {0};
-
-  if (volume_check (ctx, step, &obs, err) < 0)
-    return -1;
-  if (obs.need != FERRY_NEED_DONE)
-    return ferry_err_set (err, 0, "%s: not done after apply: %s", step->id,
-                          obs.detail);
-  return 0;
+  return ferry_verify_by_check (volume_check, ctx, step, NULL, err);
 }
 
 const struct ferry_module ferry_module_volume = {

@@ -402,7 +402,6 @@ summarize (const struct ferry_run *r, const struct apply_args *a)
   return rc;
 }
 
-/* Load (a saved plan names its plan), confirm, lock, converge, report. */
 /* The OpenStack API traffic of the run, when there was any: requests,
  * seconds in requests and in waits for objects to settle (make bench reads
  * this line). */
@@ -419,6 +418,7 @@ report_openstack (const struct ferry_run *r)
               st.requests, st.http_seconds, st.wait_seconds);
 }
 
+/* Load (a saved plan names its plan), confirm, lock, converge, report. */
 static int
 apply_run (int argc, char **argv)
 {
