@@ -152,7 +152,8 @@ test_openstack_expansion (void **state)
   assert_true (needs (g, "vm0/boot", "flavor/m1"));
   /* modules not in this build are declared, planned: the engine shows
    * them blocked */
-  assert_true (g->steps[idx (g, "vm0/boot")].module->planned);
+  assert_true (g->steps[idx (g, "vm0/customize")].module->planned);
+  assert_false (g->steps[idx (g, "vm0/boot")].module->planned);
   assert_ptr_equal (g->steps[idx (g, "vm0/port/1")].obj.port, &ports[1]);
   assert_ptr_equal (g->steps[idx (g, "flavor/m1")].obj.flavor, &fl);
   assert_int_equal (ferry_graph_vm_final (g, "vm0"), idx (g, "vm0/boot"));

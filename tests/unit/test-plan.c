@@ -400,6 +400,8 @@ test_missing_required (void **state)
            ":4:43: targets.o.ceph.volumes_pool: missing required key\n" F
            ":5:6: targets.l.uri: missing required key\n" F
            ":7:5: vms[0].name: missing required key\n" F
+           ":7:5: vms[0]: a VM on openstack target 'o' needs a flavor (set "
+           "'flavor' here or 'defaults.flavor')\n" F
            ":7:13: vms[0].disks[0].file: missing required key\n" F
            ":9:13: vms[0].ports[0].network: missing required key");
 }
