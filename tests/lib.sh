@@ -11,6 +11,7 @@
 # printed with "# TODO why" (prove lists it; a pass shows as "unexpectedly
 # succeeded") and a failure does not fail the file.  Never use it to hide
 # a failure nobody is fixing.
+# Failure details go to stderr, so that prove shows them without -v.
 # A death by signal (status >= 128 unless CODE says so exactly) and any
 # sanitizer report ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 # in the output always fail, in ok as well as in fails.
@@ -42,7 +43,7 @@ ok() {
   local out
   if out=$("$@" 2>&1) && ! sanitized "$out"; then echo "ok $T_N - $name"
   else echo "not ok $T_N - $name"; T_FAIL=$((T_FAIL + 1))
-    printf '%s\n' "$out" | sed 's/^/# /' | head -40; fi
+    printf '%s\n' "$out" | sed 's/^/# /' | head -40 >&2; fi
 }
 # fails_with NAME CODE ERE CMD...: passes if CMD exits exactly CODE, prints
 # a line matching ERE (grep -E; "" matches anything), and no sanitizer
@@ -66,7 +67,7 @@ fails_with() {
   if [ -z "$why" ]; then echo "ok $T_N - $name$todo"
   else echo "not ok $T_N - $name ($why)$todo"
     [ -n "$todo" ] || T_FAIL=$((T_FAIL + 1))
-    printf '%s\n' "$out" | sed 's/^/# /' | head -20; fi
+    printf '%s\n' "$out" | sed 's/^/# /' | head -20 >&2; fi
 }
 # fails NAME CODE CMD...: passes if CMD exits exactly CODE (see above).
 fails() {
@@ -78,7 +79,7 @@ fails() {
 is() {
   T_N=$((T_N + 1))
   if [ "$2" = "$3" ]; then echo "ok $T_N - $1"
-  else echo "not ok $T_N - $1"; echo "#   got: '$2'"; echo "#  want: '$3'"
+  else echo "not ok $T_N - $1"; echo "#   got: '$2'" >&2; echo "#  want: '$3'" >&2
     T_FAIL=$((T_FAIL + 1)); fi
 }
 done_testing() { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; }

@@ -83,4 +83,21 @@ is "boot from image: server tpl is ACTIVE on that image" \
 is "plan afterwards: exit 2 (the failed VM is still to do)" "$rc" 2
 is "plan afterwards: mg's 5 steps are =" "$(grep -c '^= mg/' plan2.out)" 5
 ok "plan afterwards: bad's volume is still +" grep -q '^+ bad/volume/disk0' plan2.out
+
+# destroy one VM, then apply again: it converges back
+"$FERRY" destroy plan.yaml --vm tpl --yes >destroy.out 2>&1; rc=$?
+is "destroy --vm tpl: exit 0" "$rc" 0
+tplobjs() {
+  echo "$(api compute GET /servers/detail | jq --arg p "$P" '[.servers[]|select(.name=="tpl" and .metadata["ferry:plan"]==$p)]|length')" \
+    "$(api volumev3 GET /volumes/detail | jq --arg p "$P" '[.volumes[]|select(.metadata["ferry:vm"]=="tpl" and .metadata["ferry:plan"]==$p)]|length')" \
+    "$(api image GET "/v2/images?name=tpl-$P" | jq '.images|length')"
+}
+is "destroy: tpl's server, volume and image are gone" "$(tplobjs)" "0 0 0"
+is "destroy: mg's server is untouched" \
+  "$(api compute GET /servers/detail | jq -r --arg p "$P" '.servers[]|select(.name=="mg" and .metadata["ferry:plan"]==$p)|.status')" ACTIVE
+"$FERRY" apply -y plan.yaml >apply3.out 2>&1; rc=$?
+is "apply after destroy: exit 1 (bad still fails)" "$rc" 1
+is "apply after destroy: tpl has one server, one volume, one image again" "$(tplobjs)" "1 1 1"
+ok "apply after destroy: tpl's boot step was applied, mg's were not touched" \
+  sh -c "grep -q '^+ tpl/boot' apply3.out && ! grep -q '^+ mg/' apply3.out"
 done_testing
