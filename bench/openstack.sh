@@ -85,7 +85,8 @@ for r in $(seq "$RUNS"); do
   sed -n 's/.*openstack: \([0-9]*\) API requests, \([0-9.]*\) s in requests, \([0-9.]*\) s waiting.*/\1 \2 \3/p' "a$r.out" >>t1.api
   os_cleanup "$P" >/dev/null 2>&1
 done
-tot=$(median <t1.total); copy=$(median <t1.copy)
+f2() { LC_ALL=C printf '%.2f' "$1"; }
+tot=$(f2 "$(median <t1.total)"); copy=$(f2 "$(median <t1.copy)")
 req=$(awk '{print $1}' t1.api | median); http=$(awk '{print $2}' t1.api | median); wt=$(awk '{print $3}' t1.api | median)
 echo
 echo "== table 1: 3-VM plan, apply start to all servers ACTIVE (medians of $RUNS)"
@@ -111,7 +112,7 @@ for r in $(seq "$RUNS"); do
   qemu-img convert -m 16 -W -O raw src/d0.vmdk "rbd:volumes/bench-qemu:conf=$CEPH_CONF" >/dev/null 2>&1
   echo "$(date +%s.%N) - $t0" | bc >>t2.qemu
 done
-v=$(median <t2.volume); pl=$(median <t2.plain); q=$(median <t2.qemu)
+v=$(f2 "$(median <t2.volume)"); pl=$(f2 "$(median <t2.plain)"); q=$(f2 "$(median <t2.qemu)")
 echo
 echo "== table 2: one $SIZE VMDK into RBD (medians of $RUNS, seconds)"
 printf '%-44s %8s %8s\n' "" "seconds" "ratio"
