@@ -31,8 +31,6 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 
-#define CONVERTED_KEY "ferry.converted"
-
 /* Where a disk's data goes. */
 struct os_dst {
   enum ferry_volume_mode mode;
@@ -170,7 +168,7 @@ ferry_convert_os_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     r = 0;
     goto out;
   }
-  m = ferry_rbd_meta_get (&d.loc.rbd, CONVERTED_KEY, &conv, err);
+  m = ferry_rbd_meta_get (&d.loc.rbd, FERRY_OSM_CONVERTED_KEY, &conv, err);
   if (m < 0)
     goto out;
   rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
@@ -218,7 +216,7 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                         struct ferry_err *err)
 {
   const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
-  char src_id[FERRY_IDENT_HEX], why[512], done[300];
+  char src_id[FERRY_IDENT_HEX], why[512] = "", done[300];
   CLEANUP_FREE char *conv = NULL;
   const struct ferry_step_record *rec;
   struct ferry_convert_opts co = {0};
@@ -252,7 +250,7 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
       goto out;
     image_identity (&d, d.part_id);
   }
-  m = ferry_rbd_meta_get (&d.loc.rbd, CONVERTED_KEY, &conv, err);
+  m = ferry_rbd_meta_get (&d.loc.rbd, FERRY_OSM_CONVERTED_KEY, &conv, err);
   if (m < 0)
     goto out;
   if (m == 1 && strcmp (conv, src_id) == 0) {
@@ -296,7 +294,8 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
       goto out;
     r = -1;
     /* the world's proof, after the data is durable */
-    if (ferry_rbd_meta_set (&d.loc.rbd, CONVERTED_KEY, src_id, err) < 0)
+    if (ferry_rbd_meta_set (&d.loc.rbd, FERRY_OSM_CONVERTED_KEY, src_id, err) <
+        0)
       goto out;
   }
   snprintf (done, sizeof done, "src=%s rbd=%s volume=%s", src_id, d.info.id,

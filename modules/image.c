@@ -35,7 +35,6 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 
-#define CONVERTED_KEY "ferry.converted"
 #define SNAP "snap"
 
 /* The image's status, or "". */
@@ -172,7 +171,7 @@ copy_data (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (ferry_rbd_stat (&dst->rbd, &info, err) < 0)
     return -1;
   if (info.exists) {
-    m = ferry_rbd_meta_get (&dst->rbd, CONVERTED_KEY, &have, err);
+    m = ferry_rbd_meta_get (&dst->rbd, FERRY_OSM_CONVERTED_KEY, &have, err);
     if (m < 0)
       return -1;
     if (m == 1 && strcmp (have, converted) == 0) {
@@ -198,7 +197,7 @@ copy_data (struct ferry_ctx *ctx, const struct ferry_step *step,
   r = ferry_target_close (t, err);
   t = NULL;
   if (r == 0)
-    r = ferry_rbd_meta_set (&dst->rbd, CONVERTED_KEY, converted, err);
+    r = ferry_rbd_meta_set (&dst->rbd, FERRY_OSM_CONVERTED_KEY, converted, err);
 out:
   if (t)
     ferry_target_close (t, NULL);
@@ -330,14 +329,15 @@ find_source (struct ferry_ctx *ctx, const struct ferry_step *step,
   cJSON_Delete (vol);
   if (ferry_osm_rbd (step->target, NULL, img, ret_src, err) < 0)
     return -1;
-  r = ferry_rbd_meta_get (&ret_src->rbd, CONVERTED_KEY, ret_converted, err);
+  r = ferry_rbd_meta_get (&ret_src->rbd, FERRY_OSM_CONVERTED_KEY, ret_converted,
+                          err);
   if (r == 1)
     return 0;
   if (r == 0)
     ferry_err_set (err, ENOENT,
                    "rbd:%s/%s holds no converted data yet (no %s metadata): "
                    "convert disk 0 first",
-                   ret_src->rbd.pool, img, CONVERTED_KEY);
+                   ret_src->rbd.pool, img, FERRY_OSM_CONVERTED_KEY);
   ferry_location_clear (ret_src);
   return -1;
 }

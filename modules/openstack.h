@@ -20,6 +20,11 @@
 #include "modules/module.h"
 #include "util/location.h"
 
+/* The RBD image metadata that proves a disk's data complete: the source
+ * chain's identity, set by convert after its last flush (and copied by
+ * image to the images it makes). */
+#define FERRY_OSM_CONVERTED_KEY "ferry.converted"
+
 /* The sessions of one run (struct ferry_ctx.os): made by the command. */
 struct ferry_os_sessions *ferry_os_sessions_new (void);
 void ferry_os_sessions_free (struct ferry_os_sessions *s);

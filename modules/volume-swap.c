@@ -54,7 +54,7 @@ image_ready (const struct ferry_ctx *ctx, const struct ferry_step *step,
               *ret_name ? *ret_name : image);
     goto out;
   }
-  r = ferry_rbd_meta_get (&loc.rbd, "ferry.converted", &conv, err);
+  r = ferry_rbd_meta_get (&loc.rbd, FERRY_OSM_CONVERTED_KEY, &conv, err);
   if (r == 0)
     snprintf (why, len, "%s is not completely converted yet",
               *ret_name ? *ret_name : image);
