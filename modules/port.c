@@ -523,7 +523,8 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
     *need = FERRY_NEED_BLOCKED;
     snprintf (detail, len,
               "ferry's port %s (%s) is on network '%s', the plan says '%s'; "
-              "a port cannot move: delete it to let ferry create it again",
+              "a port cannot move: destroy the port (ferry destroy, or delete "
+              "it) and apply again",
               w->name, id, net ? net : "?", spec->network);
     return 0;
   }
@@ -532,8 +533,8 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
     *need = FERRY_NEED_BLOCKED;
     snprintf (detail, len,
               "ferry's port %s (%s) has %s, the plan says %s on subnet '%s'; "
-              "a port's IP is not changed in place: delete the port to let "
-              "ferry create it again",
+              "a port's IP cannot change in place: destroy the port (ferry "
+              "destroy, or delete it) and apply again",
               w->name, id, ips, spec->fixed_ip,
               ferry_osm_str (w->subnet, "name"));
     return 0;
@@ -542,8 +543,8 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
     *need = FERRY_NEED_BLOCKED;
     snprintf (detail, len,
               "ferry's port %s (%s) has MAC %s, the plan says %s; a port's "
-              "MAC is not changed in place: delete the port to let ferry "
-              "create it again",
+              "MAC cannot change in place: destroy the port (ferry destroy, or "
+              "delete it) and apply again",
               w->name, id, mac ? mac : "none", spec->mac);
     return 0;
   }
