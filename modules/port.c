@@ -10,7 +10,6 @@
  * port already holds on the network is reported, never taken over: ferry
  * changes and deletes only what carries its mark.  A port's network, IP
  * and MAC cannot change in place; only its security groups are updated. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,62 +69,6 @@ is_uuid (const char *s)
             ? s[i] != '-'
             : !strchr ("0123456789abcdefABCDEF", s[i]))
       return false;
-  return true;
-}
-
-/* Parse an IPv4 or IPv6 address into ADDR (16 bytes); its family, or -1. */
-static int
-parse_ip (const char *s, unsigned char addr[16])
-{
-  memset (addr, 0, 16);
-  if (inet_pton (AF_INET, s, addr) == 1)
-    return AF_INET;
-  if (inet_pton (AF_INET6, s, addr) == 1)
-    return AF_INET6;
-  return -1;
-}
-
-/* The same address (IPv6 written in any of its forms)? */
-static bool
-same_ip (const char *a, const char *b)
-{
-  unsigned char x[16], y[16];
-  int fa = parse_ip (a, x);
-
-  return fa >= 0 && fa == parse_ip (b, y) && memcmp (x, y, 16) == 0;
-}
-
-/* Is address IP inside CIDR ("a.b.c.d/len", "x::/len")? */
-static bool
-cidr_contains (const char *cidr, const char *ip)
-{
-  unsigned char net[16], a[16];
-  char base[64];
-  const char *slash = strchr (cidr, '/');
-  char *end;
-  long bits;
-  int fam, maxbits, i;
-
-  if (slash == NULL || (size_t) (slash - cidr) >= sizeof base)
-    return false;
-  memcpy (base, cidr, (size_t) (slash - cidr));
-  base[slash - cidr] = '\0';
-  fam = parse_ip (base, net);
-  if (fam < 0 || parse_ip (ip, a) != fam)
-    return false;
-  maxbits = fam == AF_INET ? 32 : 128;
-  errno = 0;
-  bits = strtol (slash + 1, &end, 10);
-  if (errno || *end || end == slash + 1 || bits < 0 || bits > maxbits)
-    return false;
-  for (i = 0; i < bits / 8; i++)
-    if (net[i] != a[i])
-      return false;
-  if (bits % 8) {
-    unsigned char m = (unsigned char) (0xff << (8 - bits % 8));
-    if ((net[i] & m) != (a[i] & m))
-      return false;
-  }
   return true;
 }
 
@@ -231,7 +174,7 @@ find_subnet (struct ferry_os *os, const struct ferry_port *port,
                        cidr ? cidr : "?");
     if (port->subnet ? (id && strcmp (id, port->subnet) == 0) ||
                            (sname && strcmp (sname, port->subnet) == 0)
-                     : cidr && cidr_contains (cidr, port->fixed_ip)) {
+                     : cidr && ferry_osm_cidr_contains (cidr, port->fixed_ip)) {
       n++;
       at = i;
     }
@@ -260,11 +203,11 @@ find_subnet (struct ferry_os *os, const struct ferry_port *port,
   sname = ferry_osm_str (w->subnet, "name");
   cidr = ferry_osm_str (w->subnet, "cidr");
   gw = ferry_osm_str (w->subnet, "gateway_ip");
-  if (cidr == NULL || !cidr_contains (cidr, port->fixed_ip))
+  if (cidr == NULL || !ferry_osm_cidr_contains (cidr, port->fixed_ip))
     snprintf (w->why, sizeof w->why, "%s is not in subnet '%s' (%s)",
               port->fixed_ip, sname ? sname : port->subnet,
               cidr ? cidr : "no cidr");
-  else if (gw && same_ip (gw, port->fixed_ip))
+  else if (gw && ferry_osm_same_ip (gw, port->fixed_ip))
     snprintf (w->why, sizeof w->why, "%s is the gateway of subnet '%s'",
               port->fixed_ip, sname ? sname : "?");
   return 0;
@@ -446,7 +389,7 @@ port_has_ip (const cJSON *port, const char *subnet_id, const char *ip)
   {
     a = ferry_osm_str (f, "ip_address");
     s = ferry_osm_str (f, "subnet_id");
-    if (a && s && same_ip (a, ip) && strcmp (s, subnet_id) == 0)
+    if (a && s && ferry_osm_same_ip (a, ip) && strcmp (s, subnet_id) == 0)
       return f;
   }
   return NULL;
@@ -602,7 +545,7 @@ port_holder (struct ferry_os *os, const struct port_want *w, bool is_ip,
       cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (p, "fixed_ips"))
       {
         const char *a = ferry_osm_str (f, "ip_address");
-        if (a && same_ip (a, addr))
+        if (a && ferry_osm_same_ip (a, addr))
           holds = true;
       }
     } else
