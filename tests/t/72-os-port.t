@@ -84,7 +84,7 @@ EOF
 }
 plan_file plan.yaml "p72-$SUF" "$VM" \
   "{network: lab-net, fixed_ip: $IP0, mac: \"$MAC0\", security_groups: [lab-sg, lab-sg2]}" \
-  "{network: lab-net2, subnet: lab-subnet2, fixed_ip: $IP1}" \
+  "{network: $LAB_NET2_ID, subnet: lab-subnet2, fixed_ip: $IP1}" \
   "{network: lab-net, fixed_ip: $IP2}" \
   "{network: lab-net, mac: \"$FOREIGN_MAC\"}"
 
@@ -103,7 +103,7 @@ ok "validate" "$FERRY" validate plan.yaml
 "$FERRY" plan plan.yaml >plan.out 2>&1
 ok "plan: port 0 to create, on lab-net with its IP, subnet, MAC and groups" \
   grep -Fqx "+ $VM/port/0: port $VM-port0 on lab-net $IP0 (subnet lab-subnet) $MAC0; groups lab-sg, lab-sg2" plan.out
-ok "plan: port 1 to create on lab-subnet2, the subnet the plan names" \
+ok "plan: port 1 (network by id) to create on lab-subnet2, the subnet the plan names" \
   grep -Fqx "+ $VM/port/1: port $VM-port1 on lab-net2 $IP1 (subnet lab-subnet2) MAC by Neutron" plan.out
 ok "plan: port 2 blocked: $IP2 is held by the foreign port, named by id" \
   grep -Fqx "! $VM/port/2: blocked ($IP2 is held by port $FOREIGN_ID 'foreign-$VM' (device_owner compute:nova), which ferry did not create)" plan.out
