@@ -72,6 +72,15 @@ is_uuid (const char *s)
   return true;
 }
 
+/* The string member NAME of OBJ, or "?" (for messages). */
+static const char *
+sget (const cJSON *obj, const char *name)
+{
+  const char *s = ferry_osm_str (obj, name);
+
+  return s ? s : "?";
+}
+
 /* Is boolean member NAME of OBJ true? */
 static bool
 is_true (const cJSON *obj, const char *name)
@@ -124,7 +133,7 @@ find_network (struct ferry_os *os, const char *project, const char *name,
       continue;
     }
     ferry_osm_appendf (ids, sizeof ids, "%s'%s'", ids[0] ? ", " : "",
-                       ferry_osm_str (it, "id"));
+                       sget (it, "id"));
     i++;
   }
   if (n_own == 1)
@@ -250,9 +259,31 @@ find_groups (struct ferry_os *os, const char *project,
       snprintf (w->why, sizeof w->why,
                 "security group name '%s' matches %d groups of the project "
                 "('%s', '%s'...); rename them apart",
-                name, n, ferry_osm_str (cJSON_GetArrayItem (list, 0), "id"),
-                ferry_osm_str (cJSON_GetArrayItem (list, 1), "id"));
+                name, n, sget (cJSON_GetArrayItem (list, 0), "id"),
+                sget (cJSON_GetArrayItem (list, 1), "id"));
     cJSON_Delete (list);
+  }
+  return 0;
+}
+
+/* Are the ids and names (and the subnet's cidr) W is used with in
+ * requests and messages there?  Neutron's replies are not trusted. */
+static int
+want_complete (const struct port_want *w, struct ferry_err *err)
+{
+  const cJSON *g;
+
+  if (!ferry_osm_str (w->net, "id") || !ferry_osm_str (w->net, "name"))
+    return ferry_err_set (err, 0, "neutron: a network without id or name");
+  if (w->subnet &&
+      (!ferry_osm_str (w->subnet, "id") || !ferry_osm_str (w->subnet, "name") ||
+       !ferry_osm_str (w->subnet, "cidr")))
+    return ferry_err_set (err, 0, "neutron: a subnet without id, name or cidr");
+  cJSON_ArrayForEach (g, w->groups)
+  {
+    if (!ferry_osm_str (g, "id") || !ferry_osm_str (g, "name"))
+      return ferry_err_set (err, 0,
+                            "neutron: a security group without id or name");
   }
   return 0;
 }
@@ -280,7 +311,7 @@ port_resolve (struct ferry_os *os, const struct ferry_plan *plan,
     return -1;
   if (!w->why[0] && find_groups (os, project, port, w, err) < 0)
     return -1;
-  return 0;
+  return w->why[0] ? 0 : want_complete (w, err);
 }
 
 /* Do arrays of strings A and B hold the same strings (in any order)? */
@@ -427,7 +458,7 @@ port_line (const struct port_want *w, const cJSON *port,
     snprintf (ips, sizeof ips, "IP by Neutron");
   snprintf (buf, len, "port %s", w->name);
   if (port)
-    ferry_osm_appendf (buf, len, " (%s)", ferry_osm_str (port, "id"));
+    ferry_osm_appendf (buf, len, " (%s)", sget (port, "id"));
   ferry_osm_appendf (buf, len, " on %s %s", ferry_osm_str (w->net, "name"),
                      ips);
   if (w->subnet)
@@ -452,7 +483,7 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
               const struct ferry_port *spec, enum ferry_need *need,
               char *detail, size_t len, struct ferry_err *err)
 {
-  const char *id = ferry_osm_str (port, "id");
+  const char *id = sget (port, "id");
   const char *net = ferry_osm_str (port, "network_id");
   const char *mac = ferry_osm_str (port, "mac_address");
   const cJSON *have =
@@ -555,7 +586,7 @@ port_holder (struct ferry_os *os, const struct port_want *w, bool is_ip,
     desc = ferry_osm_str (p, "description");
     owner = ferry_osm_str (p, "device_owner");
     snprintf (why, len, "%s is held by port %s '%s' (device_owner %s), ", addr,
-              ferry_osm_str (p, "id"),
+              sget (p, "id"),
               ferry_osm_str (p, "name") ? ferry_osm_str (p, "name") : "",
               owner && *owner ? owner : "none");
     if (desc && strncmp (desc, "ferry:plan=", 11) == 0)
@@ -733,6 +764,10 @@ port_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (f == 1) {
     /* ours already (a rerun, or a kill after Neutron's reply) */
     id = ferry_osm_str (port, "id");
+    if (id == NULL) {
+      ferry_err_set (err, 0, "neutron: port '%s' has no id", w.name);
+      goto out;
+    }
     if (port_compare (os, port, &w, spec, &need, detail, sizeof detail, err) <
         0)
       goto out;
