@@ -2,6 +2,7 @@
  * names, ferry's marks on objects, finding objects again. */
 #include "modules/openstack.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -557,6 +558,63 @@ bool
 ferry_osm_boot_disk (const struct ferry_vm *vm, size_t i)
 {
   return i == 0 && vm->boot_from == FERRY_BOOT_FROM_VOLUME;
+}
+
+/* Parse an IPv4 or IPv6 address into ADDR (16 bytes); its family, or -1. */
+static int
+parse_ip (const char *s, unsigned char addr[16])
+{
+  memset (addr, 0, 16);
+  if (inet_pton (AF_INET, s, addr) == 1)
+    return AF_INET;
+  if (inet_pton (AF_INET6, s, addr) == 1)
+    return AF_INET6;
+  return -1;
+}
+
+/* See openstack.h: both parsed, compared as bytes. */
+bool
+ferry_osm_same_ip (const char *a, const char *b)
+{
+  unsigned char x[16], y[16];
+  int fa = parse_ip (a, x);
+
+  return fa >= 0 && fa == parse_ip (b, y) && memcmp (x, y, 16) == 0;
+}
+
+/* See openstack.h: the prefix's whole bytes, then its last bits.  CIDR
+ * comes from Neutron: its length and prefix are checked, never trusted. */
+bool
+ferry_osm_cidr_contains (const char *cidr, const char *ip)
+{
+  unsigned char net[16], a[16];
+  char base[64];
+  const char *slash = strchr (cidr, '/');
+  char *end;
+  long bits;
+  int fam, maxbits, i;
+
+  if (slash == NULL || (size_t) (slash - cidr) >= sizeof base)
+    return false;
+  memcpy (base, cidr, (size_t) (slash - cidr));
+  base[slash - cidr] = '\0';
+  fam = parse_ip (base, net);
+  if (fam < 0 || parse_ip (ip, a) != fam)
+    return false;
+  maxbits = fam == AF_INET ? 32 : 128;
+  errno = 0;
+  bits = strtol (slash + 1, &end, 10);
+  if (errno || *end || end == slash + 1 || bits < 0 || bits > maxbits)
+    return false;
+  for (i = 0; i < bits / 8; i++)
+    if (net[i] != a[i])
+      return false;
+  if (bits % 8) {
+    unsigned char m = (unsigned char) (0xff << (8 - bits % 8));
+    if ((net[i] & m) != (a[i] & m))
+      return false;
+  }
+  return true;
 }
 
 /* See openstack.h: a kill -9 window for tests, by name. */

@@ -84,6 +84,12 @@ int ferry_osm_rbd (const struct ferry_plan_target *t, const char *pool,
 void ferry_osm_appendf (char *buf, size_t len, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+/* IPv4/IPv6 addresses as Neutron gives them: the same address (IPv6 in
+ * any of its spellings)?  Is IP inside CIDR ("10.0.0.0/24", "fd00::/64",
+ * same family)?  Anything unparsable is false. */
+bool ferry_osm_same_ip (const char *a, const char *b);
+bool ferry_osm_cidr_contains (const char *cidr, const char *ip);
+
 /* The string member NAME of OBJ, or NULL. */
 const char *ferry_osm_str (const cJSON *obj, const char *name);
 

@@ -10,7 +10,6 @@
  * port already holds on the network is reported, never taken over: ferry
  * changes and deletes only what carries its mark.  A port's network, IP
  * and MAC cannot change in place; only its security groups are updated. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,60 +72,13 @@ is_uuid (const char *s)
   return true;
 }
 
-/* Parse an IPv4 or IPv6 address into ADDR (16 bytes); its family, or -1. */
-static int
-parse_ip (const char *s, unsigned char addr[16])
+/* The string member NAME of OBJ, or "?" (for messages). */
+static const char *
+sget (const cJSON *obj, const char *name)
 {
-  memset (addr, 0, 16);
-  if (inet_pton (AF_INET, s, addr) == 1)
-    return AF_INET;
-  if (inet_pton (AF_INET6, s, addr) == 1)
-    return AF_INET6;
-  return -1;
-}
+  const char *s = ferry_osm_str (obj, name);
 
-/* The same address (IPv6 written in any of its forms)? */
-static bool
-same_ip (const char *a, const char *b)
-{
-  unsigned char x[16], y[16];
-  int fa = parse_ip (a, x);
-
-  return fa >= 0 && fa == parse_ip (b, y) && memcmp (x, y, 16) == 0;
-}
-
-/* Is address IP inside CIDR ("a.b.c.d/len", "x::/len")? */
-static bool
-cidr_contains (const char *cidr, const char *ip)
-{
-  unsigned char net[16], a[16];
-  char base[64];
-  const char *slash = strchr (cidr, '/');
-  char *end;
-  long bits;
-  int fam, maxbits, i;
-
-  if (slash == NULL || (size_t) (slash - cidr) >= sizeof base)
-    return false;
-  memcpy (base, cidr, (size_t) (slash - cidr));
-  base[slash - cidr] = '\0';
-  fam = parse_ip (base, net);
-  if (fam < 0 || parse_ip (ip, a) != fam)
-    return false;
-  maxbits = fam == AF_INET ? 32 : 128;
-  errno = 0;
-  bits = strtol (slash + 1, &end, 10);
-  if (errno || *end || end == slash + 1 || bits < 0 || bits > maxbits)
-    return false;
-  for (i = 0; i < bits / 8; i++)
-    if (net[i] != a[i])
-      return false;
-  if (bits % 8) {
-    unsigned char m = (unsigned char) (0xff << (8 - bits % 8));
-    if ((net[i] & m) != (a[i] & m))
-      return false;
-  }
-  return true;
+  return s ? s : "?";
 }
 
 /* Is boolean member NAME of OBJ true? */
@@ -181,7 +133,7 @@ find_network (struct ferry_os *os, const char *project, const char *name,
       continue;
     }
     ferry_osm_appendf (ids, sizeof ids, "%s'%s'", ids[0] ? ", " : "",
-                       ferry_osm_str (it, "id"));
+                       sget (it, "id"));
     i++;
   }
   if (n_own == 1)
@@ -231,7 +183,7 @@ find_subnet (struct ferry_os *os, const struct ferry_port *port,
                        cidr ? cidr : "?");
     if (port->subnet ? (id && strcmp (id, port->subnet) == 0) ||
                            (sname && strcmp (sname, port->subnet) == 0)
-                     : cidr && cidr_contains (cidr, port->fixed_ip)) {
+                     : cidr && ferry_osm_cidr_contains (cidr, port->fixed_ip)) {
       n++;
       at = i;
     }
@@ -260,11 +212,11 @@ find_subnet (struct ferry_os *os, const struct ferry_port *port,
   sname = ferry_osm_str (w->subnet, "name");
   cidr = ferry_osm_str (w->subnet, "cidr");
   gw = ferry_osm_str (w->subnet, "gateway_ip");
-  if (cidr == NULL || !cidr_contains (cidr, port->fixed_ip))
+  if (cidr == NULL || !ferry_osm_cidr_contains (cidr, port->fixed_ip))
     snprintf (w->why, sizeof w->why, "%s is not in subnet '%s' (%s)",
               port->fixed_ip, sname ? sname : port->subnet,
               cidr ? cidr : "no cidr");
-  else if (gw && same_ip (gw, port->fixed_ip))
+  else if (gw && ferry_osm_same_ip (gw, port->fixed_ip))
     snprintf (w->why, sizeof w->why, "%s is the gateway of subnet '%s'",
               port->fixed_ip, sname ? sname : "?");
   return 0;
@@ -307,9 +259,31 @@ find_groups (struct ferry_os *os, const char *project,
       snprintf (w->why, sizeof w->why,
                 "security group name '%s' matches %d groups of the project "
                 "('%s', '%s'...); rename them apart",
-                name, n, ferry_osm_str (cJSON_GetArrayItem (list, 0), "id"),
-                ferry_osm_str (cJSON_GetArrayItem (list, 1), "id"));
+                name, n, sget (cJSON_GetArrayItem (list, 0), "id"),
+                sget (cJSON_GetArrayItem (list, 1), "id"));
     cJSON_Delete (list);
+  }
+  return 0;
+}
+
+/* Are the ids and names (and the subnet's cidr) W is used with in
+ * requests and messages there?  Neutron's replies are not trusted. */
+static int
+want_complete (const struct port_want *w, struct ferry_err *err)
+{
+  const cJSON *g;
+
+  if (!ferry_osm_str (w->net, "id") || !ferry_osm_str (w->net, "name"))
+    return ferry_err_set (err, 0, "neutron: a network without id or name");
+  if (w->subnet &&
+      (!ferry_osm_str (w->subnet, "id") || !ferry_osm_str (w->subnet, "name") ||
+       !ferry_osm_str (w->subnet, "cidr")))
+    return ferry_err_set (err, 0, "neutron: a subnet without id, name or cidr");
+  cJSON_ArrayForEach (g, w->groups)
+  {
+    if (!ferry_osm_str (g, "id") || !ferry_osm_str (g, "name"))
+      return ferry_err_set (err, 0,
+                            "neutron: a security group without id or name");
   }
   return 0;
 }
@@ -337,7 +311,7 @@ port_resolve (struct ferry_os *os, const struct ferry_plan *plan,
     return -1;
   if (!w->why[0] && find_groups (os, project, port, w, err) < 0)
     return -1;
-  return 0;
+  return w->why[0] ? 0 : want_complete (w, err);
 }
 
 /* Do arrays of strings A and B hold the same strings (in any order)? */
@@ -446,7 +420,7 @@ port_has_ip (const cJSON *port, const char *subnet_id, const char *ip)
   {
     a = ferry_osm_str (f, "ip_address");
     s = ferry_osm_str (f, "subnet_id");
-    if (a && s && same_ip (a, ip) && strcmp (s, subnet_id) == 0)
+    if (a && s && ferry_osm_same_ip (a, ip) && strcmp (s, subnet_id) == 0)
       return f;
   }
   return NULL;
@@ -484,7 +458,7 @@ port_line (const struct port_want *w, const cJSON *port,
     snprintf (ips, sizeof ips, "IP by Neutron");
   snprintf (buf, len, "port %s", w->name);
   if (port)
-    ferry_osm_appendf (buf, len, " (%s)", ferry_osm_str (port, "id"));
+    ferry_osm_appendf (buf, len, " (%s)", sget (port, "id"));
   ferry_osm_appendf (buf, len, " on %s %s", ferry_osm_str (w->net, "name"),
                      ips);
   if (w->subnet)
@@ -509,7 +483,7 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
               const struct ferry_port *spec, enum ferry_need *need,
               char *detail, size_t len, struct ferry_err *err)
 {
-  const char *id = ferry_osm_str (port, "id");
+  const char *id = sget (port, "id");
   const char *net = ferry_osm_str (port, "network_id");
   const char *mac = ferry_osm_str (port, "mac_address");
   const cJSON *have =
@@ -523,7 +497,8 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
     *need = FERRY_NEED_BLOCKED;
     snprintf (detail, len,
               "ferry's port %s (%s) is on network '%s', the plan says '%s'; "
-              "a port cannot move: delete it to let ferry create it again",
+              "a port cannot move: destroy the port (ferry destroy, or delete "
+              "it) and apply again",
               w->name, id, net ? net : "?", spec->network);
     return 0;
   }
@@ -532,8 +507,8 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
     *need = FERRY_NEED_BLOCKED;
     snprintf (detail, len,
               "ferry's port %s (%s) has %s, the plan says %s on subnet '%s'; "
-              "a port's IP is not changed in place: delete the port to let "
-              "ferry create it again",
+              "a port's IP cannot change in place: destroy the port (ferry "
+              "destroy, or delete it) and apply again",
               w->name, id, ips, spec->fixed_ip,
               ferry_osm_str (w->subnet, "name"));
     return 0;
@@ -542,8 +517,8 @@ port_compare (struct ferry_os *os, const cJSON *port, const struct port_want *w,
     *need = FERRY_NEED_BLOCKED;
     snprintf (detail, len,
               "ferry's port %s (%s) has MAC %s, the plan says %s; a port's "
-              "MAC is not changed in place: delete the port to let ferry "
-              "create it again",
+              "MAC cannot change in place: destroy the port (ferry destroy, or "
+              "delete it) and apply again",
               w->name, id, mac ? mac : "none", spec->mac);
     return 0;
   }
@@ -601,7 +576,7 @@ port_holder (struct ferry_os *os, const struct port_want *w, bool is_ip,
       cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (p, "fixed_ips"))
       {
         const char *a = ferry_osm_str (f, "ip_address");
-        if (a && same_ip (a, addr))
+        if (a && ferry_osm_same_ip (a, addr))
           holds = true;
       }
     } else
@@ -611,7 +586,7 @@ port_holder (struct ferry_os *os, const struct port_want *w, bool is_ip,
     desc = ferry_osm_str (p, "description");
     owner = ferry_osm_str (p, "device_owner");
     snprintf (why, len, "%s is held by port %s '%s' (device_owner %s), ", addr,
-              ferry_osm_str (p, "id"),
+              sget (p, "id"),
               ferry_osm_str (p, "name") ? ferry_osm_str (p, "name") : "",
               owner && *owner ? owner : "none");
     if (desc && strncmp (desc, "ferry:plan=", 11) == 0)
@@ -789,6 +764,10 @@ port_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   if (f == 1) {
     /* ours already (a rerun, or a kill after Neutron's reply) */
     id = ferry_osm_str (port, "id");
+    if (id == NULL) {
+      ferry_err_set (err, 0, "neutron: port '%s' has no id", w.name);
+      goto out;
+    }
     if (port_compare (os, port, &w, spec, &need, detail, sizeof detail, err) <
         0)
       goto out;

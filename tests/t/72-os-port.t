@@ -85,7 +85,7 @@ EOF
 }
 plan_file plan.yaml "p72-$SUF" "$VM" \
   "{network: lab-net, fixed_ip: $IP0, mac: \"$MAC0\", security_groups: [lab-sg, lab-sg2]}" \
-  "{network: lab-net2, subnet: lab-subnet2, fixed_ip: $IP1}" \
+  "{network: $LAB_NET2_ID, subnet: lab-subnet2, fixed_ip: $IP1}" \
   "{network: lab-net, fixed_ip: $IP2}" \
   "{network: lab-net, mac: \"$FOREIGN_MAC\"}"
 
@@ -104,7 +104,7 @@ ok "validate" "$FERRY" validate plan.yaml
 "$FERRY" plan plan.yaml >plan.out 2>&1
 ok "plan: port 0 to create, on lab-net with its IP, subnet, MAC and groups" \
   grep -Fqx "+ $VM/port/0: port $VM-port0 on lab-net $IP0 (subnet lab-subnet) $MAC0; groups lab-sg, lab-sg2" plan.out
-ok "plan: port 1 to create on lab-subnet2, the subnet the plan names" \
+ok "plan: port 1 (network by id) to create on lab-subnet2, the subnet the plan names" \
   grep -Fqx "+ $VM/port/1: port $VM-port1 on lab-net2 $IP1 (subnet lab-subnet2) MAC by Neutron" plan.out
 ok "plan: port 2 blocked: $IP2 is held by the foreign port, named by id" \
   grep -Fqx "! $VM/port/2: blocked ($IP2 is held by port $FOREIGN_ID 'foreign-$VM' (device_owner compute:nova), which ferry did not create)" plan.out
@@ -166,12 +166,23 @@ is "neutron: port 0 has both groups again, same port" \
   "$(os_get "$OS_NEUTRON/v2.0/ports/$P0_ID" | jq -r '.port.security_groups|sort|join(" ")')" \
   "$(printf '%s\n' "$LAB_SG_ID" "$LAB_SG2_ID" | sort | paste -sd' ')"
 
-# 5. an IP the port cannot change to: blocked, telling to delete the port
+# 5. an IP or MAC the port cannot change to: blocked, telling to destroy the
+#    port; apply leaves the port as it is
 IPX=$(free_ip 127.100.0)
 sed "s/fixed_ip: $IP0,/fixed_ip: $IPX,/" plan.yaml >moved.yaml
 fails_with "plan: another IP for an existing port is blocked, naming the port" 0 \
-  "^! $VM/port/0: blocked \\(ferry's port $VM-port0 \\($P0_ID\\) has $IP0, the plan says $IPX .*delete the port" \
+  "^! $VM/port/0: blocked \\(ferry's port $VM-port0 \\($P0_ID\\) has $IP0, the plan says $IPX on subnet 'lab-subnet'; a port's IP cannot change in place: destroy the port \\(ferry destroy, or delete it\\) and apply again\\)\$" \
   "$FERRY" plan moved.yaml
+fails "apply with the moved IP exits 1" 1 \
+  sh -c "'$FERRY' apply --yes --json moved.yaml >moved.json 2>moved.err"
+is "apply with the moved IP: port 0 blocked" "$(status moved.json "$VM/port/0")" blocked
+is "neutron: the same port, still with $IP0" \
+  "$(ports "$VM-port0" | jq -r 'map("\(.id) \(.fixed_ips[0].ip_address)")|join(",")')" "$P0_ID $IP0"
+MACX=$(rmac)
+sed "s/mac: \"$MAC0\"/mac: \"$MACX\"/" plan.yaml >mac.yaml
+fails_with "plan: another MAC for an existing port is blocked" 0 \
+  "^! $VM/port/0: blocked \\(ferry's port $VM-port0 \\($P0_ID\\) has MAC $MAC0, the plan says $MACX; a port's MAC cannot change in place" \
+  "$FERRY" plan mac.yaml
 
 # 6. what the plan names must resolve: blocked otherwise
 DUP1=$(os_req POST "$OS_NEUTRON/v2.0/security-groups" "{\"security_group\":{\"name\":\"dup-$VM\"}}")
