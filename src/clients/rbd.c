@@ -43,6 +43,23 @@ open_image (const struct ferry_rbd_location *loc, struct ferry_ceph *c,
   return 1;
 }
 
+/* open_image, where a missing image is an error (ENOENT). */
+static int
+open_existing (const struct ferry_rbd_location *loc, struct ferry_ceph *c,
+               rbd_image_t *img, struct ferry_err *err)
+{
+  char name[512];
+  int r = open_image (loc, c, img, err);
+
+  if (r < 0)
+    return -1;
+  if (r == 0) {
+    loc_name (loc, name, sizeof name);
+    return ferry_err_set (err, ENOENT, "rbd image '%s' not found", name);
+  }
+  return 0;
+}
+
 /* Whether LOC's image exists, with its id and size. */
 int
 ferry_rbd_stat (const struct ferry_rbd_location *loc,
@@ -82,11 +99,8 @@ ferry_rbd_meta_get (const struct ferry_rbd_location *loc, const char *key,
 
   *ret = NULL;
   loc_name (loc, name, sizeof name);
-  r = open_image (loc, &c, &img, err);
-  if (r < 0)
+  if (open_existing (loc, &c, &img, err) < 0)
     return -1;
-  if (r == 0)
-    return ferry_err_set (err, ENOENT, "rbd image '%s' not found", name);
   for (;;) {
     char *nb = realloc (buf, len);
     if (nb == NULL) {
@@ -124,11 +138,8 @@ ferry_rbd_meta_set (const struct ferry_rbd_location *loc, const char *key,
   int r;
 
   loc_name (loc, name, sizeof name);
-  r = open_image (loc, &c, &img, err);
-  if (r < 0)
+  if (open_existing (loc, &c, &img, err) < 0)
     return -1;
-  if (r == 0)
-    return ferry_err_set (err, ENOENT, "rbd image '%s' not found", name);
   r = rbd_metadata_set (img, key, value);
   rbd_close (img);
   ferry_ceph_disconnect (&c);
@@ -176,11 +187,8 @@ ferry_rbd_snap_protect (const struct ferry_rbd_location *loc, const char *snap,
   int prot = 0, r;
 
   loc_name (loc, name, sizeof name);
-  r = open_image (loc, &c, &img, err);
-  if (r < 0)
+  if (open_existing (loc, &c, &img, err) < 0)
     return -1;
-  if (r == 0)
-    return ferry_err_set (err, ENOENT, "rbd image '%s' not found", name);
   r = rbd_snap_create (img, snap);
   if (r == -EEXIST)
     r = 0;
