@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
-PKGS := yaml-0.1 libcjson libcurl libvirt
+PKGS := yaml-0.1 libcjson libcurl libvirt libguestfs hivex
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 FERRY_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
@@ -71,6 +71,14 @@ FERRY_NO_OSLAB ?= 0
 ifeq ($(FERRY_NO_OSLAB),1)
 override SHELL_TESTS := $(filter-out $(OSLAB_TESTS),$(SHELL_TESTS))
 endif
+# Guest tests (tests/t/8*-guest-*.t) launch libguestfs appliances under TCG
+# on images they build (cached: tests/guest/env.sh); FERRY_NO_GUESTLAB=1
+# leaves them out (check-asan).
+GUEST_TESTS := $(wildcard tests/t/8*-guest-*.t)
+FERRY_NO_GUESTLAB ?= 0
+ifeq ($(FERRY_NO_GUESTLAB),1)
+override SHELL_TESTS := $(filter-out $(GUEST_TESTS),$(SHELL_TESTS))
+endif
 # the OpenStack tests this run includes (none: no lab)
 OSLAB_RUN := $(filter $(OSLAB_TESTS),$(SHELL_TESTS))
 
@@ -95,7 +103,7 @@ check: all $(UNIT_BINS)
 # (without the OpenStack tests tests/t/7*-os-*.t: they need the lab).
 check-asan:
 	$(MAKE) clean-objs
-	$(MAKE) check FERRY_NO_OSLAB=1 CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+	$(MAKE) check FERRY_NO_OSLAB=1 FERRY_NO_GUESTLAB=1 CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
 	$(MAKE) clean-objs
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)

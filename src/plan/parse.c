@@ -28,8 +28,8 @@ static const char *const target_keys[] = {
     NULL};
 static const char *const ceph_keys[] = {"conf", "user", "volumes_pool",
                                         "images_pool", NULL};
-static const char *const defaults_keys[] = {"source", "target", "volume_type",
-                                            "flavor", NULL};
+static const char *const defaults_keys[] = {
+    "source", "target", "volume_type", "flavor", "guest_accel", NULL};
 static const char *const flavor_keys[] = {"vcpus", "ram_mb", "disk_gb", NULL};
 static const char *const vm_keys[] = {"name",
                                       "source",
@@ -54,10 +54,12 @@ static const char *const disk_keys[] = {"file", "size_gb", "volume_type",
                                         "volume_mode", NULL};
 static const char *const image_keys[] = {"name", NULL};
 static const char *const port_keys[] = {
-    "network", "subnet", "fixed_ip", "mac", "security_groups", NULL};
-static const char *const customize_keys[] = {"virtio",    "hostname",  "files",
-                                             "firstboot", "autologon", NULL};
-static const char *const file_keys[] = {"src", "dst", "mode", NULL};
+    "network", "subnet",  "fixed_ip", "mac",        "security_groups",
+    "prefix",  "gateway", "dns",      "guest_name", NULL};
+static const char *const customize_keys[] = {
+    "virtio",    "virtio_drivers", "hostname",  "files",
+    "firstboot", "runonce",        "autologon", NULL};
+static const char *const file_keys[] = {"src", "dst", "mode", "owner", NULL};
 static const char *const autologon_keys[] = {"user", "password", "count", NULL};
 static const char *const secret_keys[] = {"env", "file", NULL};
 
@@ -539,6 +541,40 @@ valid_mode (const char *s)
   return (n == 3 || n == 4) && strspn (s, "01234567") == n;
 }
 
+/* A guest path: absolute POSIX ("/etc/motd") or a Windows drive path
+ * ("C:\\dir\\file", "C:/dir/file"). */
+static bool
+valid_guest_path (const char *s)
+{
+  if (s[0] == '/')
+    return true;
+  return isalpha ((unsigned char) s[0]) && s[1] == ':' &&
+         (s[2] == '\\' || s[2] == '/');
+}
+
+/* "UID:GID", both decimal. */
+static bool
+valid_owner (const char *s)
+{
+  size_t a = strspn (s, "0123456789"), b;
+
+  if (a == 0 || a > 10 || s[a] != ':')
+    return false;
+  b = strspn (s + a + 1, "0123456789");
+  return b > 0 && b <= 10 && s[a + 1 + b] == '\0';
+}
+
+/* A Linux interface name: 1-15 of [A-Za-z0-9_.-]. */
+static bool
+valid_ifname (const char *s)
+{
+  size_t n = strlen (s);
+
+  return n > 0 && n <= 15 &&
+         strspn (s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_.-") == n;
+}
+
 /* [A-Za-z_][A-Za-z0-9_]* */
 static bool
 valid_env_name (const char *s)
@@ -954,7 +990,8 @@ parse_ports (struct ferry_pctx *ctx, const struct ferry_ynode *n,
              const char *path, struct ferry_vm *vm)
 {
   const struct ferry_ynode *v;
-  size_t i;
+  size_t i, j;
+  uint64_t x;
 
   if (!want_list (ctx, n, path))
     return;
@@ -989,6 +1026,27 @@ parse_ports (struct ferry_pctx *ctx, const struct ferry_ynode *n,
                        pt->mac);
     get_strv (ctx, d, p, "security_groups", &pt->security_groups,
               &pt->n_security_groups);
+    if (get_uint (ctx, d, p, "prefix", false, 0, 128, &x))
+      pt->prefix = (unsigned) x;
+    v = get_str (ctx, d, p, "gateway", false, &pt->gateway);
+    if (v && !valid_ip (pt->gateway)) {
+      CLEANUP_FREE char *gp = path_key (ctx, p, "gateway");
+      ferry_plan_diag (ctx, v->pos, gp, "'%s' is not an IPv4 or IPv6 address",
+                       pt->gateway);
+    }
+    get_strv (ctx, d, p, "dns", &pt->dns, &pt->n_dns);
+    for (j = 0; j < pt->n_dns; j++)
+      if (!valid_ip (pt->dns[j])) {
+        CLEANUP_FREE char *dp = path_key (ctx, p, "dns");
+        ferry_plan_diag (ctx, d->pos, dp, "'%s' is not an IPv4 or IPv6 address",
+                         pt->dns[j]);
+      }
+    v = get_str (ctx, d, p, "guest_name", false, &pt->guest_name);
+    if (v && !valid_ifname (pt->guest_name)) {
+      CLEANUP_FREE char *np = path_key (ctx, p, "guest_name");
+      ferry_plan_diag (ctx, v->pos, np, "'%s' is not an interface name",
+                       pt->guest_name);
+    }
   }
 }
 
@@ -1005,6 +1063,7 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   const struct ferry_ynode *v, *a;
   CLEANUP_FREE char *fp = NULL;
   CLEANUP_FREE char *ap = NULL;
+  char *tmp = NULL;
   size_t i;
   uint64_t x;
 
@@ -1041,9 +1100,18 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       get_str (ctx, f, p, "src", true, &src);
       fc->src = resolve (ctx, src);
       d = get_str (ctx, f, p, "dst", true, &fc->dst);
-      if (d && fc->dst[0] != '/') {
+      if (d && !valid_guest_path (fc->dst)) {
         CLEANUP_FREE char *dp = path_key (ctx, p, "dst");
-        ferry_plan_diag (ctx, d->pos, dp, "must be an absolute path");
+        ferry_plan_diag (
+            ctx, d->pos, dp,
+            "must be an absolute path (/etc/motd, or C:\\dir\\file "
+            "in a Windows guest)");
+      }
+      d = get_str (ctx, f, p, "owner", false, &fc->owner);
+      if (d && !valid_owner (fc->owner)) {
+        CLEANUP_FREE char *dp = path_key (ctx, p, "owner");
+        ferry_plan_diag (ctx, d->pos, dp,
+                         "must be numeric \"UID:GID\" like \"0:0\"");
       }
       d = get_str (ctx, f, p, "mode", false, &fc->mode);
       if (d && !valid_mode (fc->mode)) {
@@ -1053,6 +1121,10 @@ parse_customize (struct ferry_pctx *ctx, const struct ferry_ynode *n,
       }
     }
   }
+  get_str (ctx, n, path, "virtio_drivers", false, &tmp);
+  c->virtio_drivers = resolve (ctx, tmp);
+  free (tmp);
+  get_strv (ctx, n, path, "runonce", &c->runonce, &c->n_runonce);
   get_strv (ctx, n, path, "firstboot", &c->firstboot, &c->n_firstboot);
   for (i = 0; i < c->n_firstboot; i++) {
     char *r = resolve (ctx, c->firstboot[i]);
@@ -1196,8 +1268,10 @@ void
 ferry_plan_parse_tree (struct ferry_pctx *ctx, const struct ferry_ynode *root,
                        struct ferry_plan *plan)
 {
+  static const char *const guest_accels[] = {"auto", "kvm", "tcg", NULL};
   const struct ferry_ynode *v, *md;
   struct ferry_pos start = {1, 1};
+  int k;
 
   if (root == NULL ||
       (root->kind == FERRY_YNODE_SCALAR && root->stype == FERRY_YSCALAR_NULL)) {
@@ -1250,6 +1324,8 @@ ferry_plan_parse_tree (struct ferry_pctx *ctx, const struct ferry_ynode *root,
     get_str (ctx, v, "defaults", "volume_type", false,
              &plan->defaults.volume_type);
     get_str (ctx, v, "defaults", "flavor", false, &plan->defaults.flavor);
+    if (get_enum (ctx, v, "defaults", "guest_accel", guest_accels, &k))
+      plan->defaults.guest_accel = xstrdup (ctx, guest_accels[k]);
   }
   if ((v = ferry_ynode_get (root, "flavors")))
     parse_flavors (ctx, v, plan);

@@ -346,6 +346,7 @@ ferry_plan_free (struct ferry_plan *plan)
   free (plan->defaults.target);
   free (plan->defaults.volume_type);
   free (plan->defaults.flavor);
+  free (plan->defaults.guest_accel);
   for (i = 0; i < plan->n_flavors; i++)
     free (plan->flavors[i].name);
   free (plan->flavors);
@@ -375,6 +376,9 @@ ferry_plan_free (struct ferry_plan *plan)
       free (vm->ports[j].subnet);
       free (vm->ports[j].fixed_ip);
       free (vm->ports[j].mac);
+      free (vm->ports[j].gateway);
+      free (vm->ports[j].guest_name);
+      free_strv (vm->ports[j].dns, vm->ports[j].n_dns);
       free_strv (vm->ports[j].security_groups, vm->ports[j].n_security_groups);
     }
     free (vm->ports);
@@ -383,8 +387,11 @@ ferry_plan_free (struct ferry_plan *plan)
       free (c->files[j].src);
       free (c->files[j].dst);
       free (c->files[j].mode);
+      free (c->files[j].owner);
     }
     free (c->files);
+    free (c->virtio_drivers);
+    free_strv (c->runonce, c->n_runonce);
     free_strv (c->firstboot, c->n_firstboot);
     free (c->autologon.user);
     free (c->autologon.password.ref);

@@ -161,13 +161,19 @@ struct ferry_port {
   char *mac;              /* optional, lower-case aa:bb:cc:dd:ee:ff */
   char **security_groups; /* names */
   size_t n_security_groups;
+  unsigned prefix; /* guest: prefix length of fixed_ip, 0 = unknown */
+  char *gateway;   /* guest: default gateway, optional */
+  char **dns;      /* guest: DNS servers */
+  size_t n_dns;
+  char *guest_name; /* guest: the interface name the guest used (ens192) */
   struct ferry_pos pos;
 };
 
 struct ferry_file_copy {
-  char *src;  /* resolved against the plan's directory */
-  char *dst;  /* absolute path in the guest */
-  char *mode; /* octal string, optional */
+  char *src;   /* resolved against the plan's directory */
+  char *dst;   /* absolute path in the guest */
+  char *mode;  /* octal string, optional */
+  char *owner; /* "UID:GID", optional */
   struct ferry_pos pos;
 };
 
@@ -178,8 +184,11 @@ struct ferry_autologon {
 };
 
 struct ferry_customize {
-  bool virtio;    /* inject VirtIO drivers */
-  char *hostname; /* optional */
+  bool virtio;          /* inject VirtIO drivers */
+  char *virtio_drivers; /* Windows: virtio-win directory or ISO (resolved) */
+  char *hostname;       /* optional */
+  char **runonce;       /* Windows: commands run once at first logon */
+  size_t n_runonce;
   struct ferry_file_copy *files;
   size_t n_files;
   char **firstboot; /* script paths (resolved) */
@@ -222,6 +231,7 @@ struct ferry_defaults {
   char *target;
   char *volume_type;
   char *flavor;
+  char *guest_accel; /* "auto", "kvm", "tcg" for the guest appliance */
 };
 
 struct ferry_plan {

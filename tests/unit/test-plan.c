@@ -377,7 +377,8 @@ test_ranges_and_formats (void **state)
            "IPv6 address\n" F
            ":14:27: vms[0].customize.hostname: 'bad_host' is not a valid "
            "host name\n" F
-           ":14:59: vms[0].customize.files[0].dst: must be an absolute path\n" F
+           ":14:59: vms[0].customize.files[0].dst: must be an absolute path "
+           "(/etc/motd, or C:\\dir\\file in a Windows guest)\n" F
            ":14:72: vms[0].customize.files[0].mode: must be an octal mode "
            "string like \"0644\"");
 }
