@@ -13,7 +13,8 @@
 #
 # guest_image NAME SCRIPT [ARGS...]: the path of a cached image that
 # SCRIPT ARGS... builds (SCRIPT OUT ARGS...), keyed by a hash of SCRIPT's
-# text, the files it sources (tests/guest/*.sh, *.c) and ARGS; built
+# text, ARGS and the files named in $GUEST_DEPS (space-separated: what the
+# script uses, e.g. tests/guest/mkhive.c); built
 # (under a lock, so parallel tests build it once) when absent.
 # Tests copy it (cp --sparse=always) before changing it.
 #
@@ -48,7 +49,8 @@ guest_appliance() {
 guest_image() {
   local name=$1 script=$2 key out
   shift 2
-  key=$( (cat "$script" "$GUEST_TOP"/tests/guest/*.sh "$GUEST_TOP"/tests/guest/*.c 2>/dev/null; echo "$*") |
+  # shellcheck disable=SC2086
+  key=$( (cat "$script" ${GUEST_DEPS:-}; echo "$*") |
            sha256sum | cut -c1-16)
   out=$FERRY_GUEST_CACHE/$name-$key
   if [ ! -e "$out.done" ]; then
