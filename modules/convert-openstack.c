@@ -315,3 +315,39 @@ ferry_convert_os_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
 {
   return ferry_verify_by_check (ferry_convert_os_check, ctx, step, NULL, err);
 }
+
+/* See convert.h. */
+int
+ferry_convert_os_target (struct ferry_ctx *ctx, const struct ferry_vm *vm,
+                         const struct ferry_plan_target *t, size_t disk,
+                         struct ferry_location *ret, bool *ret_converted,
+                         struct ferry_err *err)
+{
+  struct ferry_step step = {0};
+  struct os_dst d;
+  char *val = NULL;
+
+  step.vm = vm;
+  step.target = t;
+  step.index = disk;
+  *ret_converted = false;
+  if (locate (ctx, &step, &d, err) < 0) {
+    dst_clear (&d);
+    return -1;
+  }
+  if (!d.has_loc || !d.info.exists) {
+    dst_clear (&d);
+    return 0;
+  }
+  if (ferry_rbd_meta_get (&d.loc.rbd, FERRY_OSM_CONVERTED_KEY, &val, err) < 0) {
+    dst_clear (&d);
+    return -1;
+  }
+  *ret_converted = val != NULL && val[0] != '\0';
+  free (val);
+  *ret = d.loc;
+  memset (&d.loc, 0, sizeof d.loc);
+  d.has_loc = false;
+  dst_clear (&d);
+  return 1;
+}

@@ -41,7 +41,23 @@ int ferry_convert_on_checkpoint (void *opaque, uint64_t offset,
 void ferry_convert_on_progress (void *opaque,
                                 const struct ferry_convert_progress *p);
 
+/* The guest steps change disk DISK of VM's local target file after convert
+ * finished it: OPEN true before they first write (convert's evidence gets
+ * " guest=open": a file changed from here on is ferry's doing), false after
+ * their appliance closed (the evidence takes the file's new identity).  A
+ * no-op in dry-run and when convert's evidence is not about this file. */
+int ferry_convert_rebind (struct ferry_ctx *ctx, const struct ferry_vm *vm,
+                          const struct ferry_plan_target *t, size_t disk,
+                          bool open, struct ferry_err *err);
+
 /* The OpenStack target (modules/convert-openstack.c). */
+/* The RBD image that holds disk DISK of VM on target T (*RET, clear with
+ * ferry_location_clear) and whether convert finished it (the image carries
+ * ferry.converted): 1, or 0 when there is no such volume/image yet. */
+int ferry_convert_os_target (struct ferry_ctx *ctx, const struct ferry_vm *vm,
+                             const struct ferry_plan_target *t, size_t disk,
+                             struct ferry_location *ret, bool *ret_converted,
+                             struct ferry_err *err);
 int ferry_convert_os_check (struct ferry_ctx *ctx,
                             const struct ferry_step *step,
                             struct ferry_observation *ret,

@@ -135,4 +135,37 @@ int ferry_guest_run (struct ferry_ctx *ctx, const struct ferry_step *step,
 int ferry_guest_release (struct ferry_ctx *ctx, const struct ferry_step *step,
                          struct ferry_err *err);
 
+/* ---- the guest steps' callbacks (modules/guest.c) ----
+ *
+ * A guest step (resize, inject, customize) is its operations, picked by
+ * the guest's OS: PICK fills OPS (at most 4) and returns how many, or sets
+ * WHY and returns 0 when the step cannot run on this guest (blocked). */
+typedef size_t (*ferry_guest_pick_fn) (const struct ferry_plan *plan,
+                                       const struct ferry_vm *vm,
+                                       const struct ferry_guest_info *info,
+                                       ferry_guest_op_fn ops[4], char *why,
+                                       size_t len);
+/* check: "+ after convert" while the targets are not converted, "!" for a
+ * guest ferry cannot handle, else every operation observed: "=" when none
+ * would change anything, "~ N changes: ..." otherwise. */
+int ferry_guest_step_check (struct ferry_ctx *ctx,
+                            const struct ferry_step *step,
+                            ferry_guest_pick_fn pick,
+                            struct ferry_observation *ret,
+                            struct ferry_err *err);
+/* apply: every operation converges (each change logged). */
+int ferry_guest_step_apply (struct ferry_ctx *ctx,
+                            const struct ferry_step *step,
+                            ferry_guest_pick_fn pick, struct ferry_err *err);
+/* verify: every operation observes nothing left to change; then the
+ * session is released (closed after the VM's last guest step). */
+int ferry_guest_step_verify (struct ferry_ctx *ctx,
+                             const struct ferry_step *step,
+                             ferry_guest_pick_fn pick, struct ferry_err *err);
+
+/* Does VM have a guest step to run (resize, inject or customize)? */
+bool ferry_guest_resize_wanted (const struct ferry_vm *vm);
+bool ferry_guest_inject_wanted (const struct ferry_vm *vm);
+bool ferry_guest_customize_wanted (const struct ferry_vm *vm);
+
 #endif

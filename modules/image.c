@@ -468,7 +468,8 @@ image_applies (const struct ferry_plan *plan, const struct ferry_step *step)
   return step->vm->has_image && step->vm->n_disks > 0;
 }
 
-static const char *const image_after[] = {"volume-swap", "convert", NULL};
+static const char *const image_after[] = {"volume-swap", "convert", "customize",
+                                          "inject",      "resize",  NULL};
 const struct ferry_module ferry_module_image = {
     .name = "image",
     .summary = "a Glance image of the first disk, its data written straight "

@@ -90,6 +90,7 @@ struct ferry_observation {
 
 struct ferry_ctx;
 struct ferry_os_sessions;
+struct ferry_guests;
 
 /* Progress of a long step: bytes done of total. */
 typedef void (*ferry_progress_fn) (struct ferry_ctx *ctx,
@@ -107,6 +108,8 @@ struct ferry_ctx {
   unsigned io_threads;           /* convert workers per step (0 = auto) */
   uint64_t checkpoint_interval;  /* convert checkpoints (0 = 1 GiB) */
   struct ferry_os_sessions *os;  /* OpenStack sessions (modules/openstack.h) */
+  struct ferry_guests *guests;   /* guest appliances, one per VM
+                                    (modules/guest.h) */
 };
 
 struct ferry_module {
@@ -173,10 +176,14 @@ int ferry_modules_check (struct ferry_err *err);
 /* The modules. */
 extern const struct ferry_module ferry_module_boot;
 extern const struct ferry_module ferry_module_convert;
+extern const struct ferry_module ferry_module_customize;
 extern const struct ferry_module ferry_module_flavor;
 extern const struct ferry_module ferry_module_image;
+extern const struct ferry_module ferry_module_inject;
+extern const struct ferry_module ferry_module_inspect;
 extern const struct ferry_module ferry_module_libvirt;
 extern const struct ferry_module ferry_module_port;
+extern const struct ferry_module ferry_module_resize;
 extern const struct ferry_module ferry_module_volume;
 extern const struct ferry_module ferry_module_volume_swap;
 

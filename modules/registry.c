@@ -42,81 +42,22 @@ ferry_scope_name (enum ferry_scope s)
   return s < FERRY_SCOPE_LAST ? scope_names[s] : "unknown";
 }
 
-/* ---- planned modules: declared so the graph shows their steps ---- */
-
-/* resize: the first disk asks for a bigger size. */
-static bool
-resize_applies (const struct ferry_plan *plan, const struct ferry_step *step)
-{
-  (void) plan;
-  return step->vm->n_disks > 0 && step->vm->disks[0].size_gb > 0;
-}
-
-/* inject: customize.virtio. */
-static bool
-inject_applies (const struct ferry_plan *plan, const struct ferry_step *step)
-{
-  (void) plan;
-  return step->vm->has_customize && step->vm->customize.virtio;
-}
-
-/* customize: files, firstboot scripts, a hostname or an autologon. */
-static bool
-customize_applies (const struct ferry_plan *plan, const struct ferry_step *step)
-{
-  const struct ferry_customize *c = &step->vm->customize;
-
-  (void) plan;
-  return step->vm->has_customize &&
-         (c->n_files || c->n_firstboot || c->hostname || c->has_autologon);
-}
-
-static const char *const customize_after[] = {"inject", "resize", "convert",
-                                              NULL};
-static const struct ferry_module module_customize = {
-    .name = "customize",
-    .summary = "copy files, firstboot scripts, hostname, autologon",
-    .scope = FERRY_SCOPE_VM,
-    .after = customize_after,
-    .applies = customize_applies,
-    .planned = true,
-};
-
-static const char *const inject_after[] = {"resize", "convert", NULL};
-static const struct ferry_module module_inject = {
-    .name = "inject",
-    .summary = "inject VirtIO drivers into the guest",
-    .scope = FERRY_SCOPE_VM,
-    .after = inject_after,
-    .applies = inject_applies,
-    .planned = true,
-};
-
-static const char *const resize_after[] = {"convert", NULL};
-static const struct ferry_module module_resize = {
-    .name = "resize",
-    .summary = "grow the partition and filesystem to size_gb",
-    .scope = FERRY_SCOPE_VM,
-    .after = resize_after,
-    .applies = resize_applies,
-    .planned = true,
-};
-
 /* Every declared module, sorted by name. */
 static const struct ferry_module *const all_modules[] = {
-    &ferry_module_boot,    &ferry_module_convert,     &module_customize,
-    &ferry_module_flavor,  &ferry_module_image,       &module_inject,
-    &ferry_module_libvirt, &ferry_module_port,        &module_resize,
-    &ferry_module_volume,  &ferry_module_volume_swap,
+    &ferry_module_boot,    &ferry_module_convert, &ferry_module_customize,
+    &ferry_module_flavor,  &ferry_module_image,   &ferry_module_inject,
+    &ferry_module_inspect, &ferry_module_libvirt, &ferry_module_port,
+    &ferry_module_resize,  &ferry_module_volume,  &ferry_module_volume_swap,
 };
 const struct ferry_registry ferry_registry_builtin = {
     all_modules, FERRY_ARRAY_SIZE (all_modules)};
 
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
-    &ferry_module_boot,   &ferry_module_convert,     &ferry_module_flavor,
-    &ferry_module_image,  &ferry_module_libvirt,     &ferry_module_port,
-    &ferry_module_volume, &ferry_module_volume_swap,
+    &ferry_module_boot,    &ferry_module_convert, &ferry_module_customize,
+    &ferry_module_flavor,  &ferry_module_image,   &ferry_module_inject,
+    &ferry_module_inspect, &ferry_module_libvirt, &ferry_module_port,
+    &ferry_module_resize,  &ferry_module_volume,  &ferry_module_volume_swap,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
 

@@ -226,8 +226,9 @@ gfs_free (struct ferry_gfs *g)
 
 /* A fresh handle with DISKS added; TCG forced when FORCE_TCG. */
 static int
-make_handle (struct ferry_gfs *gf, const struct ferry_location *disks, size_t n,
-             bool force_tcg, struct ferry_err *err)
+make_handle (struct ferry_gfs *gf, const struct ferry_location *disks,
+             const char *const *formats, size_t n, bool force_tcg,
+             struct ferry_err *err)
 {
   guestfs_h *g = guestfs_create_flags (GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
   size_t i, k = 0;
@@ -245,9 +246,9 @@ make_handle (struct ferry_gfs *gf, const struct ferry_location *disks, size_t n,
     int r;
     if (disks[i].kind == FERRY_LOCATION_FILE)
       r = guestfs_add_drive_opts (
-          g, disks[i].file.path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
-          GUESTFS_ADD_DRIVE_OPTS_READONLY, gf->readonly,
-          GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1);
+          g, disks[i].file.path, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+          formats ? formats[i] : "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
+          gf->readonly, GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1);
     else {
       CLEANUP_FREE char *server = NULL;
       const char *servers[2];
@@ -274,7 +275,8 @@ fail:
 }
 
 int
-ferry_gfs_launch (const struct ferry_location *disks, size_t n, bool readonly,
+ferry_gfs_launch (const struct ferry_location *disks,
+                  const char *const *formats, size_t n, bool readonly,
                   enum ferry_gfs_accel accel, struct ferry_gfs **ret,
                   struct ferry_err *err)
 {
@@ -287,6 +289,12 @@ ferry_gfs_launch (const struct ferry_location *disks, size_t n, bool readonly,
 
   if (gf == NULL)
     return ferry_err_set (err, ENOMEM, "out of memory");
+  if (formats && !readonly) {
+    free (gf);
+    return ferry_err_set (err, EINVAL,
+                          "guestfs: images other than raw are opened "
+                          "read-only");
+  }
   gf->readonly = readonly;
   if (env && *env) {
     int a = ferry_gfs_accel_from_name (env);
@@ -329,7 +337,7 @@ ferry_gfs_launch (const struct ferry_location *disks, size_t n, bool readonly,
     }
   }
   tcg = accel == FERRY_GFS_ACCEL_TCG;
-  if (make_handle (gf, disks, n, tcg, err) < 0) {
+  if (make_handle (gf, disks, formats, n, tcg, err) < 0) {
     gfs_free (gf);
     return -1;
   }
@@ -349,7 +357,7 @@ ferry_gfs_launch (const struct ferry_location *disks, size_t n, bool readonly,
                 first);
     guestfs_close (gf->g);
     gf->g = NULL;
-    if (make_handle (gf, disks, n, true, err) < 0) {
+    if (make_handle (gf, disks, formats, n, true, err) < 0) {
       gfs_free (gf);
       return -1;
     }

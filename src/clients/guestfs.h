@@ -37,14 +37,18 @@ int ferry_gfs_accel_from_name (const char *name);
 /* One launched appliance. */
 struct ferry_gfs;
 
-/* Add DISKS (N of them, raw) to a new handle, read-only or not, and launch
+/* Add DISKS (N of them; raw, unless FORMATS, when not NULL, names qemu's
+ * format of each: "vmdk", "vpc", "vhdx", "qcow2", "raw" — only for images
+ * whose every file ferry's own reader opened confined first, read-only)
+ * to a new handle, read-only or not, and launch
  * it with ACCEL (FERRY_GUESTFS_ACCEL overrides when set).  RBD locations
  * are added with protocol rbd (the monitors and the key come from the
  * location's ceph.conf and its keyring).  Errors name the disks and carry
  * libguestfs' last error. */
-int ferry_gfs_launch (const struct ferry_location *disks, size_t n,
-                      bool readonly, enum ferry_gfs_accel accel,
-                      struct ferry_gfs **ret, struct ferry_err *err);
+int ferry_gfs_launch (const struct ferry_location *disks,
+                      const char *const *formats, size_t n, bool readonly,
+                      enum ferry_gfs_accel accel, struct ferry_gfs **ret,
+                      struct ferry_err *err);
 /* The libguestfs handle (valid until ferry_gfs_close). */
 guestfs_h *ferry_gfs_handle (struct ferry_gfs *g);
 /* Was it launched read-only? */

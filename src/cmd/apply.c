@@ -318,6 +318,7 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
 
   ctx.plan = r->plan;
   ctx.os = r->os;
+  ctx.guests = r->guests;
   ctx.dry_run = true;
   if (ferry_run_state (r, false) < 0)
     return -1;
@@ -460,6 +461,7 @@ apply_run (int argc, char **argv)
     goto out;
   ctx.plan = r.plan;
   ctx.os = r.os;
+  ctx.guests = r.guests;
   ctx.state = r.state;
   ctx.dry_run = a.dry_run;
   ctx.io_threads = a.io_threads;

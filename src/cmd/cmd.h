@@ -140,6 +140,7 @@ struct ferry_run {
   struct ferry_state *state;     /* once ferry_run_state ran */
   struct ferry_state_lock *lock; /* the plan lock of a writing run */
   struct ferry_os_sessions *os;  /* OpenStack sessions of this run */
+  struct ferry_guests *guests;   /* guest appliances of this run */
 };
 
 /* Load, validate and expand FILE (PLAN_FLAGS: FERRY_PLAN_*), select the

@@ -489,6 +489,7 @@ destroy_run (int argc, char **argv)
     goto out;
   ctx.plan = r.plan;
   ctx.os = r.os;
+  ctx.guests = r.guests;
   ctx.dry_run = true;
   for (i = 0; i < n; i++) {
     if (victim_find (&ctx, &v[i], &err) < 0) {

@@ -57,6 +57,7 @@ plan_run (int argc, char **argv)
   ferry_run_check_writer (&r);
   ctx.plan = r.plan;
   ctx.os = r.os;
+  ctx.guests = r.guests;
   ctx.dry_run = true;
   ctx.state = r.state;
   if (ferry_engine_observe (&ctx, r.graph, r.keep, r.res, &err) < 0) {

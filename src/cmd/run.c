@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmd/cmd.h"
+#include "modules/guest.h"
 #include "modules/module.h"
 #include "modules/openstack.h"
 #include "util/log.h"
@@ -18,6 +19,7 @@
 void
 ferry_run_free (struct ferry_run *r)
 {
+  ferry_guests_free (r->guests);
   ferry_run_state_close (r);
   ferry_os_sessions_free (r->os);
   ferry_graph_free (r->graph);
@@ -61,7 +63,8 @@ ferry_run_load (const char *file, unsigned plan_flags,
 
   memset (ret, 0, sizeof *ret);
   ret->os = ferry_os_sessions_new ();
-  if (ret->os == NULL) {
+  ret->guests = ferry_guests_new ();
+  if (ret->os == NULL || ret->guests == NULL) {
     ferry_error ("cannot allocate memory");
     return -1;
   }

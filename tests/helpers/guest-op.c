@@ -96,8 +96,8 @@ main (int argc, char **argv)
     nics[i].dns = vm->ports[i].dns;
     nics[i].guest_name = vm->ports[i].guest_name;
   }
-  if (ferry_gfs_launch (disks, vm->n_disks, !apply, FERRY_GFS_ACCEL_TCG, &gf,
-                        &err) < 0 ||
+  if (ferry_gfs_launch (disks, NULL, vm->n_disks, !apply, FERRY_GFS_ACCEL_TCG,
+                        &gf, &err) < 0 ||
       ferry_gfs_inspect (gf, &info, &err) < 0)
     goto out;
   if (fn == NULL) {

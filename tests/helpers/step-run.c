@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "modules/guest.h"
 #include "modules/module.h"
 #include "modules/openstack.h"
 #include "plan/plan.h"
@@ -44,6 +45,7 @@ main (int argc, char **argv)
     return 1;
   }
   ctx.os = ferry_os_sessions_new ();
+  ctx.guests = ferry_guests_new ();
   if (ferry_plan_load (argv[1], 0, &plan, &diag, &err) < 0 ||
       ferry_graph_build (plan, &g, &err) < 0)
     goto out;
@@ -79,6 +81,7 @@ out:
     fprintf (stderr, "step-run: error: %s\n", err.msg);
   ferry_diag_free (&diag);
   ferry_state_close (ctx.state);
+  ferry_guests_free (ctx.guests);
   ferry_os_sessions_free (ctx.os);
   ferry_graph_free (g);
   ferry_plan_free (plan);

@@ -142,17 +142,16 @@ test_openstack_expansion (void **state)
   p->n_flavors = 1;
   assert_int_equal (ferry_graph_build (p, &g, &err), 0);
   assert_true (needs (g, "vm0/convert/disk0", "vm0/volume/disk0"));
-  assert_true (needs (g, "vm0/resize", "vm0/convert/disk0"));
-  assert_true (needs (g, "vm0/resize", "vm0/convert/disk1"));
+  assert_true (needs (g, "vm0/inspect", "vm0/convert/disk0"));
+  assert_true (needs (g, "vm0/inspect", "vm0/convert/disk1"));
+  assert_true (needs (g, "vm0/resize", "vm0/inspect"));
+  assert_true (needs (g, "vm0/inject", "vm0/port/0"));
+  assert_true (needs (g, "vm0/inject", "vm0/port/1"));
   assert_true (needs (g, "vm0/inject", "vm0/resize"));
   assert_true (needs (g, "vm0/customize", "vm0/inject"));
   assert_true (needs (g, "vm0/boot", "vm0/customize"));
-  assert_true (needs (g, "vm0/boot", "vm0/port/0"));
-  assert_true (needs (g, "vm0/boot", "vm0/port/1"));
   assert_true (needs (g, "vm0/boot", "flavor/m1"));
-  /* modules not in this build are declared, planned: the engine shows
-   * them blocked */
-  assert_true (g->steps[idx (g, "vm0/customize")].module->planned);
+  assert_false (g->steps[idx (g, "vm0/customize")].module->planned);
   assert_false (g->steps[idx (g, "vm0/boot")].module->planned);
   assert_ptr_equal (g->steps[idx (g, "vm0/port/1")].obj.port, &ports[1]);
   assert_ptr_equal (g->steps[idx (g, "flavor/m1")].obj.flavor, &fl);
