@@ -343,17 +343,19 @@ ferry_gfs_launch (const struct ferry_location *disks,
   }
   if (guestfs_launch (gf->g) < 0) {
     char first[512];
+    /* libguestfs' launch error goes on for lines of advice: its first */
     snprintf (first, sizeof first, "%s", ferry_gfs_last_error (gf->g));
-    if (accel != FERRY_GFS_ACCEL_AUTO || access ("/dev/kvm", F_OK) != 0 ||
+    first[strcspn (first, "\n")] = '\0';
+    if (accel != FERRY_GFS_ACCEL_AUTO ||
         getenv ("LIBGUESTFS_BACKEND_SETTINGS")) {
       ferry_err_set (err, 0, "guestfs: launching the appliance failed: %s",
                      first);
       gfs_free (gf);
       return -1;
     }
-    ferry_warn ("guestfs: the appliance died while launching with KVM "
-                "(%s); retrying once under TCG (software emulation, "
-                "slower; FERRY_GUESTFS_ACCEL=tcg skips the KVM try)",
+    ferry_warn ("guestfs: the appliance died while launching (%s); "
+                "retrying once under TCG (software emulation, slower; "
+                "FERRY_GUESTFS_ACCEL=tcg skips the first try)",
                 first);
     guestfs_close (gf->g);
     gf->g = NULL;

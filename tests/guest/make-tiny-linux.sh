@@ -1,8 +1,9 @@
 #!/bin/bash
 # make-tiny-linux.sh OUT: a 128 MiB raw disk holding the smallest guest
 # libguestfs inspects as Linux: MBR, one ext4 partition with /etc/os-release
-# (Debian 12), /etc/hostname, /etc/fstab naming /dev/sda1, /bin, /usr/bin,
-# /lib/modules.  It cannot boot.  One appliance launch (~15-30 s under TCG).
+# (Debian 12), /etc/hostname, /etc/fstab naming /dev/sda1, /bin/sh (the
+# host's x86-64 /bin/true: inspection takes the architecture from it),
+# /usr/bin, /lib/modules.  It cannot boot.  One appliance launch (~15-30 s under TCG).
 set -euo pipefail
 out=$1
 rm -f "$out"
@@ -36,7 +37,7 @@ upload $tmp/os-release /etc/os-release
 upload $tmp/debian_version /etc/debian_version
 upload $tmp/hostname /etc/hostname
 upload $tmp/fstab /etc/fstab
-write /bin/sh "#!fake shell\n"
+upload /bin/true /bin/sh
 chmod 0755 /bin/sh
 umount-all
 GF
