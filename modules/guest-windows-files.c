@@ -11,6 +11,7 @@
 #include "modules/guest-windows.h"
 #include "util/cleanup.h"
 
+/* Windows text: batch files and PowerShell scripts are written CRLF. */
 char *
 ferry_crlf (const char *text)
 {
@@ -78,6 +79,7 @@ same_content (guestfs_h *g, const char *real, const void *data, size_t len)
   return have && n == len && memcmp (have, data, len) == 0;
 }
 
+/* Write PATH when its content differs (parents created). */
 int
 ferry_winfile_put (struct ferry_guest_op *op, struct ferry_changes *ch,
                    const char *path, const void *data, size_t len,
@@ -96,8 +98,8 @@ ferry_winfile_put (struct ferry_guest_op *op, struct ferry_changes *ch,
   exists = guestfs_exists (g, real) > 0;
   if (exists && guestfs_is_file (g, real) <= 0)
     return ferry_err_set (err, 0, "guest path '%s' is not a file", real);
-  ferry_changes_add (ch, "file %s: %s (%zu bytes)", real,
-                     exists ? "replace" : "create", len);
+  ferry_win_change (ch, "file %s: %s (%zu bytes)", real,
+                    exists ? "replace" : "create", len);
   if (!op->apply)
     return 0;
   dir = strdup (real);
@@ -116,6 +118,7 @@ ferry_winfile_put (struct ferry_guest_op *op, struct ferry_changes *ch,
   return 0;
 }
 
+/* ferry_winfile_put with a host file read whole (drivers are small). */
 int
 ferry_winfile_copy (struct ferry_guest_op *op, struct ferry_changes *ch,
                     const char *path, const char *src, struct ferry_err *err)
@@ -173,6 +176,7 @@ static const char firstboot_bat[] =
     "reg delete \"%ro%\" /v ferry-firstboot /f >nul 2>&1\n"
     "echo %date% %time% firstboot: done >> \"%fb%\\log.txt\"\n";
 
+/* Script NAME, firstboot.bat and the RunOnce value that starts it. */
 int
 ferry_win_firstboot_add (struct ferry_guest_op *op, struct ferry_changes *ch,
                          const char *name, const char *text,

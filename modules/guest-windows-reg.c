@@ -6,6 +6,7 @@
  * differs, which is what makes the operations idempotent.  Strings are
  * stored as Windows does: UTF-16LE with one terminating NUL. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,30 @@
 #include "modules/guest-windows.h"
 #include "util/cleanup.h"
 
+/* A change line, once. */
+void
+ferry_win_change (struct ferry_changes *ch, const char *fmt, ...)
+{
+  va_list ap;
+  char *s = NULL;
+  size_t i;
+  int k;
+
+  va_start (ap, fmt);
+  k = vasprintf (&s, fmt, ap);
+  va_end (ap);
+  if (k < 0)
+    return;
+  for (i = 0; i < ch->n; i++)
+    if (strcmp (ch->lines[i], s) == 0)
+      break;
+  if (i == ch->n)
+    ferry_changes_add (ch, "%s", s);
+  free (s);
+}
+
+/* UTF-8 to UTF-16LE + NUL (surrogate pairs above the BMP, U+FFFD for
+ * bad bytes): what REG_SZ holds. */
 char *
 ferry_utf16le (const char *s, size_t *ret_len)
 {
@@ -51,6 +76,7 @@ ferry_utf16le (const char *s, size_t *ret_len)
   return (char *) out;
 }
 
+/* Open hive NAME for writing in apply, read-only in check. */
 int
 ferry_winreg_open (struct ferry_winreg *r, struct ferry_guest_op *op,
                    const char *name, struct ferry_changes *ch,
@@ -90,6 +116,7 @@ ferry_winreg_open (struct ferry_winreg *r, struct ferry_guest_op *op,
   return 0;
 }
 
+/* Commit when something changed, then close. */
 int
 ferry_winreg_close (struct ferry_winreg *r, struct ferry_err *err)
 {
@@ -107,6 +134,7 @@ ferry_winreg_close (struct ferry_winreg *r, struct ferry_err *err)
   return rc;
 }
 
+/* Close, dropping uncommitted edits. */
 void
 ferry_winreg_abort (struct ferry_winreg *r)
 {
@@ -156,6 +184,7 @@ ferry_winreg_find (struct ferry_winreg *r, const char *path,
   return walk (r, path, false, err);
 }
 
+/* The key at PATH: found, or created (apply) / listed (check). */
 int64_t
 ferry_winreg_key (struct ferry_winreg *r, const char *path,
                   struct ferry_err *err)
@@ -164,7 +193,7 @@ ferry_winreg_key (struct ferry_winreg *r, const char *path,
 
   if (n != 0)
     return n;
-  ferry_changes_add (r->ch, "registry %s\\%s: create", r->name, path);
+  ferry_win_change (r->ch, "registry %s\\%s: create", r->name, path);
   if (!r->apply)
     return 0;
   return walk (r, path, true, err);
@@ -193,7 +222,7 @@ set_value (struct ferry_winreg *r, int64_t node, const char *key,
         return 0;
     }
   }
-  ferry_changes_add (r->ch, "registry %s\\%s: %s = %s", r->name, key, vn, show);
+  ferry_win_change (r->ch, "registry %s\\%s: %s = %s", r->name, key, vn, show);
   if (!r->apply)
     return 0;
   if (node <= 0)
@@ -206,6 +235,7 @@ set_value (struct ferry_winreg *r, int64_t node, const char *key,
   return 0;
 }
 
+/* A binary-ish value, shown as hex in the line. */
 int
 ferry_winreg_set (struct ferry_winreg *r, int64_t node, const char *key,
                   const char *name, int type, const void *data, size_t len,
@@ -227,6 +257,7 @@ ferry_winreg_set (struct ferry_winreg *r, int64_t node, const char *key,
   return set_value (r, node, key, name, type, data, len, show, err);
 }
 
+/* A REG_DWORD, little endian. */
 int
 ferry_winreg_set_dword (struct ferry_winreg *r, int64_t node, const char *key,
                         const char *name, uint32_t v, struct ferry_err *err)
@@ -239,6 +270,7 @@ ferry_winreg_set_dword (struct ferry_winreg *r, int64_t node, const char *key,
   return set_value (r, node, key, name, FERRY_REG_DWORD, b, 4, show, err);
 }
 
+/* A REG_SZ / REG_EXPAND_SZ; a secret is wiped from memory after. */
 int
 ferry_winreg_set_str (struct ferry_winreg *r, int64_t node, const char *key,
                       const char *name, int type, const char *s, bool secret,
@@ -264,6 +296,7 @@ ferry_winreg_set_str (struct ferry_winreg *r, int64_t node, const char *key,
   return rc;
 }
 
+/* A REG_MULTI_SZ: each string NUL-terminated, one more NUL at the end. */
 int
 ferry_winreg_set_multi (struct ferry_winreg *r, int64_t node, const char *key,
                         const char *name, const char *const *sv,
@@ -292,6 +325,7 @@ ferry_winreg_set_multi (struct ferry_winreg *r, int64_t node, const char *key,
   return set_value (r, node, key, name, FERRY_REG_MULTI_SZ, buf, k, show, err);
 }
 
+/* A string value as UTF-8 (hivex decodes it). */
 char *
 ferry_winreg_get_str (struct ferry_winreg *r, int64_t node, const char *name)
 {

@@ -50,6 +50,7 @@ struct drv_list {
   const char *arch2;     /* another spelling, or NULL */
 };
 
+/* Free L's files. */
 static void
 drv_list_clear (struct drv_list *l)
 {
@@ -67,8 +68,8 @@ drv_list_clear (struct drv_list *l)
 
 /* The names of the virtio-win directories for INFO's release, best
  * first; NULL when ferry knows none. */
-static const char *const *
-release_dirs (const struct ferry_guest_info *info)
+const char *const *
+ferry_win_release_dirs (const struct ferry_guest_info *info)
 {
   static const char
       *const w7[] = {"w7", NULL},
@@ -206,7 +207,7 @@ select_drivers (struct ferry_guest_op *op, const char *dir, struct drv_list *l,
         "supported yet, unpack it (bsdtar -xf ISO -C DIR) and name the "
         "directory in customize.virtio_drivers",
         dir);
-  l->os = release_dirs (info);
+  l->os = ferry_win_release_dirs (info);
   if (info->arch && strcmp (info->arch, "x86_64") == 0)
     l->arch = "amd64";
   else if (info->arch && strcmp (info->arch, "i386") == 0)
@@ -404,6 +405,8 @@ static const char pnputil_bat[] =
     ")\n"
     "exit /b 0\n";
 
+/* Drivers, SYSTEM, first boot (see the head of the file); nothing
+ * unless customize.virtio. */
 int
 ferry_guest_win_inject (struct ferry_guest_op *op, struct ferry_changes *ch,
                         struct ferry_err *err)

@@ -75,6 +75,16 @@ int ferry_winreg_set_multi (struct ferry_winreg *r, int64_t node,
 char *ferry_winreg_get_str (struct ferry_winreg *r, int64_t node,
                             const char *name);
 
+/* Add a line to CH unless CH has it already (in check mode two
+ * operations' scripts both find firstboot.bat missing: one change). */
+void ferry_win_change (struct ferry_changes *ch, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* The virtio-win directory names for INFO's Windows release (version,
+ * variant, build), best first, NULL-terminated; NULL when ferry knows none
+ * (modules/guest-windows.c). */
+const char *const *ferry_win_release_dirs (const struct ferry_guest_info *info);
+
 /* UTF-8 S as UTF-16LE with a terminating NUL (*RET_LEN bytes), or NULL. */
 char *ferry_utf16le (const char *s, size_t *ret_len);
 
