@@ -279,7 +279,7 @@ ferry_winreg_set_str (struct ferry_winreg *r, int64_t node, const char *key,
   size_t len;
   CLEANUP_FREE char *w = ferry_utf16le (s, &len);
   CLEANUP_FREE char *show = NULL;
-  int rc;
+  int rc, trace;
 
   if (w == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -290,7 +290,13 @@ ferry_winreg_set_str (struct ferry_winreg *r, int64_t node, const char *key,
     show = NULL;
   if (show == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
+  /* LIBGUESTFS_TRACE=1 would print a secret's bytes: not for this call */
+  trace = secret ? guestfs_get_trace (r->g) : 0;
+  if (trace > 0)
+    guestfs_set_trace (r->g, 0);
   rc = set_value (r, node, key, name, type, w, len, show, err);
+  if (trace > 0)
+    guestfs_set_trace (r->g, 1);
   if (secret)
     memset (w, 0, len);
   return rc;
