@@ -65,7 +65,7 @@ is "CriticalDeviceDatabase: both virtio-blk ids -> viostor, the guest's own entr
 [$C\\pci#ven_1000&dev_0054]
 \"ClassGUID\"=str(1):\"$G\"
 \"Service\"=str(1):\"LSI_SAS\""
-is "no DriverDatabase created" "$(hivexget "$RB/SYSTEM" 'DriverDatabase' 2>/dev/null | wc -c)" 0
+is "no DriverDatabase created" "$(hivexregedit --export "$RB/SYSTEM" 'DriverDatabase' 2>/dev/null | grep -c '^\[')" 0
 is "RunOnce starts ferry's first boot" \
   "$(hivexget "$RB/SOFTWARE" 'Microsoft\Windows\CurrentVersion\RunOnce' ferry-firstboot)" \
   'cmd /c "C:\Program Files\Ferry\Firstboot\firstboot.bat"'
