@@ -179,7 +179,8 @@ rewrite_mac (const char *text, const char *key, const char *mac,
       v += strspn (v, " \t\"'");
       e = v + strspn (v, "0123456789abcdefABCDEF:");
       if ((size_t) (e - v) == 17 && strncasecmp (v, mac, 17) != 0) {
-        ferry_changes_add (ch, "%s: %s%.*s -> %s", file, key, 17, v, mac);
+        ferry_changes_add (ch, "%s: %s%s%.*s -> %s", file, key,
+                           key[kl - 1] == ':' ? " " : "", 17, v, mac);
         ferry_lx_buf_add (&b, l, (size_t) (v - l));
         ferry_lx_buf_add (&b, mac, 17);
         ferry_lx_buf_add (&b, e, (size_t) (next - e));

@@ -14,8 +14,9 @@
  *   4. initramfs: for every installed kernel, the existing initramfs is
  *      listed (on the host: modules/guest-linux-initrd.c); when it lacks
  *      one of virtio_blk, virtio_scsi, virtio_net, virtio_pci that is not
- *      built into the kernel (or still carries the LVM devices file, or LVM
- *      was changed in step 3), the modules are added to the tool's
+ *      built into the kernel (or carries the LVM devices file removed in
+ *      step 3, or a copy of the lvm.conf whose filter step 3 changed), the
+ *      modules are added to the tool's
  *      configuration and the guest's own tool rebuilds it inside the
  *      appliance.  An initramfs that already has them is left alone
  *      (virt-v2v always rebuilds: ~15 min under TCG).
@@ -407,12 +408,13 @@ lvm (struct ferry_guest_op *op, struct ferry_changes *ch, bool *ret_changed,
       "/etc/lvm/cache/.cache", "/etc/lvm/devices/system.devices",
       "/etc/blkid/blkid.tab", "/etc/blkid.tab", NULL};
   CLEANUP_FREE char *text = NULL, *out = NULL;
-  size_t before = ch->n, i;
+  size_t i;
 
   if (ferry_lx_read (op->g, "/etc/lvm/lvm.conf", &text, NULL, err) < 0)
     return -1;
   if (text)
     out = lvm_conf_fix (text, "/etc/lvm/lvm.conf", ch);
+  *ret_changed = out != NULL;
   if (out && op->apply &&
       ferry_lx_write (op->g, "/etc/lvm/lvm.conf", out, err) < 0)
     return -1;
@@ -424,7 +426,6 @@ lvm (struct ferry_guest_op *op, struct ferry_changes *ch, bool *ret_changed,
       return ferry_err_set (err, 0, "cannot remove '%s': %s", stale[i],
                             ferry_gfs_last_error (op->g));
   }
-  *ret_changed = ch->n > before;
   return 0;
 }
 
@@ -477,7 +478,7 @@ mark_module (const char *name, bool *have)
  * when there is none). */
 static int
 initrd_look (guestfs_h *g, const char *v, bool *have, bool *stale_devices,
-             char **ret_path, struct ferry_err *err)
+             bool *has_lvm_conf, char **ret_path, struct ferry_err *err)
 {
   CLEANUP_FREE char *builtin_path = NULL, *builtin = NULL, *path = NULL;
   char tmp[] = "/var/tmp/ferry-initrd.XXXXXX";
@@ -500,6 +501,7 @@ initrd_look (guestfs_h *g, const char *v, bool *have, bool *stale_devices,
     }
   }
   *stale_devices = false;
+  *has_lvm_conf = false;
   path = initrd_path (g, v);
   if (path == NULL) {
     *ret_path = NULL;
@@ -522,6 +524,8 @@ initrd_look (guestfs_h *g, const char *v, bool *have, bool *stale_devices,
     mark_module (names[i], have);
     if (strcmp (names[i], "etc/lvm/devices/system.devices") == 0)
       *stale_devices = true;
+    if (strcmp (names[i], "etc/lvm/lvm.conf") == 0)
+      *has_lvm_conf = true;
   }
   ferry_lx_strv_free (names);
   *ret_path = TAKE_PTR (path);
@@ -633,10 +637,10 @@ initramfs (struct ferry_guest_op *op, bool lvm_changed,
   for (k = 0; k < op->info->n_kernels; k++) {
     const char *v = op->info->kernels[k];
     CLEANUP_FREE char *path = NULL;
-    bool have[N_VIRTIO] = {false}, stale = false;
+    bool have[N_VIRTIO] = {false}, stale = false, lvm_conf = false;
     struct ferry_lx_buf why = {0};
 
-    if (initrd_look (op->g, v, have, &stale, &path, err) < 0)
+    if (initrd_look (op->g, v, have, &stale, &lvm_conf, &path, err) < 0)
       return -1;
     for (i = 0; i < N_VIRTIO; i++)
       if (!have[i])
@@ -647,8 +651,8 @@ initramfs (struct ferry_guest_op *op, bool lvm_changed,
     if (stale)
       ferry_lx_buf_addf (&why, "%sLVM devices file inside",
                          why.len ? "; " : "");
-    if (lvm_changed && why.len == 0)
-      ferry_lx_buf_addf (&why, "LVM configuration changed");
+    if (lvm_changed && lvm_conf)
+      ferry_lx_buf_addf (&why, "%sold lvm.conf inside", why.len ? "; " : "");
     if (why.len == 0)
       continue;
     if (strcmp (tool, "update-initramfs") != 0 &&
