@@ -121,6 +121,8 @@ ensure_copy (struct ferry_guest_op *op, const char *src, const char *dst,
 
   if (dir == NULL)
     return ferry_err_set (err, ENOMEM, "out of memory");
+  if (dst[0] != '/')
+    return ferry_err_set (err, 0, "file '%s': not an absolute guest path", dst);
   if (stat (src, &hst) < 0)
     return ferry_err_set (err, errno, "cannot read '%s'", src);
   if (mode) {
@@ -209,6 +211,7 @@ ensure_text (struct ferry_guest_op *op, const char *path, const char *text,
   return 0;
 }
 
+/* Install the firstboot scripts, their runner and unit, and enable it. */
 static int
 firstboot (struct ferry_guest_op *op, const struct ferry_customize *c,
            struct ferry_changes *ch, struct ferry_err *err)
@@ -250,6 +253,7 @@ firstboot (struct ferry_guest_op *op, const struct ferry_customize *c,
   return 0;
 }
 
+/* Set /etc/hostname and the 127.0.1.1 line of /etc/hosts to H. */
 static int
 hostname (struct ferry_guest_op *op, const char *h, struct ferry_changes *ch,
           struct ferry_err *err)
@@ -310,6 +314,7 @@ hostname (struct ferry_guest_op *op, const char *h, struct ferry_changes *ch,
   return rc;
 }
 
+/* files, then firstboot, then hostname: see the head of this file. */
 int
 ferry_guest_linux_customize (struct ferry_guest_op *op,
                              struct ferry_changes *ch, struct ferry_err *err)

@@ -31,6 +31,7 @@ struct names {
   size_t n;
 };
 
+/* Append a copy of S to NM (kept NULL-terminated). */
 static int
 names_add (struct names *nm, const char *s)
 {
@@ -46,6 +47,7 @@ names_add (struct names *nm, const char *s)
   return 0;
 }
 
+/* The 8 hex digits at P (a newc header field), or -1. */
 static int
 hex8 (const char *p, unsigned long *ret)
 {
@@ -235,6 +237,8 @@ compressed_part (const char *path, long off, const char *const *cmd,
   return rc;
 }
 
+/* Walk the parts of the file: uncompressed archives in place, then
+ * the compressed part through its decompressor (it is the last one). */
 int
 ferry_lx_initrd_list (const char *host_path, char ***ret, struct ferry_err *err)
 {
@@ -277,7 +281,7 @@ ferry_lx_initrd_list (const char *host_path, char ***ret, struct ferry_err *err)
       goto out;
     break;
   }
-  if (nm.v == NULL && names_add (&nm, ".") < 0) {
+  if (nm.v == NULL && (nm.v = calloc (1, sizeof *nm.v)) == NULL) {
     ferry_err_set (err, ENOMEM, "out of memory");
     goto out;
   }

@@ -19,6 +19,12 @@
  * keyfiles of that interface, macaddress: in the interface's netplan
  * block.  Addresses, routes and DNS are left as the guest has them.
  *
+ * An initramfs that names NICs itself (it carries udev's
+ * 99-default.link: Debian's does) must carry the .link files too, since
+ * udev never renames an interface the initramfs already renamed: such an
+ * initramfs is rebuilt (ferry_lx_initramfs; inject also checks it, so
+ * running network before inject rebuilds at most once).
+ *
  * The old name of port I is ports[I].guest_name from the plan, or, when
  * the VM has one port and the guest configures exactly one interface
  * besides lo, that interface.  A port without a MAC or without a known
@@ -125,6 +131,7 @@ fail:
   return -1;
 }
 
+/* Does the guest boot with systemd (and so read .link files)? */
 static bool
 has_systemd (guestfs_h *g)
 {
@@ -267,11 +274,15 @@ rebind (struct ferry_guest_op *op, const char *name, const char *mac,
   return rc;
 }
 
+/* Pin each port's old name to its MAC, then move the MAC bindings:
+ * see the head of this file. */
 int
 ferry_guest_linux_network (struct ferry_guest_op *op, struct ferry_changes *ch,
                            struct ferry_err *err)
 {
   struct ferry_lx_buf set = {0}, rules = {0};
+  char *links[17] = {NULL};
+  size_t n_links = 0;
   bool systemd = has_systemd (op->g);
   size_t i, n_set = 0;
   const char *p;
@@ -304,6 +315,8 @@ ferry_guest_linux_network (struct ferry_guest_op *op, struct ferry_changes *ch,
       }
       if (ensure_file (op, path, want, nic->mac, ch, err) < 0)
         goto out;
+      if (n_links < 16 && (links[n_links] = strdup (path + 1)) != NULL)
+        n_links++;
     } else
       ferry_lx_buf_addf (&rules,
                          "SUBSYSTEM==\"net\", ACTION==\"add\", "
@@ -326,12 +339,17 @@ ferry_guest_linux_network (struct ferry_guest_op *op, struct ferry_changes *ch,
                      "names by MAC", ch, err) < 0)
       goto out;
   }
+  /* an initramfs that names NICs must name them the same way */
+  if (n_links && ferry_lx_initramfs (op, false, links, ch, err) < 0)
+    goto out;
   if (set.oom || rules.oom) {
     ferry_err_set (err, ENOMEM, "out of memory");
     goto out;
   }
   rc = 0;
 out:
+  for (i = 0; i < n_links; i++)
+    free (links[i]);
   free (set.s);
   free (rules.s);
   return rc;

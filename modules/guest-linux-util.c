@@ -11,6 +11,7 @@
 #include "modules/guest-linux-util.h"
 #include "util/cleanup.h"
 
+/* lstat, so that a dangling link (a stale enablement link) counts. */
 bool
 ferry_lx_exists (guestfs_h *g, const char *path)
 {
@@ -22,6 +23,7 @@ ferry_lx_exists (guestfs_h *g, const char *path)
   return true;
 }
 
+/* Only regular files (after links): a directory or device is "absent". */
 int
 ferry_lx_read (guestfs_h *g, const char *path, char **ret, size_t *ret_len,
                struct ferry_err *err)
@@ -49,6 +51,7 @@ ferry_lx_read (guestfs_h *g, const char *path, char **ret, size_t *ret_len,
   return 0;
 }
 
+/* guestfs_write truncates in place, so mode and owner stay. */
 int
 ferry_lx_write (guestfs_h *g, const char *path, const char *text,
                 struct ferry_err *err)
@@ -59,6 +62,7 @@ ferry_lx_write (guestfs_h *g, const char *path, const char *text,
   return 0;
 }
 
+/* guestfs_mkdir_p with the error worded for ferry. */
 int
 ferry_lx_mkdir_p (guestfs_h *g, const char *path, struct ferry_err *err)
 {
@@ -68,6 +72,7 @@ ferry_lx_mkdir_p (guestfs_h *g, const char *path, struct ferry_err *err)
   return 0;
 }
 
+/* guestfs_command: no shell, so guest names cannot inject commands. */
 int
 ferry_lx_run (guestfs_h *g, const char *what, const char *const *argv,
               struct ferry_err *err)
@@ -87,6 +92,8 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* guestfs_ls filtered by suffix and sorted, so changes come in a
+ * stable order. */
 char **
 ferry_lx_glob (guestfs_h *g, const char *dir, const char *suffix)
 {
@@ -112,6 +119,7 @@ ferry_lx_glob (guestfs_h *g, const char *dir, const char *suffix)
   return v;
 }
 
+/* Free a NULL-terminated list (NULL is fine). */
 void
 ferry_lx_strv_free (char **v)
 {
@@ -122,6 +130,7 @@ ferry_lx_strv_free (char **v)
   free (v);
 }
 
+/* /dev/sd or /dev/hd, letters, then optional digits, nothing else. */
 bool
 ferry_lx_is_sd_name (const char *name, size_t len)
 {
@@ -139,6 +148,7 @@ ferry_lx_is_sd_name (const char *name, size_t len)
   return i == len;
 }
 
+/* Ask the appliance (blkid) for the UUID of the same device. */
 char *
 ferry_lx_uuid_spec (guestfs_h *g, const char *name, size_t len)
 {
@@ -157,6 +167,7 @@ ferry_lx_uuid_spec (guestfs_h *g, const char *name, size_t len)
   return spec;
 }
 
+/* Append LEN bytes of S; on allocation failure set oom and stop. */
 void
 ferry_lx_buf_add (struct ferry_lx_buf *b, const char *s, size_t len)
 {
@@ -177,6 +188,7 @@ ferry_lx_buf_add (struct ferry_lx_buf *b, const char *s, size_t len)
   b->s[b->len] = '\0';
 }
 
+/* Append printf-style. */
 void
 ferry_lx_buf_addf (struct ferry_lx_buf *b, const char *fmt, ...)
 {
@@ -195,6 +207,8 @@ ferry_lx_buf_addf (struct ferry_lx_buf *b, const char *fmt, ...)
   free (s);
 }
 
+/* Copy TEXT character by character, replacing the device after each
+ * root= / resume= that starts a word. */
 char *
 ferry_lx_rewrite_cmdline (guestfs_h *g, const char *file, const char *text,
                           struct ferry_changes *ch)

@@ -61,6 +61,17 @@ void ferry_lx_buf_add (struct ferry_lx_buf *b, const char *s, size_t len);
 void ferry_lx_buf_addf (struct ferry_lx_buf *b, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+/* Step 4 of inject (modules/guest-linux.c): rebuild every installed
+ * kernel's initramfs that lacks a virtio module, carries a stale LVM file
+ * (LVM_CHANGED: lvm.conf's filter was changed) or names NICs without
+ * ferry's .link files.  LINKS NULL: all of that, with the .link files
+ * found in the guest; LINKS a NULL-terminated list of initramfs paths
+ * ("etc/systemd/network/10-ferry-ens192.link"): only the .link check (the
+ * network operation, which writes them). */
+int ferry_lx_initramfs (struct ferry_guest_op *op, bool lvm_changed,
+                        char *const *links, struct ferry_changes *ch,
+                        struct ferry_err *err);
+
 /* The names of every file inside the initramfs file HOST_PATH (on the
  * host): concatenated cpio archives, uncompressed (early microcode) or
  * compressed with gzip, zstd, xz, lzma, lz4 or bzip2 (the host's

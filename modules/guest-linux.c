@@ -176,6 +176,7 @@ dpkg_owned (guestfs_h *g, const char *pkgs, const char *path)
   return false;
 }
 
+/* Step 1: purge the packages, then remove the leftovers. */
 static int
 vmware (struct ferry_guest_op *op, struct ferry_changes *ch,
         struct ferry_err *err)
@@ -236,6 +237,7 @@ out:
 
 /* ---- 2. fstab and boot loader ---- */
 
+/* Step 2: fstab specs /dev/sdXN and /dev/hdXN become UUID=. */
 static int
 fstab (struct ferry_guest_op *op, struct ferry_changes *ch,
        struct ferry_err *err)
@@ -277,6 +279,7 @@ fstab (struct ferry_guest_op *op, struct ferry_changes *ch,
   return rc;
 }
 
+/* root= / resume= in one boot loader file. */
 static int
 bootloader_file (struct ferry_guest_op *op, const char *path,
                  struct ferry_changes *ch, struct ferry_err *err)
@@ -293,6 +296,7 @@ bootloader_file (struct ferry_guest_op *op, const char *path,
   return 0;
 }
 
+/* Step 2: every boot loader file that may hold a kernel command line. */
 static int
 bootloader (struct ferry_guest_op *op, struct ferry_changes *ch,
             struct ferry_err *err)
@@ -362,12 +366,11 @@ lvm_conf_fix (const char *text, const char *file, struct ferry_changes *ch)
       const char *lb = strchr (q, '['), *r;
       int verdict[2] = {0, 0};
       static const char *const names[] = {"/dev/vda", "/dev/vda1"};
-      bool in = false;
       if (lb == NULL)
         break;
       /* walk the strings of the list up to its closing bracket */
-      for (r = lb + 1; *r && (in || *r != ']'); r++) {
-        if (*r == '"' && !in) {
+      for (r = lb + 1; *r && *r != ']'; r++) {
+        if (*r == '"') {
           const char *e = r + 1;
           size_t k;
           while (*e && *e != '"') {
@@ -400,6 +403,8 @@ lvm_conf_fix (const char *text, const char *file, struct ferry_changes *ch)
   return b.s;
 }
 
+/* Step 3: the filter, then the stale caches; *RET_CHANGED when the
+ * filter needed a change (initramfs copies of lvm.conf are then stale). */
 static int
 lvm (struct ferry_guest_op *op, struct ferry_changes *ch, bool *ret_changed,
      struct ferry_err *err)
@@ -473,12 +478,11 @@ mark_module (const char *name, bool *have)
       have[i] = true;
 }
 
-/* What kernel V's initramfs lacks: sets HAVE[] and *STALE_DEVICES (it
- * carries /etc/lvm/devices/system.devices); *RET_PATH the initramfs (NULL
- * when there is none). */
+/* Kernel V's initramfs: sets HAVE[] (in it or built in), *RET_NAMES its
+ * file names and *RET_PATH its path (both NULL when there is none). */
 static int
-initrd_look (guestfs_h *g, const char *v, bool *have, bool *stale_devices,
-             bool *has_lvm_conf, char **ret_path, struct ferry_err *err)
+initrd_look (guestfs_h *g, const char *v, bool *have, char ***ret_names,
+             char **ret_path, struct ferry_err *err)
 {
   CLEANUP_FREE char *builtin_path = NULL, *builtin = NULL, *path = NULL;
   char tmp[] = "/var/tmp/ferry-initrd.XXXXXX";
@@ -500,8 +504,7 @@ initrd_look (guestfs_h *g, const char *v, bool *have, bool *stale_devices,
       mark_module (line, have);
     }
   }
-  *stale_devices = false;
-  *has_lvm_conf = false;
+  *ret_names = NULL;
   path = initrd_path (g, v);
   if (path == NULL) {
     *ret_path = NULL;
@@ -520,14 +523,9 @@ initrd_look (guestfs_h *g, const char *v, bool *have, bool *stale_devices,
   unlink (tmp);
   if (rc < 0)
     return -1;
-  for (i = 0; names[i]; i++) {
+  for (i = 0; names[i]; i++)
     mark_module (names[i], have);
-    if (strcmp (names[i], "etc/lvm/devices/system.devices") == 0)
-      *stale_devices = true;
-    if (strcmp (names[i], "etc/lvm/lvm.conf") == 0)
-      *has_lvm_conf = true;
-  }
-  ferry_lx_strv_free (names);
+  *ret_names = names;
   *ret_path = TAKE_PTR (path);
   return 0;
 }
@@ -626,33 +624,92 @@ initramfs_build (struct ferry_guest_op *op, const char *tool, const char *v,
   return ferry_lx_run (op->g, tool, argv, err);
 }
 
-static int
-initramfs (struct ferry_guest_op *op, bool lvm_changed,
-           struct ferry_changes *ch, struct ferry_err *err)
+/* Is NAME in the NULL-terminated list V? */
+static bool
+listed (char *const *v, const char *name)
+{
+  size_t i;
+
+  for (i = 0; v && v[i]; i++)
+    if (strcmp (v[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* Does the initramfs name NICs itself (it carries udev's default .link)?
+ * Then it must carry ferry's .link files too: udev does not rename an
+ * interface the initramfs already renamed. */
+static bool
+names_nics (char *const *v)
+{
+  size_t i;
+
+  for (i = 0; v && v[i]; i++) {
+    size_t l = strlen (v[i]);
+    if (l >= 31 &&
+        strcmp (v[i] + l - 31, "systemd/network/99-default.link") == 0)
+      return true;
+  }
+  return false;
+}
+
+/* Step 4: look at each kernel's initramfs; configure the tool once and
+ * rebuild those that need it. */
+int
+ferry_lx_initramfs (struct ferry_guest_op *op, bool lvm_changed,
+                    char *const *links, struct ferry_changes *ch,
+                    struct ferry_err *err)
 {
   const char *tool = op->info->initramfs_tool ? op->info->initramfs_tool : "";
+  char **own = NULL;
   bool configured = false;
-  size_t k, i;
+  size_t k, i, n = 0;
+  int rc = -1;
 
+  if (links == NULL) {
+    /* inject: the .link files the network operation wrote */
+    char **all = ferry_lx_glob (op->g, "/etc/systemd/network", ".link");
+    for (i = 0; all && all[i]; i++)
+      ;
+    own = calloc (i + 1, sizeof *own);
+    for (i = 0; own && all && all[i]; i++)
+      if (strncmp (all[i], "/etc/systemd/network/10-ferry-", 30) == 0 &&
+          (own[n] = strdup (all[i] + 1)) != NULL)
+        n++;
+    ferry_lx_strv_free (all);
+    if (own == NULL)
+      return ferry_err_set (err, ENOMEM, "out of memory");
+  }
   for (k = 0; k < op->info->n_kernels; k++) {
     const char *v = op->info->kernels[k];
     CLEANUP_FREE char *path = NULL;
-    bool have[N_VIRTIO] = {false}, stale = false, lvm_conf = false;
+    char **names = NULL;
+    bool have[N_VIRTIO] = {false}, links_missing = false;
     struct ferry_lx_buf why = {0};
 
-    if (initrd_look (op->g, v, have, &stale, &lvm_conf, &path, err) < 0)
-      return -1;
-    for (i = 0; i < N_VIRTIO; i++)
-      if (!have[i])
-        ferry_lx_buf_addf (&why, "%s%s", why.len ? ", " : "missing ",
-                           virtio_mods[i]);
-    if (path == NULL)
-      ferry_lx_buf_addf (&why, "%sno initramfs", why.len ? "; " : "");
-    if (stale)
-      ferry_lx_buf_addf (&why, "%sLVM devices file inside",
+    if (initrd_look (op->g, v, have, &names, &path, err) < 0)
+      goto out;
+    if (names_nics (names))
+      for (i = 0; (links ? links : own)[i]; i++)
+        if (!listed (names, (links ? links : own)[i]))
+          links_missing = true;
+    if (links == NULL) {
+      for (i = 0; i < N_VIRTIO; i++)
+        if (!have[i])
+          ferry_lx_buf_addf (&why, "%s%s", why.len ? ", " : "missing ",
+                             virtio_mods[i]);
+      if (path == NULL)
+        ferry_lx_buf_addf (&why, "%sno initramfs", why.len ? "; " : "");
+      if (listed (names, "etc/lvm/devices/system.devices"))
+        ferry_lx_buf_addf (&why, "%sLVM devices file inside",
+                           why.len ? "; " : "");
+      if (lvm_changed && listed (names, "etc/lvm/lvm.conf"))
+        ferry_lx_buf_addf (&why, "%sold lvm.conf inside", why.len ? "; " : "");
+    }
+    if (links_missing)
+      ferry_lx_buf_addf (&why, "%sNIC names of ferry's .link files",
                          why.len ? "; " : "");
-    if (lvm_changed && lvm_conf)
-      ferry_lx_buf_addf (&why, "%sold lvm.conf inside", why.len ? "; " : "");
+    ferry_lx_strv_free (names);
     if (why.len == 0)
       continue;
     if (strcmp (tool, "update-initramfs") != 0 &&
@@ -662,12 +719,12 @@ initramfs (struct ferry_guest_op *op, bool lvm_changed,
                      "the guest has no update-initramfs, dracut or mkinitrd",
                      v, why.s ? why.s : "");
       free (why.s);
-      return -1;
+      goto out;
     }
-    if (!configured) {
+    if (!configured && links == NULL) {
       if (initramfs_config (op, tool, ch, err) < 0) {
         free (why.s);
-        return -1;
+        goto out;
       }
       configured = true;
     }
@@ -675,11 +732,15 @@ initramfs (struct ferry_guest_op *op, bool lvm_changed,
                        path ? path : v, tool, why.s ? why.s : "");
     free (why.s);
     if (op->apply && initramfs_build (op, tool, v, path, err) < 0)
-      return -1;
+      goto out;
   }
-  return 0;
+  rc = 0;
+out:
+  ferry_lx_strv_free (own);
+  return rc;
 }
 
+/* The four steps in order (see the head of this file). */
 int
 ferry_guest_linux_inject (struct ferry_guest_op *op, struct ferry_changes *ch,
                           struct ferry_err *err)
@@ -688,7 +749,7 @@ ferry_guest_linux_inject (struct ferry_guest_op *op, struct ferry_changes *ch,
 
   if (vmware (op, ch, err) < 0 || fstab (op, ch, err) < 0 ||
       bootloader (op, ch, err) < 0 || lvm (op, ch, &lvm_changed, err) < 0 ||
-      initramfs (op, lvm_changed, ch, err) < 0)
+      ferry_lx_initramfs (op, lvm_changed, NULL, ch, err) < 0)
     return -1;
   return 0;
 }

@@ -5,7 +5,8 @@
 # VARIANT: novirtio - the initrd lacks the virtio modules (rebuild path);
 #          virtio   - the initrd has them (early-microcode cpio + zstd
 #                     part; virtio_pci built into the kernel per
-#                     modules.builtin): nothing to rebuild.
+#                     modules.builtin): nothing to rebuild; it also has
+#                     udev's 99-default.link (it names NICs itself).
 #
 # Layout (1 GiB sparse raw, MBR): sda1 ext4 /boot, sda2 swap, sda3 LVM PV
 # (vg0/root ext4 /).  The root tree is built on the host and tar'ed in:
@@ -233,6 +234,9 @@ virtio)
   mkdir -p "$I/early/kernel/x86/microcode"
   echo ucode >"$I/early/kernel/x86/microcode/GenuineIntel.bin"
   mkinitrd_tree "$I/main" block/virtio_blk scsi/virtio_scsi net/virtio_net
+  # it names NICs itself (udev's default .link, as Debian's does)
+  mkdir -p "$I/main/usr/lib/systemd/network"
+  printf '[Link]\nNamePolicy=path\n' >"$I/main/usr/lib/systemd/network/99-default.link"
   printf 'kernel/drivers/virtio/virtio_pci.ko\n' >>"$M/modules.builtin"
   { cpio_of "$I/early"; cpio_of "$I/main" | zstd -q -19; } >"$R/boot/initrd.img-$KV"
   ;;

@@ -7,7 +7,8 @@
 # mode and owner, the firstboot unit is installed and enabled, the hostname
 # set.  Check, apply, recheck 0, then ONE read-only guestfish session reads
 # everything back.  Last, the variant whose initrd already has virtio
-# (early microcode + zstd, virtio_pci built in): inject plans no rebuild.
+# (early microcode + zstd, virtio_pci built in): inject plans no rebuild,
+# but network does (that initrd names NICs and lacks ferry's .link).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/guest/env.sh" || exit 1
 GOP=$TOP/tests/helpers/guest-op
@@ -159,4 +160,12 @@ ok "virtio variant: fstab still listed (the check ran)" \
   grep -qE '^change: /etc/fstab: /dev/sda1 -> UUID=' v-check.out
 ok "virtio variant: no initramfs rebuild planned" \
   bash -c '! grep -qE "initramfs|update-initramfs" v-check.out'
+# its initramfs names NICs (99-default.link inside): pinning ens192 by a
+# .link file must rebuild it, or udev would keep the initramfs' name
+ok "network check on the virtio variant runs" \
+  bash -c "'$GOP' plan.yaml lx linux-network >v-net.out 2>&1"
+has "virtio variant: .link planned" v-net.out \
+  "change: /etc/systemd/network/10-ferry-ens192.link: create ($MAC)"
+has "virtio variant: initramfs rebuilt for the NIC name" v-net.out \
+  "change: initramfs /boot/initrd.img-6.1.0-50-amd64: rebuild with update-initramfs (NIC names of ferry's .link files)"
 done_testing
