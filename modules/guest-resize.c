@@ -102,6 +102,20 @@ free_strings (char **s)
   free (s);
 }
 
+/* Drop the dashes of an LVM UUID in place (guestfs_pvuuid and
+ * guestfs_vgpvuuids print them, the pvs_full struct has none). */
+static void
+undash (char *s)
+{
+  char *d = s;
+
+  for (; s && *s; s++)
+    if (*s != '-')
+      *d++ = *s;
+  if (d)
+    *d = '\0';
+}
+
 /* Read COUNT bytes at OFFSET of DEV (exactly, or an error). */
 static unsigned char *
 read_dev (guestfs_h *g, const char *dev, size_t count, uint64_t offset,
@@ -272,13 +286,19 @@ find_lvm (guestfs_h *g, const struct ferry_guest_info *info, struct rz *r,
   if (pvuuid == NULL)
     return ferry_err_set (err, 0, "resize: lvm pv %s: %s", r->part_dev,
                           ferry_gfs_last_error (g));
+  undash (pvuuid);
+  if (strlen (pvuuid) != 32)
+    return ferry_err_set (err, 0, "resize: lvm pv %s: odd uuid '%s'",
+                          r->part_dev, pvuuid);
   if ((vgs = guestfs_vgs (g)) == NULL)
     goto lvm_err;
   for (i = 0; vgs[i] && r->vg == NULL; i++) {
     char **u = guestfs_vgpvuuids (g, vgs[i]);
-    for (j = 0; u && u[j]; j++)
+    for (j = 0; u && u[j]; j++) {
+      undash (u[j]);
       if (strcmp (u[j], pvuuid) == 0)
         r->vg = strdup (vgs[i]);
+    }
     free_strings (u);
   }
   if (r->vg == NULL) {
