@@ -29,7 +29,7 @@ mkdir -p "$FERRY_GUEST_CACHE" || exit 1
 
 guest_appliance() {
   local key dir
-  key=$( (dpkg-query -W -f='${Package}=${Version}\n' libguestfs0 supermin \
+  key=$( (dpkg-query -W -f='${Package}=${Version}\n' libguestfs0 libguestfs-xfs supermin \
             'linux-image-*' 2>/dev/null | sort; uname -r) | sha256sum | cut -c1-16)
   dir=$FERRY_GUEST_CACHE/appliance-$key
   if [ ! -e "$dir/README.fixed" ]; then
