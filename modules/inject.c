@@ -34,8 +34,10 @@ inject_pick (const struct ferry_plan *plan, const struct ferry_vm *vm,
     ops[1] = ferry_guest_win_network;
     return 2;
   }
-  ops[0] = ferry_guest_linux_inject;
-  ops[1] = ferry_guest_linux_network;
+  /* network first: an initramfs that names NICs is then rebuilt once, by
+   * inject, with the .link files network wrote */
+  ops[0] = ferry_guest_linux_network;
+  ops[1] = ferry_guest_linux_inject;
   return 2;
 }
 
