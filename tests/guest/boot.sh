@@ -33,17 +33,18 @@ MAC=${4:-52:54:00:12:34:56}
 fmt=$(qemu-img info -U --output=json "$IMG" |
   sed -n 's/^ *"format": "\([a-z0-9]*\)".*/\1/p' | head -1)
 [ -n "$fmt" ] || { echo "boot.sh: '$IMG': unknown format" >&2; exit 2; }
-net=(-netdev user,id=n0,restrict=on)
+net=(-netdev "user,id=n0,restrict=on")
+# shellcheck disable=SC2054 # commas are inside qemu option values
 case $BUS in
 ide)
-  hw=(-machine q35,accel=tcg
+  hw=(-machine "q35,accel=tcg"
     -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
     -drive "file=$IMG,format=$fmt,if=ide,snapshot=on"
     -device pcie-root-port,id=rp192,chassis=1,slot=192
     -device "virtio-net-pci,netdev=n0,mac=$MAC,bus=rp192")
   ;;
 virtio)
-  hw=(-machine pc,accel=tcg
+  hw=(-machine "pc,accel=tcg"
     -drive "file=$IMG,format=$fmt,if=virtio,snapshot=on"
     -device "virtio-net-pci,netdev=n0,mac=$MAC")
   ;;
