@@ -2,6 +2,8 @@
 # make bench: the plan engine at scale, then the disk converter against
 # qemu-img and nbdcopy (bench/convert.sh), then ferry onto the OpenStack
 # lab (bench/openstack.sh; BENCH_OS=0 skips it).  BENCH_SIZE=1G for a quick run.
+# BENCH_GUEST=1 adds ferry's guest steps against virt-v2v (bench/guest.sh,
+# ~20 min under TCG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== plan engine at scale"
@@ -13,4 +15,8 @@ fi
 if [ "${BENCH_OS:-1}" != 0 ]; then
   echo; echo "== OpenStack target (the lab of tests/lab)"
   bash bench/openstack.sh
+fi
+if [ "${BENCH_GUEST:-0}" = 1 ]; then
+  echo; echo "== guest steps against virt-v2v (a real Debian 12 under TCG)"
+  bash bench/guest.sh
 fi

@@ -1,0 +1,90 @@
+#!/bin/bash
+# bench/guest.sh — ferry's guest steps against virt-v2v on the same real
+# Debian 12 image (tests/guest/make-linux-bootable.sh: LVM, GRUB,
+# open-vm-tools, an initramfs without virtio_blk), under TCG (the appliance
+# and the guest tools' qemu): wall time and appliance launches per VM.
+#
+#   ferry:    `ferry apply` of a 1-VM plan (local target, the VMDK as source,
+#             customize.virtio, a port with MAC + fixed IP + guest_name
+#             ens192): the total, and the guest steps alone (inspect,
+#             resize, inject, customize: journal begin to done, summed)
+#   virt-v2v: `virt-v2v -i disk IMG -o null` (it copies to nowhere, so its
+#             time is mostly the guest work)
+#
+# Launches are counted the same way for both: libguestfs runs qemu through
+# LIBGUESTFS_HV, a wrapper that logs every start with -kernel (an appliance
+# boot; capability probes do not count).  Needs root, the packages of
+# scripts/install-deps, ~20 min (the first run also builds the image:
+# +10-15 min).  Env: BENCH_GUEST_RUNS=1  FERRY=./ferry
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+FERRY=${FERRY:-$TOP/ferry}
+RUNS=${BENCH_GUEST_RUNS:-1}
+G=$TOP/tests/guest
+# shellcheck disable=SC1091
+. "$G/env.sh" || exit 1
+raw=$(GUEST_DEPS="$G/debootstrap-tree.sh $G/boot.sh" guest_image debian12-boot \
+  "$G/make-linux-bootable.sh") || exit 1
+vmdk=$(guest_image debian12-boot-vmdk "$G/to-vmdk.sh" "$raw") || exit 1
+W=$(mktemp -d /var/tmp/ferry-guestbench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+cd "$W" || exit 1
+
+cat >qemu-count <<EOF
+#!/bin/sh
+case " \$* " in *" -kernel "*) echo launch >>"$W/launches" ;; esac
+exec $(command -v qemu-system-x86_64) "\$@"
+EOF
+chmod +x qemu-count
+export LIBGUESTFS_HV=$W/qemu-count
+launches() { [ -e "$W/launches" ] && wc -l <"$W/launches" || echo 0; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+steps_seconds() {
+  jq -rs --arg re "$2" '[group_by(.step)[]|select(.[0].step|test($re))
+    |(map(select(.event=="done"))|last.time_ms) - (map(select(.event=="begin"))|last.time_ms)]|add/1000' "$1"
+}
+f2() { LC_ALL=C printf '%.2f' "$1"; }
+
+echo "image: real Debian 12 ($(qemu-img info -U --output=json "$raw" | jq '."virtual-size"/1073741824') GiB, LVM, open-vm-tools, initramfs MODULES=list without virtio); $RUNS run(s); TCG"
+for r in $(seq "$RUNS"); do
+  rm -rf "p$r" && mkdir -p "p$r/src" "p$r/out" && ln -s "$vmdk" "p$r/src/deb12.vmdk"
+  cat >"p$r/plan.yaml" <<YAML
+apiVersion: ferry/v1
+kind: MigrationPlan
+metadata: {name: guest-bench}
+state: {backend: file, path: state/guest-bench.state}
+sources: {vmware: {type: directory, path: src}}
+targets: {kvm: {type: local, path: out}}
+defaults: {source: vmware, target: kvm}
+vms:
+  - name: deb12
+    disks: [{file: deb12.vmdk}]
+    ports: [{network: default, mac: "52:54:00:fe:12:15", fixed_ip: 10.0.2.15, prefix: 24, guest_name: ens192}]
+    customize: {virtio: true}
+YAML
+  rm -f launches
+  t0=$(date +%s.%N)
+  "$FERRY" apply -y "p$r/plan.yaml" >"a$r.out" 2>&1 || { echo "run $r: ferry apply failed"; tail -5 "a$r.out"; }
+  echo "$(date +%s.%N) - $t0" | bc >>ferry.total
+  steps_seconds "p$r/state/guest-bench.state" '/(inspect|resize|inject|customize)' >>ferry.guest
+  launches >>ferry.launches
+  rm -rf "p$r/out"
+
+  rm -f launches
+  t0=$(date +%s.%N)
+  virt-v2v -i disk "$raw" -o null >"v$r.out" 2>&1 || { echo "run $r: virt-v2v failed"; tail -5 "v$r.out"; }
+  echo "$(date +%s.%N) - $t0" | bc >>v2v.total
+  launches >>v2v.launches
+done
+
+ft=$(f2 "$(median <ferry.total)"); fg=$(f2 "$(median <ferry.guest)")
+vt=$(f2 "$(median <v2v.total)")
+fl=$(median <ferry.launches); vl=$(median <v2v.launches)
+echo
+echo "== real Debian 12, one VM (medians of $RUNS)"
+printf '%-46s %9s %9s %9s\n' "" "seconds" "ratio" "launches"
+printf '%-46s %9s %9s %9s\n' \
+  "ferry apply (convert + guest steps)" "$ft" "$(echo "scale=2; $ft / $vt" | bc)" "$fl" \
+  "ferry guest steps (inspect/resize/inject/...)" "$fg" "$(echo "scale=2; $fg / $vt" | bc)" "" \
+  "virt-v2v -i disk -o null" "$vt" "1.00" "$vl"
+echo "(ratio = time / virt-v2v's; targets of issue 9: under 60 s for this image)"
