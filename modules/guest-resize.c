@@ -49,6 +49,7 @@ struct rz {
   bool grow_part;      /* the partition must grow */
   int ext;             /* MBR: the extended partition holding it, or 0 */
   bool grow_ext;       /* the extended partition must grow */
+  int ext_id, part_id; /* MBR: their type bytes before (-1: unknown) */
   char *vg;            /* LVM: the VG on the partition, or NULL */
   bool grow_pv;        /* pvresize */
   uint64_t pv_size, pv_new;
@@ -258,6 +259,9 @@ find_last (guestfs_h *g, struct rz *r, struct ferry_err *err)
   guestfs_free_partition_list (pl);
   if (r->part == 0)
     return ferry_err_set (err, 0, "resize: %s has no partition", r->disk);
+  /* parted rewrites an extended partition's type as 0x0f: put it back */
+  r->ext_id = r->ext ? guestfs_part_get_mbr_id (g, r->disk, r->ext) : -1;
+  r->part_id = r->gpt ? -1 : guestfs_part_get_mbr_id (g, r->disk, r->part);
   snprintf (r->part_dev, sizeof r->part_dev, "%s%d", r->disk, r->part);
   r->part_new = (uint64_t) (r->end_sect + 1) * r->ss - r->part_start;
   r->grow_part = r->part_new > r->part_size + PART_SLACK;
@@ -377,6 +381,15 @@ out:
   return rc;
 }
 
+/* ext2/3/4, xfs, ntfs: the filesystems resize grows. */
+static bool
+fs_known (const char *t)
+{
+  return strcmp (t, "ext2") == 0 || strcmp (t, "ext3") == 0 ||
+         strcmp (t, "ext4") == 0 || strcmp (t, "xfs") == 0 ||
+         strcmp (t, "ntfs") == 0;
+}
+
 /* The size of the filesystem on R->fs_dev from its own superblock; 0 for
  * a type resize does not know. */
 static int
@@ -419,21 +432,10 @@ fs_size (guestfs_h *g, struct rz *r, struct ferry_err *err)
                             r->fs_dev);
     r->fs_size = le (b + 0x28, 8) * le (b + 0x0b, 2);
   }
-  if (r->fs_size == 0 && r->fs_type[0] &&
-      (strcmp (t, "ext2") == 0 || strcmp (t, "ext3") == 0 ||
-       strcmp (t, "ext4") == 0 || strcmp (t, "xfs") == 0 ||
-       strcmp (t, "ntfs") == 0))
+  if (r->fs_size == 0 && fs_known (t))
     return ferry_err_set (err, 0, "resize: %s on %s reports no size", t,
                           r->fs_dev);
   return 0;
-}
-
-static bool
-fs_known (const char *t)
-{
-  return strcmp (t, "ext2") == 0 || strcmp (t, "ext3") == 0 ||
-         strcmp (t, "ext4") == 0 || strcmp (t, "xfs") == 0 ||
-         strcmp (t, "ntfs") == 0;
 }
 
 /* Work out everything (no change made). */
@@ -549,6 +551,25 @@ remount (struct ferry_guest_op *op, struct ferry_err *err)
   return 0;
 }
 
+/* MBR: give partition N of DISK its type byte ID back when parted changed
+ * it (ID -1 or N 0: nothing to do). */
+static int
+restore_id (guestfs_h *g, const char *disk, int n, int id,
+            struct ferry_err *err)
+{
+  int now;
+
+  if (n <= 0 || id < 0)
+    return 0;
+  if ((now = guestfs_part_get_mbr_id (g, disk, n)) == id)
+    return 0;
+  if (now < 0 || guestfs_part_set_mbr_id (g, disk, n, id) < 0)
+    return ferry_err_set (err, 0,
+                          "resize: restoring the type 0x%02x of %s%d: %s",
+                          (unsigned) id, disk, n, ferry_gfs_last_error (g));
+  return 0;
+}
+
 /* Make the changes survey found, the guest unmounted. */
 static int
 converge (struct ferry_guest_op *op, struct rz *r, struct ferry_err *err)
@@ -572,6 +593,9 @@ converge (struct ferry_guest_op *op, struct rz *r, struct ferry_err *err)
       guestfs_part_resize (g, r->disk, r->part, r->end_sect) < 0)
     return ferry_err_set (err, 0, "resize: growing partition %s: %s",
                           r->part_dev, ferry_gfs_last_error (g));
+  if (restore_id (g, r->disk, r->ext, r->ext_id, err) < 0 ||
+      restore_id (g, r->disk, r->part, r->part_id, err) < 0)
+    return -1;
   if (r->vg && (r->gpt_move || r->grow_ext || r->grow_part) &&
       guestfs_vg_activate (g, 1, vgs) < 0)
     return ferry_err_set (err, 0, "resize: activating lvm vg '%s': %s", r->vg,

@@ -15,7 +15,8 @@
 #   gpt-ext4      GPT; sda1 ext4 / (the whole disk), fixed GUID and name
 #   mbr-lvm-ext4  sda1 64 MiB ext4 /boot (bootable), sda2 LVM PV of VG vg0:
 #                 LV root 200 MiB ext4 /, LV data (the rest) ext4 /data
-#   mbr-ntfs      sda1 256 MiB ext4 /, sda2 extended, sda5 (logical) NTFS
+#   mbr-ntfs      sda1 256 MiB ext4 /, sda2 extended (type 0x05: parted
+#                 would write 0x0f), sda5 (logical) NTFS
 #                 data volume (not in fstab), bootable sda1
 # Env: LIBGUESTFS_PATH honoured.
 set -euo pipefail
@@ -103,6 +104,7 @@ part-add /dev/sda e 526336 -1
 part-add /dev/sda l 528384 -1
 part-set-bootable /dev/sda 1 true
 part-set-mbr-id /dev/sda 5 0x07
+part-set-mbr-id /dev/sda 2 0x05
 mkfs ext4 /dev/sda1 label:root
 mkfs ntfs /dev/sda5 label:DATA
 mount /dev/sda5 /
