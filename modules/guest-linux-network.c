@@ -22,8 +22,8 @@
  * An initramfs that names NICs itself (it carries udev's
  * 99-default.link: Debian's does) must carry the .link files too, since
  * udev never renames an interface the initramfs already renamed: such an
- * initramfs is rebuilt (ferry_lx_initramfs; inject also checks it, so
- * running network before inject rebuilds at most once).
+ * initramfs is rebuilt (ferry_lx_initramfs) - by inject, which runs
+ * right after and checks the .link files too, when customize.virtio.
  *
  * The old name of port I is ports[I].guest_name from the plan, or, when
  * the VM has one port and the guest configures exactly one interface
@@ -339,8 +339,12 @@ ferry_guest_linux_network (struct ferry_guest_op *op, struct ferry_changes *ch,
                      "names by MAC", ch, err) < 0)
       goto out;
   }
-  /* an initramfs that names NICs must name them the same way */
-  if (n_links && ferry_lx_initramfs (op, false, links, ch, err) < 0)
+  /* an initramfs that names NICs must name them the same way; with
+   * customize.virtio the inject operation that runs next checks the same
+   * and rebuilds once for both (an update-initramfs under TCG costs ~5
+   * min: never twice) */
+  if (n_links && !op->vm->customize.virtio &&
+      ferry_lx_initramfs (op, false, links, ch, err) < 0)
     goto out;
   if (set.oom || rules.oom) {
     ferry_err_set (err, ENOMEM, "out of memory");

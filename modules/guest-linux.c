@@ -653,6 +653,30 @@ names_nics (char *const *v)
   return false;
 }
 
+/* Was the initramfs PATH (guest path, may be NULL) written before the
+ * file REL (guest path without its leading '/')?  True when unknown. */
+static bool
+built_before (guestfs_h *g, const char *path, const char *rel)
+{
+  struct guestfs_statns *a, *b;
+  CLEANUP_FREE char *abs = NULL;
+  bool r = true;
+
+  if (path == NULL || asprintf (&abs, "/%s", rel) < 0)
+    return true;
+  a = guestfs_statns (g, path);
+  b = guestfs_statns (g, abs);
+  if (a && b)
+    r = a->st_mtime_sec < b->st_mtime_sec ||
+        (a->st_mtime_sec == b->st_mtime_sec &&
+         a->st_mtime_nsec < b->st_mtime_nsec);
+  if (a)
+    guestfs_free_statns (a);
+  if (b)
+    guestfs_free_statns (b);
+  return r;
+}
+
 /* Step 4: look at each kernel's initramfs; configure the tool once and
  * rebuild those that need it. */
 int
@@ -689,9 +713,14 @@ ferry_lx_initramfs (struct ferry_guest_op *op, bool lvm_changed,
 
     if (initrd_look (op->g, v, have, &names, &path, err) < 0)
       goto out;
+    /* a .link file the initramfs lacks matters only if the initramfs was
+     * built before it: once rebuilt with the guest's own tool, what that
+     * tool packs is all there is to have (Debian 12's does not pack
+     * /etc/systemd/network; the real boot test shows the name kept) */
     if (names_nics (names))
       for (i = 0; (links ? links : own)[i]; i++)
-        if (!listed (names, (links ? links : own)[i]))
+        if (!listed (names, (links ? links : own)[i]) &&
+            built_before (op->g, path, (links ? links : own)[i]))
           links_missing = true;
     if (links == NULL) {
       for (i = 0; i < N_VIRTIO; i++)
