@@ -1,6 +1,7 @@
 /* inspect: what OS the VM's converted disks hold (one appliance per VM,
- * shared with the guest steps after it: modules/guest.h).  The summary
- * goes into the journal as the step's evidence and into `plan`; a guest
+ * shared with the guest steps after it: modules/guest.h).  Its identity
+ * (type, version, osinfo, arch, root) goes into the journal as the step's
+ * evidence, the summary into `plan`; a guest
  * ferry cannot convert (no OS, several, unknown OS, encrypted, a kernel
  * without virtio) is blocked here, before any step changes it. */
 #include <errno.h>
@@ -23,12 +24,27 @@ inspect_applies (const struct ferry_plan *plan, const struct ferry_step *step)
          ferry_guest_customize_wanted (step->vm);
 }
 
-/* The session's inspection: 1 (*RET_SUMMARY, caller frees), 0 with
- * NEED/DETAIL (not converted yet, blocked), -1. */
+/* The identity of the guest the evidence names: what the guest steps
+ * never change (the summary also says "vmware-tools", which inject
+ * removes).  Caller frees. */
+static char *
+identity (const struct ferry_guest_info *info)
+{
+  char *s = NULL;
+
+  if (asprintf (&s, "%s %d.%d %s %s root=%s", info->type, info->major,
+                info->minor, info->osinfo[0] ? info->osinfo : info->distro,
+                info->arch, info->root) < 0)
+    return NULL;
+  return s;
+}
+
+/* The session's inspection: 1 (*RET_SUMMARY and *RET_ID, caller frees),
+ * 0 with NEED/DETAIL (not converted yet, blocked), -1. */
 static int
 inspect_now (struct ferry_ctx *ctx, const struct ferry_step *step,
-             char **ret_summary, struct ferry_observation *obs,
-             struct ferry_err *err)
+             char **ret_summary, char **ret_id,
+             struct ferry_observation *obs, struct ferry_err *err)
 {
   const struct ferry_guest_info *info = NULL;
   struct ferry_changes ch = {0};
@@ -45,7 +61,8 @@ inspect_now (struct ferry_ctx *ctx, const struct ferry_step *step,
     return 0;
   }
   *ret_summary = ferry_guest_info_summary (info);
-  if (*ret_summary == NULL)
+  if (*ret_summary == NULL ||
+      (!info->blocked && (*ret_id = identity (info)) == NULL))
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   if (info->blocked) {
     obs->need = FERRY_NEED_BLOCKED;
@@ -62,13 +79,13 @@ inspect_check (struct ferry_ctx *ctx, const struct ferry_step *step,
 {
   const struct ferry_step_record *rec =
       ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
-  CLEANUP_FREE char *sum = NULL;
-  int r = inspect_now (ctx, step, &sum, ret, err);
+  CLEANUP_FREE char *sum = NULL, *id = NULL;
+  int r = inspect_now (ctx, step, &sum, &id, ret, err);
 
   if (r < 0)
     return -1;
   if (r == 1) {
-    if (rec && rec->done_ident && strcmp (rec->done_ident, sum) == 0)
+    if (rec && rec->done_ident && strcmp (rec->done_ident, id) == 0)
       ret->need = FERRY_NEED_DONE;
     else
       ret->need = FERRY_NEED_CREATE;
@@ -85,14 +102,14 @@ inspect_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_err *err)
 {
   struct ferry_observation obs = {0};
-  CLEANUP_FREE char *sum = NULL;
-  int r = inspect_now (ctx, step, &sum, &obs, err);
+  CLEANUP_FREE char *sum = NULL, *id = NULL;
+  int r = inspect_now (ctx, step, &sum, &id, &obs, err);
 
   if (r < 0)
     return -1;
   if (r == 0)
     return ferry_err_set (err, 0, "%s", obs.detail);
-  return ferry_convert_record (ctx, step, FERRY_EVENT_DONE, 0, sum, err);
+  return ferry_convert_record (ctx, step, FERRY_EVENT_DONE, 0, id, err);
 }
 
 static int

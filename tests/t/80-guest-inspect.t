@@ -48,7 +48,7 @@ ok "... and nothing after it ran on that VM" \
 ok "tiny/inspect applied with the guest's summary" \
   grep -Eq "^\+ tiny/inspect: linux 12\.[0-9]+ .*debian.* x86_64 bios root=/dev/sda1" <<<"$out"
 ok "the journal holds the inspection as inspect's evidence" \
-  grep -Eq '"step":"tiny/inspect","event":"done","ident":"linux 12' "$TMP/state/j"
+  grep -Eq '"step":"tiny/inspect","event":"done","ident":"linux 12\.[0-9]+ debian12 x86_64 root=/dev/sda1"' "$TMP/state/j"
 n=$(grep -c 'appliance launched' <<<"$out")
 is "one appliance per VM (2 VMs)" "$n" 2
 is "the source was not written" "$(sha256sum "$TMP/src/tiny.raw")" "$src_sum"
