@@ -43,8 +43,8 @@ identity (const struct ferry_guest_info *info)
  * 0 with NEED/DETAIL (not converted yet, blocked), -1. */
 static int
 inspect_now (struct ferry_ctx *ctx, const struct ferry_step *step,
-             char **ret_summary, char **ret_id,
-             struct ferry_observation *obs, struct ferry_err *err)
+             char **ret_summary, char **ret_id, struct ferry_observation *obs,
+             struct ferry_err *err)
 {
   const struct ferry_guest_info *info = NULL;
   struct ferry_changes ch = {0};

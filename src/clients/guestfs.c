@@ -27,6 +27,7 @@ ferry_gfs_accel_name (enum ferry_gfs_accel a)
   return a < FERRY_GFS_ACCEL_LAST ? accel_names[a] : NULL;
 }
 
+/* The enum value of an acceleration name, or -1. */
 int
 ferry_gfs_accel_from_name (const char *name)
 {
@@ -61,6 +62,7 @@ static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned stats_launches;
 static double stats_seconds;
 
+/* Launches so far and their seconds (under the stats lock). */
 void
 ferry_gfs_stats (unsigned *ret_launches, double *ret_seconds)
 {
@@ -190,6 +192,7 @@ nbd_start (const struct ferry_rbd_location *loc, bool readonly,
                         loc->pool, loc->image);
 }
 
+/* Stop a qemu-nbd and remove its socket. */
 static void
 nbd_stop (struct nbd_server *s)
 {
@@ -206,6 +209,7 @@ nbd_stop (struct nbd_server *s)
   s->sock = NULL;
 }
 
+/* Close the handle, stop the qemu-nbd servers, free (no flush). */
 static void
 gfs_free (struct ferry_gfs *g)
 {
@@ -274,6 +278,8 @@ fail:
   return -1;
 }
 
+/* Serve RBD disks through qemu-nbd, add every disk, launch; in auto mode
+ * launch once more under TCG when the first launch dies (guestfs.h). */
 int
 ferry_gfs_launch (const struct ferry_location *disks,
                   const char *const *formats, size_t n, bool readonly,
@@ -384,6 +390,7 @@ ferry_gfs_launch (const struct ferry_location *disks,
   return 0;
 }
 
+/* Unmount, shut down (the flush that matters), free. */
 int
 ferry_gfs_close (struct ferry_gfs *g, struct ferry_err *err)
 {
@@ -404,6 +411,7 @@ ferry_gfs_close (struct ferry_gfs *g, struct ferry_err *err)
 
 /* ---- inspection ---- */
 
+/* Free every string and list of INFO and zero it. */
 void
 ferry_guest_info_clear (struct ferry_guest_info *info)
 {
@@ -433,6 +441,7 @@ ferry_guest_info_clear (struct ferry_guest_info *info)
   memset (info, 0, sizeof *info);
 }
 
+/* Free a NULL-terminated list libguestfs returned. */
 static void
 free_strings (char **v)
 {
@@ -468,6 +477,7 @@ mount_cmp (const void *a, const void *b)
 /* Set INFO->blocked (printf-style) unless already set. */
 static void block (struct ferry_guest_info *info, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+/* Record why ferry cannot convert the guest (the first reason wins). */
 static void
 block (struct ferry_guest_info *info, const char *fmt, ...)
 {
@@ -607,6 +617,9 @@ inspect_windows (guestfs_h *g, const char *root, struct ferry_guest_info *info)
   return 0;
 }
 
+/* Find exactly one OS root, fill INFO from libguestfs' inspection and
+ * from the guest's files, mount it read-only; reasons to refuse the guest
+ * go into INFO->blocked. */
 int
 ferry_gfs_inspect (struct ferry_gfs *gf, struct ferry_guest_info *ret,
                    struct ferry_err *err)
@@ -719,6 +732,8 @@ ferry_gfs_inspect (struct ferry_gfs *gf, struct ferry_guest_info *ret,
   return 0;
 }
 
+/* Mount INFO's filesystems shortest mountpoint first (Windows: the system
+ * drive at /), read-only or read-write, after unmounting everything. */
 int
 ferry_gfs_mount (struct ferry_gfs *gf, const struct ferry_guest_info *info,
                  bool rw, struct ferry_err *err)
@@ -773,6 +788,7 @@ firmware_name (enum ferry_firmware_kind f)
                                     : "unknown";
 }
 
+/* The one-line summary of INFO (plan, journal, ferry inspect --guest). */
 char *
 ferry_guest_info_summary (const struct ferry_guest_info *info)
 {
@@ -793,6 +809,7 @@ ferry_guest_info_summary (const struct ferry_guest_info *info)
   return s;
 }
 
+/* The JSON record of INFO (ferry inspect --guest --json). */
 char *
 ferry_guest_info_json (const struct ferry_guest_info *info)
 {

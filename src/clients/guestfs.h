@@ -10,9 +10,9 @@
  * Acceleration: FERRY_GUESTFS_ACCEL=auto|kvm|tcg (auto when unset).  auto
  * leaves libguestfs' default (kvm:tcg) and, when the appliance dies while
  * launching (a /dev/kvm that opens yet aborts every guest is seen on some
- * hosts), launches once more with force_tcg and says so.  kvm never retries; tcg always sets force_tcg.  An explicit
- * LIBGUESTFS_BACKEND_SETTINGS in the environment is libguestfs' own and
- * wins over auto. */
+ * hosts), launches once more with force_tcg and says so.  kvm never retries;
+ * tcg always sets force_tcg.  An explicit LIBGUESTFS_BACKEND_SETTINGS in the
+ * environment is libguestfs' own and wins over auto. */
 #ifndef FERRY_CLIENTS_GUESTFS_H
 #define FERRY_CLIENTS_GUESTFS_H
 
