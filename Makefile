@@ -148,7 +148,7 @@ install: ferry
 	  install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/doc/ferry/$$(basename $$m); done
 	install -D -m 0644 schemas/ferry-plan-v1.json $(DESTDIR)$(PREFIX)/share/ferry/ferry-plan-v1.json
 
-FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/helpers/*.c)
+FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/helpers/*.c tests/guest/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 
