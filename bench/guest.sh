@@ -44,6 +44,22 @@ steps_seconds() {
     |(map(select(.event=="done"))|last.time_ms) - (map(select(.event=="begin"))|last.time_ms)]|add/1000' "$1"
 }
 f2() { LC_ALL=C printf '%.2f' "$1"; }
+# table TITLE GUEST_LABEL FOOTER: the medians of the *.total, *.guest and
+# *.launches files of the runs just made, side by side with ratios
+table() {
+  local ft fg vt fl vl
+  ft=$(f2 "$(median <ferry.total)"); fg=$(f2 "$(median <ferry.guest)")
+  vt=$(f2 "$(median <v2v.total)")
+  fl=$(median <ferry.launches); vl=$(median <v2v.launches)
+  echo
+  echo "== $1, one VM (medians of $RUNS)"
+  printf '%-46s %9s %9s %9s\n' "" "seconds" "ratio" "launches"
+  printf '%-46s %9s %9s %9s\n' \
+    "ferry apply (convert + guest steps)" "$ft" "$(echo "scale=2; $ft / $vt" | bc)" "$fl" \
+    "$2" "$fg" "$(echo "scale=2; $fg / $vt" | bc)" "" \
+    "virt-v2v -i disk -o null" "$vt" "1.00" "$vl"
+  echo "$3"
+}
 
 echo "image: real Debian 12 ($(qemu-img info -U --output=json "$raw" | jq '."virtual-size"/1073741824') GiB, LVM, open-vm-tools, initramfs MODULES=list without virtio); $RUNS run(s); TCG"
 for r in $(seq "$RUNS"); do
@@ -77,17 +93,8 @@ YAML
   launches >>v2v.launches
 done
 
-ft=$(f2 "$(median <ferry.total)"); fg=$(f2 "$(median <ferry.guest)")
-vt=$(f2 "$(median <v2v.total)")
-fl=$(median <ferry.launches); vl=$(median <v2v.launches)
-echo
-echo "== real Debian 12, one VM (medians of $RUNS)"
-printf '%-46s %9s %9s %9s\n' "" "seconds" "ratio" "launches"
-printf '%-46s %9s %9s %9s\n' \
-  "ferry apply (convert + guest steps)" "$ft" "$(echo "scale=2; $ft / $vt" | bc)" "$fl" \
-  "ferry guest steps (inspect/resize/inject/...)" "$fg" "$(echo "scale=2; $fg / $vt" | bc)" "" \
-  "virt-v2v -i disk -o null" "$vt" "1.00" "$vl"
-echo "(ratio = time / virt-v2v's; targets of issue 9: under 60 s for this image)"
+table "real Debian 12" "ferry guest steps (inspect/resize/inject/...)" \
+  "(ratio = time / virt-v2v's; targets of issue 9: under 60 s for this image)"
 
 # --- the phony Windows Server 2019 image (tests/guest/make-windows.sh): the
 # same, with the fake virtio-win tree for both; virt-v2v also gets a dummy
@@ -127,14 +134,5 @@ YAML
   echo "$(date +%s.%N) - $t0" | bc >>v2v.total
   launches >>v2v.launches
 done
-ft=$(f2 "$(median <ferry.total)"); fg=$(f2 "$(median <ferry.guest)")
-vt=$(f2 "$(median <v2v.total)")
-fl=$(median <ferry.launches); vl=$(median <v2v.launches)
-echo
-echo "== phony Windows Server 2019, one VM (medians of $RUNS)"
-printf '%-46s %9s %9s %9s\n' "" "seconds" "ratio" "launches"
-printf '%-46s %9s %9s %9s\n' \
-  "ferry apply (convert + guest steps)" "$ft" "$(echo "scale=2; $ft / $vt" | bc)" "$fl" \
-  "ferry guest steps (inspect/inject)" "$fg" "$(echo "scale=2; $fg / $vt" | bc)" "" \
-  "virt-v2v -i disk -o null" "$vt" "1.00" "$vl"
-echo "(targets of issue 9: under 30 s per Windows VM)"
+table "phony Windows Server 2019" "ferry guest steps (inspect/inject)" \
+  "(targets of issue 9: under 30 s per Windows VM)"
