@@ -845,7 +845,10 @@ parse_devices (struct ferry_lvx_domain *d, xmlNodePtr devs,
       if (type != NULL && strcmp (type, "passthrough") == 0)
         r = add_blocker (d, err, "tpm passthrough '%s' (host TPM)",
                          show (attr (child (be, "device"), "path"), b1));
-    } else if (is_el (c, "redirdev"))
+    } else if (is_el (c, "redirdev") &&
+               !xmlStrEqual (BAD_CAST attr (c, "type"), BAD_CAST "spicevmc"))
+      /* spicevmc redirects the SPICE client's USB devices (virt-install
+       * adds two by default): nothing on the host, so it moves. */
       r = add_blocker (d, err, "redirdev bus '%s' type '%s' (USB redirection)",
                        show (attr (c, "bus"), b1), show (attr (c, "type"), b2));
     else if (is_el (c, "shmem"))
@@ -928,6 +931,8 @@ parse_domain (xmlDocPtr doc, struct ferry_lvx_domain *d, struct ferry_err *err)
   CLEANUP_FREE char *t = NULL;
   char b[72];
 
+  if (attr (root, "type") == NULL)
+    return ferry_err_set (err, 0, "domain XML: <domain> has no type");
   if (copy_checked (attr (root, "type"), token_ok, "<domain>", "type", &d->type,
                     err) < 0)
     return -1;
@@ -959,6 +964,8 @@ parse_domain (xmlDocPtr doc, struct ferry_lvx_domain *d, struct ferry_err *err)
   return 0;
 }
 
+/* Parse untrusted domain XML into *RET: see libvirt-xml.h.  libxml2's error
+ * handlers are swapped for the call only, so its messages land in ERR. */
 int
 ferry_lvx_domain_parse (const char *xml, size_t len,
                         struct ferry_lvx_domain *ret, struct ferry_err *err)
@@ -993,6 +1000,8 @@ disk_free (struct ferry_lvx_disk *k)
   free (k->host);
 }
 
+/* Free what ferry_lvx_domain_parse filled in (also after a failed parse:
+ * every pointer is NULL or owned) and zero D. */
 void
 ferry_lvx_domain_free (struct ferry_lvx_domain *d)
 {
@@ -1314,6 +1323,8 @@ dump_doc (xmlDocPtr doc, char **ret, struct ferry_err *err)
   return 0;
 }
 
+/* Parse XML (same checks on the document as for reading), apply RW to the
+ * tree and serialise it: the rest of the document is kept as it was. */
 int
 ferry_lvx_domain_rewrite (const char *xml, size_t len,
                           const struct ferry_lvx_rewrite *rw, char **ret_xml,
@@ -1360,6 +1371,8 @@ metadata_get (xmlDocPtr doc, const char *elem, const char *attr_name,
   return 0;
 }
 
+/* Read one attribute of ferry's metadata element back from domain XML
+ * (what a resumed migration reads on the target). */
 int
 ferry_lvx_metadata_get (const char *xml, size_t len, const char *elem,
                         const char *attr_name, char **ret,
