@@ -25,19 +25,19 @@ enum ferry_lvx_disk_type {
 
 struct ferry_lvx_disk {
   enum ferry_lvx_disk_type type;
-  char *type_name; /* the type attribute as written ("file", "volume", ...) */
-  char *device;    /* "disk", "cdrom", "floppy", "lun" (default "disk") */
-  char *target;    /* <target dev=...>: "vda", "sda", "hdc" */
-  char *bus;       /* <target bus=...>, or NULL */
-  char *format;    /* <driver type=...>: "qcow2", "raw", ..., or NULL */
-  char *path;      /* file: source file; block: source dev; else NULL */
-  char *protocol;  /* network: "rbd", "nbd", "iscsi", "gluster", ... */
-  char *name;      /* network: source name ("pool/image" for rbd) */
-  char *host;      /* network: first <host name=...>, or NULL */
-  unsigned port;   /* network: first <host port=...>, 0 = not given */
-  bool readonly;   /* <readonly/> */
-  bool shareable;  /* <shareable/> */
-  bool empty;      /* removable media (cdrom/floppy) without a source */
+  char *type_name;  /* the type attribute as written ("file", "volume", ...) */
+  char *device;     /* "disk", "cdrom", "floppy", "lun" (default "disk") */
+  char *target;     /* <target dev=...>: "vda", "sda", "hdc" */
+  char *bus;        /* <target bus=...>, or NULL */
+  char *format;     /* <driver type=...>: "qcow2", "raw", ..., or NULL */
+  char *path;       /* file: source file; block: source dev; else NULL */
+  char *protocol;   /* network: "rbd", "nbd", "iscsi", "gluster", ... */
+  char *name;       /* network: source name ("pool/image" for rbd) */
+  char *host;       /* network: first <host name=...>, or NULL */
+  unsigned port;    /* network: first <host port=...>, 0 = not given */
+  bool readonly;    /* <readonly/> */
+  bool shareable;   /* <shareable/> */
+  bool empty;       /* removable media (cdrom/floppy) without a source */
   size_t n_backing; /* <backingStore> elements with a source below it */
 };
 
@@ -50,16 +50,16 @@ struct ferry_lvx_nic {
 
 struct ferry_lvx_domain {
   char *name;
-  char *uuid;        /* lower-case, 36 chars, or NULL */
-  char *type;        /* <domain type=...>: "kvm", "qemu", ... */
-  unsigned vcpus;    /* <vcpu> (current= if given, else the value) */
+  char *uuid;          /* lower-case, 36 chars, or NULL */
+  char *type;          /* <domain type=...>: "kvm", "qemu", ... */
+  unsigned vcpus;      /* <vcpu> (current= if given, else the value) */
   uint64_t memory_kib; /* <currentMemory> if given, else <memory>, in KiB */
-  char *arch;        /* <os><type arch=...>, or NULL */
-  char *machine;     /* <os><type machine=...>, or NULL */
-  bool uefi;         /* <os firmware='efi'> or a pflash <loader> */
-  char *loader;      /* <loader> path, or NULL */
-  char *nvram;       /* <nvram> path, or NULL */
-  bool has_agent;    /* a channel with target name org.qemu.guest_agent.0 */
+  char *arch;          /* <os><type arch=...>, or NULL */
+  char *machine;       /* <os><type machine=...>, or NULL */
+  bool uefi;           /* <os firmware='efi'> or a pflash <loader> */
+  char *loader;        /* <loader> path, or NULL */
+  char *nvram;         /* <nvram> path, or NULL */
+  bool has_agent;      /* a channel with target name org.qemu.guest_agent.0 */
   struct ferry_lvx_disk *disks; /* in document order */
   size_t n_disks;
   struct ferry_lvx_nic *nics; /* in document order */
@@ -76,7 +76,8 @@ struct ferry_lvx_domain {
  * Return 0, or -1 with ERR set ("domain XML: ..."): not well-formed, not a
  * <domain>, a missing name, a value out of range. */
 int ferry_lvx_domain_parse (const char *xml, size_t len,
-                            struct ferry_lvx_domain *ret, struct ferry_err *err);
+                            struct ferry_lvx_domain *ret,
+                            struct ferry_err *err);
 void ferry_lvx_domain_free (struct ferry_lvx_domain *d);
 
 /* "file", "block", "network", "other" */
@@ -101,8 +102,8 @@ struct ferry_lvx_rewrite {
   size_t n_disks;                             /* must equal the domain's */
   const struct ferry_lvx_net_map *nets;
   size_t n_nets;
-  bool drop_uuid;     /* remove <uuid> (libvirt makes a new one) */
-  const char *name;   /* non-NULL: new <name> */
+  bool drop_uuid;          /* remove <uuid> (libvirt makes a new one) */
+  const char *name;        /* non-NULL: new <name> */
   const char *domain_type; /* non-NULL: new <domain type=...> ("kvm") */
   /* non-NULL: one element (well-formed XML, its own xmlns on the root
    * element) that replaces any element of the same namespace URI under
