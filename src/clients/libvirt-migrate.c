@@ -44,7 +44,7 @@ track_progress (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
 
   if (ctl->best_at_s <= 0 && ctl->best_remaining == 0) {
     ctl->best_remaining = rem;
-    ctl->best_at_s = s->elapsed_s > 0 ? s->elapsed_s : 1e-9;
+    ctl->best_at_s = s->elapsed_s;
     return;
   }
   if (disk_phase (s)
@@ -352,9 +352,9 @@ mig_flags (const struct ferry_lvm_params *p)
   return f;
 }
 
-/* Report MSG... through P's event callback. */
 static void event (const struct ferry_lvm_params *p, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+/* Report the message FMT... through P's event callback, if any. */
 static void
 event (const struct ferry_lvm_params *p, const char *fmt, ...)
 {
