@@ -10,7 +10,8 @@
 #                                this script, kernel version); print that directory
 #   disk-xml PATH                a <disk> element for the qcow2 PATH as vda (cache='none')
 #   xml NAME [--dirty MIB] [--nodisk] [DISKXML...]
-#                                a domain XML (type='qemu', 128 MiB, 1 vcpu, machine pc,
+#                                a domain XML (type='qemu', 128 MiB (+MIB with --dirty:
+#                                the kernel leaves ~70 of 128 free), 1 vcpu, machine pc,
 #                                serial appended to /var/log/libvirt/qemu/NAME.serial as the
 #                                host sees it, i.e. LVLAB_X_LOG/NAME.serial)
 #   start DIR NAME A|B [--dirty MIB] [--nodisk]
@@ -31,7 +32,7 @@ T0=$(date +%s.%N)
 el() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN{printf "%.1f", t1-t0}'; }
 say() { echo "libvirt-guest: $* ($(el "$T0")s)" >&2; }
 die() { echo "libvirt-guest: error: $*" >&2; exit 1; }
-usage() { sed -n '8,24p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$SELF" >&2; exit 2; }
 
 kernel() {
   local k
@@ -93,11 +94,11 @@ EOX
 
 # xml NAME [--dirty MIB] [--nodisk] [DISKXML...]
 xml() {
-  local name=${1:?} extra="" G d
+  local name=${1:?} extra="" mem=128 G d
   shift
   while [ $# -gt 0 ]; do
     case $1 in
-      --dirty) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--dirty needs a number of MiB"; extra="$extra ferry.dirty=$2"; shift 2;;
+      --dirty) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--dirty needs a number of MiB"; extra="$extra ferry.dirty=$2"; mem=$((128 + $2)); shift 2;;
       --nodisk) extra="$extra ferry.nodisk=1"; shift;;
       *) break;;
     esac
@@ -106,7 +107,7 @@ xml() {
   cat <<EOX
 <domain type='qemu'>
   <name>$name</name>
-  <memory unit='MiB'>128</memory>
+  <memory unit='MiB'>$mem</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
