@@ -203,6 +203,7 @@ lab_up() {
   fi
   # from here on a failure undoes what was made (down only touches our names, pids, route)
   trap 'rc=$?; if [ $rc != 0 ]; then echo "libvirt-lab: up failed; undoing" >&2; lab_down "$S" || true; fi' EXIT
+  trap 'exit 130' INT TERM HUP
   mkdir -p "$S"
   find "$S" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
   touch "$S/.ferry-lvlab"

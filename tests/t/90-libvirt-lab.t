@@ -20,9 +20,10 @@ flock -w 900 9 || { echo "not ok 1 - another libvirt lab test holds /run/lock/fe
 LAB=$TOP/tests/lab/libvirt-lab.sh
 GUEST=$TOP/tests/lab/libvirt-guest.sh
 D=$TMP/lvlab
-UP=0
-# shellcheck disable=SC2154
-trap 'if [ $UP = 1 ]; then "$LAB" down "$D" >"$TMP/down-on-exit.log" 2>&1 || cat "$TMP/down-on-exit.log" >&2; fi
+# down on exit once our `up` got past its checks (it writes DIR/.ferry-lvlab
+# then), even if it was interrupted; never when it refused (another lab runs)
+UP=1
+trap 'if [ $UP = 1 ] && [ -f "$D/.ferry-lvlab" ]; then "$LAB" down "$D" >"$TMP/down-on-exit.log" 2>&1 || cat "$TMP/down-on-exit.log" >&2; fi
       [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 el() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN{printf "%.1f", t1-t0}'; }
@@ -56,8 +57,7 @@ is "the failed up left no route" "$(ip route show 10.78.0.0/24)" ""
 t=$(date +%s.%N)
 ok "lab up in '$D'" "$LAB" up "$D"
 echo "# up: $(el "$t") s"
-[ -f "$D/env" ] && UP=1
-if [ $UP != 1 ]; then done_testing; exit 1; fi
+if [ ! -f "$D/env" ]; then done_testing; exit 1; fi
 # shellcheck disable=SC1091
 . "$D/env"
 is "env: A's URI" "$LVLAB_A_URI" qemu+tcp://10.78.0.1/system
