@@ -439,7 +439,7 @@ parse_memory (xmlNodePtr n, uint64_t *ret, struct ferry_err *err)
     return ferry_err_set (err, 0, "domain XML: <%s> has an unknown unit '%s'",
                           (const char *) n->name, show (unit, b2));
   if (__builtin_mul_overflow (v, scale, &bytes))
-    return ferry_err_set (err, 0, "domain XML: <%s> %s %s is more than 16 EiB",
+    return ferry_err_set (err, 0, "domain XML: <%s> %s %s is too large",
                           (const char *) n->name, show (text, b1),
                           unit ? show (unit, b2) : "KiB");
   if (bytes == 0)
@@ -669,6 +669,10 @@ parse_disk (struct ferry_lvx_domain *d, size_t i, xmlNodePtr n,
   disk->shareable = child (n, "shareable") != NULL;
   removable = strcmp (device, "cdrom") == 0 || strcmp (device, "floppy") == 0;
 
+  /* An ejected cdrom may be written as <source file=''/>. */
+  if (removable && xmlStrEqual (BAD_CAST attr (src, "file"), BAD_CAST "") &&
+      attr (src, "dev") == NULL)
+    src = NULL;
   if (strcmp (type, "file") == 0) {
     disk->type = FERRY_LVX_DISK_FILE;
     if (copy_checked (attr (src, "file"), text_ok, what, "source file",

@@ -432,6 +432,37 @@ test_more_blockers (void **state)
   ferry_lvx_domain_free (&d);
 }
 
+/* An ejected cdrom as some libvirt versions write it, and a file disk
+ * without a source: neither is an error, neither has a path. */
+static void
+test_ejected_cdrom (void **state)
+{
+  static const char xml[] =
+      "<domain type='kvm'><name>x</name><memory>1024</memory><devices>"
+      "<disk type='file' device='cdrom'><source file=''/>"
+      "<target dev='hdc' bus='ide'/><readonly/></disk>"
+      "<disk type='file' device='floppy'><source file='/isos/fd.img'/>"
+      "<target dev='fda'/></disk>"
+      "</devices></domain>";
+  struct ferry_lvx_domain d;
+  (void) state;
+
+  parse_ok (xml, &d);
+  assert_int_equal (d.n_disks, 2);
+  assert_true (d.disks[0].empty);
+  assert_null (d.disks[0].path);
+  assert_false (d.disks[1].empty);
+  assert_string_equal (d.disks[1].path, "/isos/fd.img");
+  assert_string_equal (d.disks[1].device, "floppy");
+  assert_int_equal (d.n_blockers, 0);
+  ferry_lvx_domain_free (&d);
+  assert_string_equal (
+      PE ("<domain type='kvm'><name>x</name><memory>1</memory><devices>"
+          "<disk type='file' device='disk'><source file=''/>"
+          "<target dev='vda'/></disk></devices></domain>"),
+      "domain XML: disk 'vda': bad source file ''");
+}
+
 static void
 test_memory_units (void **state)
 {
@@ -470,9 +501,9 @@ test_memory_units (void **state)
       {"<memory></memory>", "domain XML: <memory> '' is not a number"},
       {"<memory>0</memory>", "domain XML: <memory> is 0"},
       {"<memory unit='EiB'>16</memory>",
-       "domain XML: <memory> 16 EiB is more than 16 EiB"},
+       "domain XML: <memory> 16 EiB is too large"},
       {"<memory unit='KiB'>18446744073709551615</memory>",
-       "domain XML: <memory> 18446744073709551615 KiB is more than 16 EiB"},
+       "domain XML: <memory> 18446744073709551615 KiB is too large"},
       {"<memory>99999999999999999999999</memory>",
        "domain XML: <memory> '99999999999999999999999' is not a number"},
       {"", "domain XML: no <memory>"},
@@ -976,6 +1007,7 @@ main (void)
       cmocka_unit_test (test_ceph_block_bridge),
       cmocka_unit_test (test_blockers),
       cmocka_unit_test (test_more_blockers),
+      cmocka_unit_test (test_ejected_cdrom),
       cmocka_unit_test (test_memory_units),
       cmocka_unit_test (test_not_xml),
       cmocka_unit_test (test_not_domain),
