@@ -634,6 +634,67 @@ test_doctype (void **state)
                        "domain XML: line 1: a DOCTYPE is not allowed");
 }
 
+/* A tag with very many attributes (quadratic in libxml2 2.9) is refused
+ * before libxml2 sees it; 128 are fine. */
+static void
+test_many_attributes (void **state)
+{
+  char *xml = malloc (1 << 20), *p;
+  struct ferry_lvx_domain d;
+  struct timespec t0, t1;
+  int i;
+  (void) state;
+
+  assert_non_null (xml);
+  p = xml + sprintf (xml,
+                     "<domain type='kvm'>\n<name>x</name><memory>1</memory>"
+                     "<devices>\n<disk");
+  for (i = 0; i < 128; i++)
+    p += sprintf (p, " a%d='%s'", i, i == 5 ? "x=y" : "");
+  strcpy (p, "><!-- a=1 b=2 --><target dev='vda'/></disk></devices></domain>");
+  parse_ok (xml, &d);
+  assert_int_equal (d.n_disks, 1);
+  ferry_lvx_domain_free (&d);
+
+  p = xml + sprintf (xml,
+                     "<domain type='kvm'>\n<name>x</name><memory>1</memory>"
+                     "<devices>\n<disk");
+  for (i = 0; i < 20000; i++)
+    p += sprintf (p, " xmlns:n%d='urn:%d'", i, i);
+  strcpy (p, "><target dev='vda'/></disk></devices></domain>");
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  assert_string_equal (parse_err (xml, strlen (xml)),
+                       "domain XML: line 3: more than 128 attributes in one "
+                       "tag");
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  assert_true (
+      (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 0.5);
+  free (xml);
+}
+
+/* Documents are UTF-8 (what libvirt writes) whatever they declare. */
+static void
+test_encoding (void **state)
+{
+  static const char u8[] = "<?xml version='1.0' encoding='UTF-8'?>\n"
+                           "<domain type='kvm'><name>caf\xc3\xa9</name>"
+                           "<memory>1</memory></domain>";
+  static const char latin1[] = "<?xml version='1.0' encoding='ISO-8859-1'?>\n"
+                               "<domain type='kvm'><name>caf\xe9</name>"
+                               "<memory>1</memory></domain>";
+  static const char u16[] = "\xff\xfe<\0d\0o\0m\0a\0i\0n\0/\0>\0";
+  struct ferry_lvx_domain d;
+  (void) state;
+
+  parse_ok (u8, &d);
+  assert_string_equal (d.name, "caf\xc3\xa9");
+  ferry_lvx_domain_free (&d);
+  assert_string_equal (PE (latin1),
+                       "domain XML: line 2: input is not proper UTF-8, "
+                       "indicate encoding ! Bytes: 0xE9 0x3C 0x2F 0x6E");
+  assert_true (strncmp (PE (u16), "domain XML: line 1: ", 20) == 0);
+}
+
 static void
 test_too_big (void **state)
 {
@@ -1012,6 +1073,8 @@ main (void)
       cmocka_unit_test (test_not_xml),
       cmocka_unit_test (test_not_domain),
       cmocka_unit_test (test_doctype),
+      cmocka_unit_test (test_many_attributes),
+      cmocka_unit_test (test_encoding),
       cmocka_unit_test (test_too_big),
       cmocka_unit_test (test_bad_values),
       cmocka_unit_test (test_rewrite_disks),
