@@ -1005,10 +1005,18 @@ test_metadata (void **state)
       0);
   assert_string_equal (v, "p1");
   free (v);
+  parse_ok (out, &d);
+  assert_string_equal (d.uuid, "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+  assert_int_equal (d.n_disks, 2);
+  ferry_lvx_domain_free (&d);
   free (out);
   rw.drop_uuid = true;
   out = rewrite_ok (cephdom, &rw);
   assert_non_null (strstr (out, "</name><metadata><ferry:migration"));
+  parse_ok (out, &d);
+  assert_null (d.uuid);
+  assert_string_equal (d.name, "db1");
+  ferry_lvx_domain_free (&d);
   free (out);
 }
 
