@@ -23,6 +23,7 @@
 
 #define LVX_MAX_XML ((size_t) 4 * 1024 * 1024)
 #define LVX_MAX_VCPUS 4096
+#define LVX_MAX_ATTRS 128
 #define LVX_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
 #if LIBXML_VERSION >= 21200
@@ -81,6 +82,9 @@ lvx_on_error (void *data, lvx_error_ptr e)
   n = strlen (errs->msg);
   while (n > 0 && (errs->msg[n - 1] == '\n' || errs->msg[n - 1] == ' '))
     errs->msg[--n] = '\0';
+  for (n = 0; errs->msg[n] != '\0'; n++)
+    if ((unsigned char) errs->msg[n] < 0x20)
+      errs->msg[n] = ' ';
   /* House style: messages start lower-case ("Start tag expected"). */
   if (errs->msg[0] >= 'A' && errs->msg[0] <= 'Z' && errs->msg[1] >= 'a' &&
       errs->msg[1] <= 'z')
@@ -133,6 +137,77 @@ lvx_on_doctype (void *ctx, const xmlChar *name, const xmlChar *external_id,
   xmlStopParser (ctxt);
 }
 
+/* The line of byte POS of XML, for messages. */
+static size_t
+line_of (const char *xml, size_t pos)
+{
+  size_t line = 1, i;
+
+  for (i = 0; i < pos; i++)
+    line += xml[i] == '\n';
+  return line;
+}
+
+/* Where the string END (length N) starts in XML from FROM on, or LEN. */
+static size_t
+skip_to (const char *xml, size_t len, size_t from, const char *end, size_t n)
+{
+  const char *p;
+
+  if (from >= len)
+    return len;
+  p = memmem (xml + from, len - from, end, n);
+  return p ? (size_t) (p - xml) + n : len;
+}
+
+/* libxml2 before 2.11 checks the attributes (and namespace declarations)
+ * of an element for duplicates pairwise: 80,000 on one element take half a
+ * minute.  No libvirt element has more than a few dozen, so count them in a
+ * lexical pass first (quoted values, comments, CDATA sections and
+ * processing instructions skipped; the document is read as UTF-8, so
+ * bytes are characters here) and refuse a tag with more than
+ * LVX_MAX_ATTRS.  Return 0, or -1 with ERR set. */
+static int
+lvx_prescan (const char *what, const char *xml, size_t len,
+             struct ferry_err *err)
+{
+  size_t i = 0, n, start;
+  const char *p;
+  char q;
+
+  while (i < len && (p = memchr (xml + i, '<', len - i)) != NULL) {
+    i = start = (size_t) (p - xml);
+    if (len - i >= 4 && memcmp (p, "<!--", 4) == 0) {
+      i = skip_to (xml, len, i + 4, "-->", 3);
+      continue;
+    }
+    if (len - i >= 9 && memcmp (p, "<![CDATA[", 9) == 0) {
+      i = skip_to (xml, len, i + 9, "]]>", 3);
+      continue;
+    }
+    if (len - i >= 2 && memcmp (p, "<?", 2) == 0) {
+      i = skip_to (xml, len, i + 2, "?>", 2);
+      continue;
+    }
+    for (i++, n = 0, q = 0; i < len; i++) {
+      char c = xml[i];
+      if (q != 0) {
+        if (c == q)
+          q = 0;
+      } else if (c == '"' || c == '\'')
+        q = c;
+      else if (c == '>')
+        break;
+      else if (c == '=' && ++n > LVX_MAX_ATTRS)
+        return ferry_err_set (err, 0,
+                              "%s: line %zu: more than %d attributes in one "
+                              "tag",
+                              what, line_of (xml, start), LVX_MAX_ATTRS);
+    }
+  }
+  return 0;
+}
+
 /* Parse untrusted XML (WHAT names it in messages) with the locked-down
  * options.  Return the document (xmlFreeDoc), or NULL with ERR set. */
 static xmlDocPtr
@@ -149,12 +224,17 @@ lvx_read (const char *what, const char *xml, size_t len, struct lvx_errs *errs,
     return ferry_err_set (err, 0, "%s: %zu bytes, more than the 4 MiB allowed",
                           what, len),
            NULL;
+  if (lvx_prescan (what, xml, len, err) < 0)
+    return NULL;
   ctxt = xmlNewParserCtxt ();
   if (ctxt == NULL)
     return ferry_err_set (err, ENOMEM, "%s: cannot make a parser", what), NULL;
   ctxt->_private = &p;
   ctxt->sax->internalSubset = lvx_on_doctype;
-  doc = xmlCtxtReadMemory (ctxt, xml, (int) len, NULL, NULL, XML_PARSE_NONET);
+  /* UTF-8 whatever the document declares: libvirt writes nothing else,
+   * and lvx_prescan reads bytes as characters. */
+  doc = xmlCtxtReadMemory (ctxt, xml, (int) len, NULL, "UTF-8",
+                           XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
   xmlFreeParserCtxt (ctxt);
   if (p.doctype) {
     xmlFreeDoc (doc);
@@ -439,7 +519,7 @@ parse_memory (xmlNodePtr n, uint64_t *ret, struct ferry_err *err)
     return ferry_err_set (err, 0, "domain XML: <%s> has an unknown unit '%s'",
                           (const char *) n->name, show (unit, b2));
   if (__builtin_mul_overflow (v, scale, &bytes))
-    return ferry_err_set (err, 0, "domain XML: <%s> %s %s is more than 16 EiB",
+    return ferry_err_set (err, 0, "domain XML: <%s> %s %s is too large",
                           (const char *) n->name, show (text, b1),
                           unit ? show (unit, b2) : "KiB");
   if (bytes == 0)
@@ -669,6 +749,10 @@ parse_disk (struct ferry_lvx_domain *d, size_t i, xmlNodePtr n,
   disk->shareable = child (n, "shareable") != NULL;
   removable = strcmp (device, "cdrom") == 0 || strcmp (device, "floppy") == 0;
 
+  /* An ejected cdrom may be written as <source file=''/>. */
+  if (removable && xmlStrEqual (BAD_CAST attr (src, "file"), BAD_CAST "") &&
+      attr (src, "dev") == NULL)
+    src = NULL;
   if (strcmp (type, "file") == 0) {
     disk->type = FERRY_LVX_DISK_FILE;
     if (copy_checked (attr (src, "file"), text_ok, what, "source file",

@@ -432,6 +432,37 @@ test_more_blockers (void **state)
   ferry_lvx_domain_free (&d);
 }
 
+/* An ejected cdrom as some libvirt versions write it, and a file disk
+ * without a source: neither is an error, neither has a path. */
+static void
+test_ejected_cdrom (void **state)
+{
+  static const char xml[] =
+      "<domain type='kvm'><name>x</name><memory>1024</memory><devices>"
+      "<disk type='file' device='cdrom'><source file=''/>"
+      "<target dev='hdc' bus='ide'/><readonly/></disk>"
+      "<disk type='file' device='floppy'><source file='/isos/fd.img'/>"
+      "<target dev='fda'/></disk>"
+      "</devices></domain>";
+  struct ferry_lvx_domain d;
+  (void) state;
+
+  parse_ok (xml, &d);
+  assert_int_equal (d.n_disks, 2);
+  assert_true (d.disks[0].empty);
+  assert_null (d.disks[0].path);
+  assert_false (d.disks[1].empty);
+  assert_string_equal (d.disks[1].path, "/isos/fd.img");
+  assert_string_equal (d.disks[1].device, "floppy");
+  assert_int_equal (d.n_blockers, 0);
+  ferry_lvx_domain_free (&d);
+  assert_string_equal (
+      PE ("<domain type='kvm'><name>x</name><memory>1</memory><devices>"
+          "<disk type='file' device='disk'><source file=''/>"
+          "<target dev='vda'/></disk></devices></domain>"),
+      "domain XML: disk 'vda': bad source file ''");
+}
+
 static void
 test_memory_units (void **state)
 {
@@ -470,9 +501,9 @@ test_memory_units (void **state)
       {"<memory></memory>", "domain XML: <memory> '' is not a number"},
       {"<memory>0</memory>", "domain XML: <memory> is 0"},
       {"<memory unit='EiB'>16</memory>",
-       "domain XML: <memory> 16 EiB is more than 16 EiB"},
+       "domain XML: <memory> 16 EiB is too large"},
       {"<memory unit='KiB'>18446744073709551615</memory>",
-       "domain XML: <memory> 18446744073709551615 KiB is more than 16 EiB"},
+       "domain XML: <memory> 18446744073709551615 KiB is too large"},
       {"<memory>99999999999999999999999</memory>",
        "domain XML: <memory> '99999999999999999999999' is not a number"},
       {"", "domain XML: no <memory>"},
@@ -601,6 +632,67 @@ test_doctype (void **state)
   assert_true (secs < 0.5);
   assert_string_equal (parse_err (xxe, strlen (xxe)),
                        "domain XML: line 1: a DOCTYPE is not allowed");
+}
+
+/* A tag with very many attributes (quadratic in libxml2 2.9) is refused
+ * before libxml2 sees it; 128 are fine. */
+static void
+test_many_attributes (void **state)
+{
+  char *xml = malloc (1 << 20), *p;
+  struct ferry_lvx_domain d;
+  struct timespec t0, t1;
+  int i;
+  (void) state;
+
+  assert_non_null (xml);
+  p = xml + sprintf (xml,
+                     "<domain type='kvm'>\n<name>x</name><memory>1</memory>"
+                     "<devices>\n<disk");
+  for (i = 0; i < 128; i++)
+    p += sprintf (p, " a%d='%s'", i, i == 5 ? "x=y" : "");
+  strcpy (p, "><!-- a=1 b=2 --><target dev='vda'/></disk></devices></domain>");
+  parse_ok (xml, &d);
+  assert_int_equal (d.n_disks, 1);
+  ferry_lvx_domain_free (&d);
+
+  p = xml + sprintf (xml,
+                     "<domain type='kvm'>\n<name>x</name><memory>1</memory>"
+                     "<devices>\n<disk");
+  for (i = 0; i < 20000; i++)
+    p += sprintf (p, " xmlns:n%d='urn:%d'", i, i);
+  strcpy (p, "><target dev='vda'/></disk></devices></domain>");
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  assert_string_equal (parse_err (xml, strlen (xml)),
+                       "domain XML: line 3: more than 128 attributes in one "
+                       "tag");
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  assert_true (
+      (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 0.5);
+  free (xml);
+}
+
+/* Documents are UTF-8 (what libvirt writes) whatever they declare. */
+static void
+test_encoding (void **state)
+{
+  static const char u8[] = "<?xml version='1.0' encoding='UTF-8'?>\n"
+                           "<domain type='kvm'><name>caf\xc3\xa9</name>"
+                           "<memory>1</memory></domain>";
+  static const char latin1[] = "<?xml version='1.0' encoding='ISO-8859-1'?>\n"
+                               "<domain type='kvm'><name>caf\xe9</name>"
+                               "<memory>1</memory></domain>";
+  static const char u16[] = "\xff\xfe<\0d\0o\0m\0a\0i\0n\0/\0>\0";
+  struct ferry_lvx_domain d;
+  (void) state;
+
+  parse_ok (u8, &d);
+  assert_string_equal (d.name, "caf\xc3\xa9");
+  ferry_lvx_domain_free (&d);
+  assert_string_equal (PE (latin1),
+                       "domain XML: line 2: input is not proper UTF-8, "
+                       "indicate encoding ! Bytes: 0xE9 0x3C 0x2F 0x6E");
+  assert_true (strncmp (PE (u16), "domain XML: line 1: ", 20) == 0);
 }
 
 static void
@@ -913,10 +1005,18 @@ test_metadata (void **state)
       0);
   assert_string_equal (v, "p1");
   free (v);
+  parse_ok (out, &d);
+  assert_string_equal (d.uuid, "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+  assert_int_equal (d.n_disks, 2);
+  ferry_lvx_domain_free (&d);
   free (out);
   rw.drop_uuid = true;
   out = rewrite_ok (cephdom, &rw);
   assert_non_null (strstr (out, "</name><metadata><ferry:migration"));
+  parse_ok (out, &d);
+  assert_null (d.uuid);
+  assert_string_equal (d.name, "db1");
+  ferry_lvx_domain_free (&d);
   free (out);
 }
 
@@ -976,10 +1076,13 @@ main (void)
       cmocka_unit_test (test_ceph_block_bridge),
       cmocka_unit_test (test_blockers),
       cmocka_unit_test (test_more_blockers),
+      cmocka_unit_test (test_ejected_cdrom),
       cmocka_unit_test (test_memory_units),
       cmocka_unit_test (test_not_xml),
       cmocka_unit_test (test_not_domain),
       cmocka_unit_test (test_doctype),
+      cmocka_unit_test (test_many_attributes),
+      cmocka_unit_test (test_encoding),
       cmocka_unit_test (test_too_big),
       cmocka_unit_test (test_bad_values),
       cmocka_unit_test (test_rewrite_disks),
