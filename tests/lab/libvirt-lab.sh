@@ -202,6 +202,7 @@ lab_up() {
     die "'$S' is not empty and not a libvirt lab directory; refusing to wipe it"
   fi
   # from here on a failure undoes what was made (down only touches our names, pids, route)
+  # shellcheck disable=SC2154
   trap 'rc=$?; if [ $rc != 0 ]; then echo "libvirt-lab: up failed; undoing" >&2; lab_down "$S" || true; fi' EXIT
   trap 'exit 130' INT TERM HUP
   mkdir -p "$S"
