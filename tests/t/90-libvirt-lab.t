@@ -31,17 +31,10 @@ V() { local X=$1 ns uri; shift; ns=$(eval echo "\$LVLAB_NS_$X"); uri=$(eval echo
   ip netns exec "$ns" timeout 60 virsh -q -c "$uri" "$@"; }
 ser() { eval echo "\$LVLAB_${1}_LOG/$2.serial"; }
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-# lines FILE OFFSET: complete COUNTER lines from byte OFFSET
 lines() { tail -c +$(($2 + 1)) "$1" 2>/dev/null | tr -d '\r' |
   grep -E '^COUNTER [0-9]+ uptime=[0-9.]+ boot=[0-9a-f-]{36}$' || true; }
-# wait_counter FILE OFFSET N: until N COUNTER lines after OFFSET (60 s)
-wait_counter() {
-  for _ in $(seq 1 600); do
-    [ "$(lines "$1" "$2" | wc -l)" -ge "$3" ] && return 0
-    sleep 0.1
-  done
-  echo "fewer than $3 COUNTER lines in '$1' after byte $2:"; tail -5 "$1"; return 1
-}
+# wait_counter FILE OFFSET N: until N consecutive COUNTER lines after OFFSET (60 s)
+wait_counter() { "$GUEST" wait-count "$1" "$2" "$3"; }
 num() { awk '{print $2}' <<<"$1"; }
 bootid() { sed -n 's/.*boot=\([^ ]*\).*/\1/p' <<<"$1"; }
 
