@@ -36,9 +36,11 @@ say() { awk -v t0="$T0" -v t1="$(date +%s.%N)" -v m="$*" 'BEGIN{printf "libvirt-
 die() { echo "libvirt-lab: error: $*" >&2; exit 1; }
 usage() { echo "usage: libvirt-lab.sh {up|down|status} [DIR]" >&2; exit 2; }
 uri() { echo "qemu+tcp://$1/system"; }
-hasns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+# (no `cmd | grep -q` here: under pipefail grep's early exit can SIGPIPE cmd
+# and turn a match into a failure)
+hasns() { ip netns list | awk -v n="$1" '$1 == n {f = 1} END {exit !f}'; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-hasroute() { ip route show | grep -q "^blackhole $SUBNET"; }
+hasroute() { [ -n "$(ip route show exact "$SUBNET" type blackhole)" ]; }
 
 # host_ns HOSTDIR PIDFILE: runs under `ip netns exec NS unshare -mu --propagation
 # private`: the host's private /run, /etc/libvirt, /var/*/libvirt, /etc/hosts,
@@ -191,8 +193,10 @@ lab_up() {
     ! hasns $ns || die "netns '$ns' exists: a lab is running (libvirt-lab.sh down DIR first)"
   done
   ! hasroute || die "blackhole route '$SUBNET' exists: a lab is running (libvirt-lab.sh down DIR first)"
-  ! ip route show | grep -q "^${NET//./\\.}\." || die "the root namespace already routes into '$SUBNET'; refusing"
-  ! ip -o link show | grep -Eq ": ($VETH_A|$VETH_B)[@:]" || die "link '$VETH_A' or '$VETH_B' exists in the root namespace; refusing"
+  [ -z "$(ip route show | awk -v p="$NET." '{d = $1 ~ /^[0-9]/ ? $1 : $2} index(d, p) == 1')" ] ||
+    die "the root namespace already routes into '$SUBNET'; refusing"
+  [ -z "$(ip -o link show | awk -v a="$VETH_A" -v b="$VETH_B" '{n = $2; sub(/[@:].*/, "", n)} n == a || n == b')" ] ||
+    die "link '$VETH_A' or '$VETH_B' exists in the root namespace; refusing"
   if [ -d "$S/pids" ]; then
     for f in "$S"/pids/*; do
       [ -f "$f" ] && alive "$(cat "$f")" && die "'$f': process $(cat "$f") still runs (libvirt-lab.sh down '$S' first)"
