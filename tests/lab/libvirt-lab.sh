@@ -184,8 +184,9 @@ EOT
   if [ "$2" = A ]; then echo $NS_A; else echo $NS_B; fi >"$H/hostname"
 }
 
+# lab_up: S is global (the EXIT trap needs it)
 lab_up() {
-  local S=$1 X ns ip i f
+  local X ns ip i f
   for c in ip unshare libvirtd virsh qemu-system-x86_64 qemu-img timeout; do
     command -v $c >/dev/null || die "missing '$c' (scripts/install-deps: libvirt-daemon-system qemu-system-x86 qemu-utils iproute2)"
   done
@@ -205,11 +206,12 @@ lab_up() {
   if [ -e "$S" ] && [ -n "$(ls -A "$S")" ] && [ ! -f "$S/.ferry-lvlab" ]; then
     die "'$S' is not empty and not a libvirt lab directory; refusing to wipe it"
   fi
+  mkdir -p "$S"
+  S=$(cd "$S" && pwd -P)
   # from here on a failure undoes what was made (down only touches our names, pids, route)
   # shellcheck disable=SC2154
   trap 'rc=$?; if [ $rc != 0 ]; then echo "libvirt-lab: up failed; undoing" >&2; lab_down "$S" || true; fi' EXIT
   trap 'exit 130' INT TERM HUP
-  mkdir -p "$S"
   find "$S" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
   touch "$S/.ferry-lvlab"
   mkdir -p "$S/pids" "$S/shared" "$S/xml"
@@ -287,7 +289,7 @@ case $CMD in up|down|status) ;; *) usage;; esac
 [ "$(id -u)" = 0 ] || die "must run as root"
 S=${2:-${TMPDIR:-/tmp}/ferry-lvlab}
 case $CMD in
-  up) mkdir -p "$S"; S=$(cd "$S" && pwd -P); lab_up "$S";;
+  up) lab_up;;
   down) [ -d "$S" ] && S=$(cd "$S" && pwd -P); lab_down "$S";;
   status) [ -d "$S" ] || { echo "no lab directory '$S'"; exit 3; }; S=$(cd "$S" && pwd -P); lab_status "$S";;
 esac
