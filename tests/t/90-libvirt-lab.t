@@ -65,6 +65,7 @@ fails "root netns cannot reach B's libvirtd" 1 timeout 2 bash -c '</dev/tcp/10.7
 
 # 2. the filesystem as ferry (root mount ns) and each libvirtd see it
 PA=$(cat "$D/pids/libvirtd-A")
+PB=$(cat "$D/pids/libvirtd-B")
 echo probe >"$LVLAB_A_IMAGES/probe"
 is "libvirtd A sees A's images under the same path" "$(cat "/proc/$PA/root$LVLAB_A_IMAGES/probe" 2>&1)" probe
 echo private >"$D/A/lib/probe"
@@ -145,7 +146,7 @@ UP=0
 is "netns ferA and ferB gone" "$(ip netns list | awk '{print $1}' | grep -cx 'fer[AB]')" 0
 is "blackhole route gone" "$(ip route show 10.78.0.0/24)" ""
 is "no lab qemu remains" "$(for p in $QEMU; do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ""
-is "no lab libvirtd remains" "$(for p in $PA; do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ""
+is "no lab libvirtd remains" "$(for p in $PA $PB; do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ""
 fails "status after down: exit 3" 3 "$LAB" status "$D"
 ok "down again is harmless" "$LAB" down "$D"
 done_testing
