@@ -19,6 +19,10 @@
 #                                define + start NAME on host X, wait for its first COUNTER
 #                                line; prints timings on stderr and "serial=... disk=..."
 #   last FILE                    the last complete COUNTER line of a serial file
+#   wait-count FILE OFFSET N [SECS]
+#                                wait (default 60 s) until FILE has N complete COUNTER lines
+#                                after byte OFFSET (e.g. its size before a migration) that
+#                                count up by one; print the first and the last of them
 #   check-disk IMAGE BOOT MIN_N  sectors 1..n-1 of the disk log hold COUNTER i with boot id
 #                                BOOT, sector 0 holds n >= MIN_N; prints n (exit 1 on a gap)
 # Needs root for build (mknod) and start (ip netns exec).
@@ -135,8 +139,27 @@ EOX
 }
 
 # last FILE: the last complete COUNTER line
-last() {
-  tr -d '\r' <"$1" 2>/dev/null | grep -E '^COUNTER [0-9]+ uptime=[0-9.]+ boot=[0-9a-f-]{36}$' | tail -n 1 || true
+last() { lines "$1" 0 | tail -n 1; }
+
+# lines FILE OFFSET: the complete COUNTER lines from byte OFFSET
+lines() {
+  tail -c +$(($2 + 1)) "$1" 2>/dev/null | tr -d '\r' |
+    grep -E '^COUNTER [0-9]+ uptime=[0-9.]+ boot=[0-9a-f-]{36}$' || true
+}
+
+# wait-count FILE OFFSET N [SECS]
+wait_count() {
+  local f=$1 off=$2 want=$3 secs=${4:-60} i l
+  [[ $off =~ ^[0-9]+$ && $want =~ ^[0-9]+$ && $secs =~ ^[0-9]+$ ]] || die "wait-count: OFFSET, N and SECS are numbers"
+  for i in $(seq 1 $((secs * 10))); do
+    [ "$(lines "$f" "$off" | wc -l)" -ge "$want" ] && break
+    [ "$i" = $((secs * 10)) ] && die "fewer than $want COUNTER lines in '$f' after byte $off within $secs s"
+    sleep 0.1
+  done
+  l=$(lines "$f" "$off")
+  awk 'NR > 1 && $2 != p + 1 {exit 1} {p = $2}' <<<"$l" || die "COUNTER lines in '$f' after byte $off do not count up by one"
+  head -n 1 <<<"$l"
+  tail -n 1 <<<"$l"
 }
 
 # check-disk IMAGE BOOT MIN_N: each sector is a 511-character line + '\n', so the raw
@@ -203,6 +226,7 @@ case $CMD in
   xml) [ $# -ge 1 ] || usage; xml "$@";;
   start) [ $# -ge 3 ] || usage; start "$@";;
   last) [ $# = 1 ] || usage; last "$1";;
+  wait-count) [ $# -ge 3 ] && [ $# -le 4 ] || usage; wait_count "$@";;
   check-disk) [ $# = 3 ] || usage; check_disk "$@";;
   *) usage;;
 esac

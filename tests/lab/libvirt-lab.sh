@@ -36,9 +36,11 @@ say() { awk -v t0="$T0" -v t1="$(date +%s.%N)" -v m="$*" 'BEGIN{printf "libvirt-
 die() { echo "libvirt-lab: error: $*" >&2; exit 1; }
 usage() { echo "usage: libvirt-lab.sh {up|down|status} [DIR]" >&2; exit 2; }
 uri() { echo "qemu+tcp://$1/system"; }
-hasns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+# (no `cmd | grep -q` here: under pipefail grep's early exit can SIGPIPE cmd
+# and turn a match into a failure)
+hasns() { ip netns list | awk -v n="$1" '$1 == n {f = 1} END {exit !f}'; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-hasroute() { ip route show | grep -q "^blackhole $SUBNET"; }
+hasroute() { [ -n "$(ip route show exact "$SUBNET" type blackhole)" ]; }
 
 # host_ns HOSTDIR PIDFILE: runs under `ip netns exec NS unshare -mu --propagation
 # private`: the host's private /run, /etc/libvirt, /var/*/libvirt, /etc/hosts,
@@ -182,8 +184,9 @@ EOT
   if [ "$2" = A ]; then echo $NS_A; else echo $NS_B; fi >"$H/hostname"
 }
 
+# lab_up: S is global (the EXIT trap needs it)
 lab_up() {
-  local S=$1 X ns ip i f
+  local X ns ip i f
   for c in ip unshare libvirtd virsh qemu-system-x86_64 qemu-img timeout; do
     command -v $c >/dev/null || die "missing '$c' (scripts/install-deps: libvirt-daemon-system qemu-system-x86 qemu-utils iproute2)"
   done
@@ -191,8 +194,10 @@ lab_up() {
     ! hasns $ns || die "netns '$ns' exists: a lab is running (libvirt-lab.sh down DIR first)"
   done
   ! hasroute || die "blackhole route '$SUBNET' exists: a lab is running (libvirt-lab.sh down DIR first)"
-  ! ip route show | grep -q "^${NET//./\\.}\." || die "the root namespace already routes into '$SUBNET'; refusing"
-  ! ip -o link show | grep -Eq ": ($VETH_A|$VETH_B)[@:]" || die "link '$VETH_A' or '$VETH_B' exists in the root namespace; refusing"
+  [ -z "$(ip route show | awk -v p="$NET." '{d = $1 ~ /^[0-9]/ ? $1 : $2} index(d, p) == 1')" ] ||
+    die "the root namespace already routes into '$SUBNET'; refusing"
+  [ -z "$(ip -o link show | awk -v a="$VETH_A" -v b="$VETH_B" '{n = $2; sub(/[@:].*/, "", n)} n == a || n == b')" ] ||
+    die "link '$VETH_A' or '$VETH_B' exists in the root namespace; refusing"
   if [ -d "$S/pids" ]; then
     for f in "$S"/pids/*; do
       [ -f "$f" ] && alive "$(cat "$f")" && die "'$f': process $(cat "$f") still runs (libvirt-lab.sh down '$S' first)"
@@ -201,10 +206,12 @@ lab_up() {
   if [ -e "$S" ] && [ -n "$(ls -A "$S")" ] && [ ! -f "$S/.ferry-lvlab" ]; then
     die "'$S' is not empty and not a libvirt lab directory; refusing to wipe it"
   fi
+  mkdir -p "$S"
+  S=$(cd "$S" && pwd -P)
   # from here on a failure undoes what was made (down only touches our names, pids, route)
+  # shellcheck disable=SC2154
   trap 'rc=$?; if [ $rc != 0 ]; then echo "libvirt-lab: up failed; undoing" >&2; lab_down "$S" || true; fi' EXIT
   trap 'exit 130' INT TERM HUP
-  mkdir -p "$S"
   find "$S" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
   touch "$S/.ferry-lvlab"
   mkdir -p "$S/pids" "$S/shared" "$S/xml"
@@ -282,7 +289,7 @@ case $CMD in up|down|status) ;; *) usage;; esac
 [ "$(id -u)" = 0 ] || die "must run as root"
 S=${2:-${TMPDIR:-/tmp}/ferry-lvlab}
 case $CMD in
-  up) mkdir -p "$S"; S=$(cd "$S" && pwd -P); lab_up "$S";;
+  up) lab_up;;
   down) [ -d "$S" ] && S=$(cd "$S" && pwd -P); lab_down "$S";;
   status) [ -d "$S" ] || { echo "no lab directory '$S'"; exit 3; }; S=$(cd "$S" && pwd -P); lab_status "$S";;
 esac

@@ -31,17 +31,10 @@ V() { local X=$1 ns uri; shift; ns=$(eval echo "\$LVLAB_NS_$X"); uri=$(eval echo
   ip netns exec "$ns" timeout 60 virsh -q -c "$uri" "$@"; }
 ser() { eval echo "\$LVLAB_${1}_LOG/$2.serial"; }
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-# lines FILE OFFSET: complete COUNTER lines from byte OFFSET
 lines() { tail -c +$(($2 + 1)) "$1" 2>/dev/null | tr -d '\r' |
   grep -E '^COUNTER [0-9]+ uptime=[0-9.]+ boot=[0-9a-f-]{36}$' || true; }
-# wait_counter FILE OFFSET N: until N COUNTER lines after OFFSET (60 s)
-wait_counter() {
-  for _ in $(seq 1 600); do
-    [ "$(lines "$1" "$2" | wc -l)" -ge "$3" ] && return 0
-    sleep 0.1
-  done
-  echo "fewer than $3 COUNTER lines in '$1' after byte $2:"; tail -5 "$1"; return 1
-}
+# wait_counter FILE OFFSET N: until N consecutive COUNTER lines after OFFSET (60 s)
+wait_counter() { "$GUEST" wait-count "$1" "$2" "$3"; }
 num() { awk '{print $2}' <<<"$1"; }
 bootid() { sed -n 's/.*boot=\([^ ]*\).*/\1/p' <<<"$1"; }
 
@@ -72,6 +65,7 @@ fails "root netns cannot reach B's libvirtd" 1 timeout 2 bash -c '</dev/tcp/10.7
 
 # 2. the filesystem as ferry (root mount ns) and each libvirtd see it
 PA=$(cat "$D/pids/libvirtd-A")
+PB=$(cat "$D/pids/libvirtd-B")
 echo probe >"$LVLAB_A_IMAGES/probe"
 is "libvirtd A sees A's images under the same path" "$(cat "/proc/$PA/root$LVLAB_A_IMAGES/probe" 2>&1)" probe
 echo private >"$D/A/lib/probe"
@@ -152,7 +146,7 @@ UP=0
 is "netns ferA and ferB gone" "$(ip netns list | awk '{print $1}' | grep -cx 'fer[AB]')" 0
 is "blackhole route gone" "$(ip route show 10.78.0.0/24)" ""
 is "no lab qemu remains" "$(for p in $QEMU; do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ""
-is "no lab libvirtd remains" "$(for p in $PA; do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ""
+is "no lab libvirtd remains" "$(for p in $PA $PB; do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ""
 fails "status after down: exit 3" 3 "$LAB" status "$D"
 ok "down again is harmless" "$LAB" down "$D"
 done_testing
