@@ -41,15 +41,23 @@ static void
 track_progress (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
 {
   uint64_t rem = s->mem_remaining + s->disk_remaining;
+  bool first = ctl->best_at_s <= 0 && ctl->best_remaining == 0;
+  bool new_pass = s->iterations > ctl->iteration;
+  bool progress;
 
-  if (ctl->best_at_s <= 0 && ctl->best_remaining == 0) {
-    ctl->best_remaining = rem;
-    ctl->best_at_s = s->elapsed_s;
-    return;
-  }
-  if (disk_phase (s)
-          ? rem < ctl->best_remaining
-          : (double) rem <= (double) ctl->best_remaining * PROGRESS_FRACTION) {
+  if (s->iterations >= 2 && ctl->iteration < 2)
+    first = true; /* the first full pass is over: compare dirty sets now */
+  if (s->iterations > ctl->iteration)
+    ctl->iteration = s->iterations;
+  if (first)
+    progress = true;
+  else if (disk_phase (s))
+    progress = rem < ctl->best_remaining;
+  else if (s->iterations >= 2 && !new_pass)
+    progress = false; /* mid-pass: what is left of this pass says nothing */
+  else
+    progress = (double) rem <= (double) ctl->best_remaining * PROGRESS_FRACTION;
+  if (progress) {
     ctl->best_remaining = rem;
     ctl->best_at_s = s->elapsed_s;
   }

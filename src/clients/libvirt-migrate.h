@@ -76,25 +76,30 @@ struct ferry_lvm_ctl {
   double best_at_s;        /* when it was seen */
   int last_throttle;       /* last throttle reported */
   unsigned done;           /* escalations taken (FERRY_LVM_ESC_* bits) */
+  uint64_t iteration;      /* the last memory pass seen */
   bool ac_waited;          /* one stall window granted to auto-converge */
 };
 
 /* Decide the next action for sample S; updates CTL's state.
  *
- * Progress: a new low of mem_remaining + disk_remaining at least 5% below
- * the previous low (any new low while the disk copy runs, i.e. disk data
- * remains and no memory has been sent yet); a rise (a new pre-copy
- * iteration starting) is not progress and does not move the low.  A stall
- * is stall_s seconds without progress since the last progress or the last
- * escalation (the clock starts at the first sample with data).  On a
- * stall, in order: double downtime_ms up to downtime_limit_ms
- * (RAISE_DOWNTIME, once per stall); then, if auto-converge is armed but its
- * throttle never showed, wait one more stall window; then POSTCOPY (only
- * once mem_processed > 0).  A throttle above the last one reported is
- * NOTE_THROTTLE (the first one restarts the stall clock).  ABORT at the
- * deadline, never once post-copy was asked for or runs.  POSTCOPY marks
- * FERRY_LVM_ESC_POSTCOPY in done; a caller whose switch failed clears that
- * bit so that the next sample asks again. */
+ * Progress, with "remaining" = mem_remaining + disk_remaining: during the
+ * disk copy (disk data remains, no memory sent yet) any new low of
+ * remaining; during the first memory pass (iterations < 2) a new low at
+ * least 5% below the previous low; from the second pass on, only the first
+ * sample of each new pass counts (then remaining is about the dirty set the
+ * pass must send; within a pass it always shrinks and says nothing about
+ * convergence), and it is progress when at least 5% below the lowest
+ * pass-start value seen (the first sample of pass 2 sets it and counts as
+ * progress: the full copy is done).  A stall is stall_s seconds without
+ * progress since the last progress or the last escalation (the clock
+ * starts at the first sample with data).  On a stall, in order: double
+ * downtime_ms up to downtime_limit_ms (RAISE_DOWNTIME, once per stall); then,
+ * if auto-converge is armed but its throttle never showed, wait one more stall
+ * window; then POSTCOPY (only once mem_processed > 0).  A throttle above the
+ * last one reported is NOTE_THROTTLE (the first one restarts the stall clock).
+ * ABORT at the deadline, never once post-copy was asked for or runs.  POSTCOPY
+ * marks FERRY_LVM_ESC_POSTCOPY in done; a caller whose switch failed clears
+ * that bit so that the next sample asks again. */
 enum ferry_lvm_action ferry_lvm_ctl_step (struct ferry_lvm_ctl *ctl,
                                           const struct ferry_lvm_stats *s);
 

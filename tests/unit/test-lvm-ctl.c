@@ -44,6 +44,17 @@ mk_ctl (unsigned esc, uint64_t limit, double deadline)
   return c;
 }
 
+/* Step CTL with a sample of memory pass IT at T with REM MiB remaining. */
+static enum ferry_lvm_action
+step_pass (struct ferry_lvm_ctl *c, double t, uint64_t it, double rem)
+{
+  struct ferry_lvm_stats s = mem_sample (t, 0);
+
+  s.iterations = it;
+  s.mem_remaining = (uint64_t) (rem * (double) MIB);
+  return ferry_lvm_ctl_step (c, &s);
+}
+
 /* Step CTL with a memory sample; return the action. */
 static enum ferry_lvm_action
 step (struct ferry_lvm_ctl *c, double t, uint64_t rem)
@@ -203,8 +214,9 @@ test_postcopy_retry_and_wait_for_memory (void **state)
   assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_POSTCOPY);
 }
 
-/* Remaining jumping up at each new iteration is not progress: the stall
- * clock runs from the last low, which the jump does not move. */
+/* In the first pass remaining jumping up (the bitmap of a sync without a
+ * pass change) is not progress: the stall clock runs from the last low,
+ * which the jump does not move. */
 static void
 test_jump_up_is_not_progress (void **state)
 {
@@ -226,6 +238,49 @@ test_jump_up_is_not_progress (void **state)
   assert_int_equal (c.downtime_ms, 400);
   /* at the ceiling with nothing else allowed: nothing, ever */
   assert_int_equal (step (&c, 100, 60), FERRY_LVM_ACT_NONE);
+}
+
+/* From the second pass on, what remains within a pass (always falling
+ * to about 0 at its end) is no progress: only the dirty set at each pass
+ * start counts.  Shrinking dirty sets need nothing; a dirty set that stays
+ * is a stall even though every pass ends near 0. */
+static void
+test_passes (void **state)
+{
+  struct ferry_lvm_ctl c = mk_ctl (FERRY_LVM_ESC_DOWNTIME, 400, 0);
+  struct ferry_lvm_ctl d = mk_ctl (FERRY_LVM_ESC_DOWNTIME, 400, 0);
+  double t = 10, set = 64;
+  uint64_t it;
+
+  (void) state;
+  /* the full pass, then pass 2 starts with a 40 MiB dirty set */
+  assert_int_equal (step_pass (&c, 0, 1, 100), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 4, 1, 50), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 8, 1, 0.1), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 10, 2, 40), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 12, 2, 5), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 13.5, 2, 0.01), FERRY_LVM_ACT_NONE);
+  /* pass 3: the same dirty set; its tail goes lower than ever */
+  assert_int_equal (step_pass (&c, 14, 3, 39), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 14.9, 3, 0.001), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 15, 3, 0.0001),
+                    FERRY_LVM_ACT_RAISE_DOWNTIME);
+  assert_int_equal (c.downtime_ms, 200);
+  /* pass 4: a dirty set 25% smaller is progress again */
+  assert_int_equal (step_pass (&c, 16, 4, 30), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 20.9, 4, 0.5), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 21, 4, 0.4), FERRY_LVM_ACT_RAISE_DOWNTIME);
+
+  /* shrinking dirty sets with 3 s passes: nothing for a long time */
+  assert_int_equal (step_pass (&d, 0, 1, 128), FERRY_LVM_ACT_NONE);
+  for (it = 2; it < 12; it++) {
+    assert_int_equal (step_pass (&d, t, it, set), FERRY_LVM_ACT_NONE);
+    assert_int_equal (step_pass (&d, t + 1.5, it, set / 2), FERRY_LVM_ACT_NONE);
+    assert_int_equal (step_pass (&d, t + 2.9, it, 0.01), FERRY_LVM_ACT_NONE);
+    set *= 0.8;
+    t += 3;
+  }
+  assert_int_equal (d.done, 0);
 }
 
 /* While the disk copy runs (no memory sent yet), a slowly shrinking disk
@@ -306,6 +361,7 @@ main (void)
       cmocka_unit_test (test_no_abort_after_postcopy),
       cmocka_unit_test (test_postcopy_retry_and_wait_for_memory),
       cmocka_unit_test (test_jump_up_is_not_progress),
+      cmocka_unit_test (test_passes),
       cmocka_unit_test (test_disk_phase),
       cmocka_unit_test (test_no_data_yet),
       cmocka_unit_test (test_format),
