@@ -35,25 +35,35 @@ disk_phase (const struct ferry_lvm_stats *s)
   return s->disk_total > 0 && s->disk_remaining > 0 && s->mem_processed == 0;
 }
 
+/* The phase of sample S: 1 disk copy, 2 first memory pass, 3 later
+ * passes (0 in CTL: none seen yet). */
+static int
+phase (const struct ferry_lvm_stats *s)
+{
+  if (disk_phase (s))
+    return 1;
+  return s->iterations >= 2 ? 3 : 2;
+}
+
 /* Record sample S as progress when it is a new low by the rule of the
  * header comment; restart the stall clock then. */
 static void
 track_progress (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
 {
   uint64_t rem = s->mem_remaining + s->disk_remaining;
-  bool first = ctl->best_at_s <= 0 && ctl->best_remaining == 0;
+  int ph = phase (s);
   bool new_pass = s->iterations > ctl->iteration;
   bool progress;
 
-  if (s->iterations >= 2 && ctl->iteration < 2)
-    first = true; /* the first full pass is over: compare dirty sets now */
   if (s->iterations > ctl->iteration)
     ctl->iteration = s->iterations;
-  if (first)
+  if (ph > ctl->phase) {
+    /* a new phase measures something else: its first sample is the low */
+    ctl->phase = ph;
     progress = true;
-  else if (disk_phase (s))
+  } else if (ph == 1)
     progress = rem < ctl->best_remaining;
-  else if (s->iterations >= 2 && !new_pass)
+  else if (ph == 3 && !new_pass)
     progress = false; /* mid-pass: what is left of this pass says nothing */
   else
     progress = (double) rem <= (double) ctl->best_remaining * PROGRESS_FRACTION;

@@ -77,29 +77,31 @@ struct ferry_lvm_ctl {
   int last_throttle;       /* last throttle reported */
   unsigned done;           /* escalations taken (FERRY_LVM_ESC_* bits) */
   uint64_t iteration;      /* the last memory pass seen */
-  bool ac_waited;          /* one stall window granted to auto-converge */
+  int phase;      /* 0 no data yet, 1 disk copy, 2 first pass, 3 later passes */
+  bool ac_waited; /* one stall window granted to auto-converge */
 };
 
 /* Decide the next action for sample S; updates CTL's state.
  *
- * Progress, with "remaining" = mem_remaining + disk_remaining: during the
- * disk copy (disk data remains, no memory sent yet) any new low of
- * remaining; during the first memory pass (iterations < 2) a new low at
- * least 5% below the previous low; from the second pass on, only the first
- * sample of each new pass counts (then remaining is about the dirty set the
- * pass must send; within a pass it always shrinks and says nothing about
- * convergence), and it is progress when at least 5% below the lowest
- * pass-start value seen (the first sample of pass 2 sets it and counts as
- * progress: the full copy is done).  A stall is stall_s seconds without
- * progress since the last progress or the last escalation (the clock
- * starts at the first sample with data).  On a stall, in order: double
- * downtime_ms up to downtime_limit_ms (RAISE_DOWNTIME, once per stall); then,
- * if auto-converge is armed but its throttle never showed, wait one more stall
- * window; then POSTCOPY (only once mem_processed > 0).  A throttle above the
- * last one reported is NOTE_THROTTLE (the first one restarts the stall clock).
- * ABORT at the deadline, never once post-copy was asked for or runs.  POSTCOPY
- * marks FERRY_LVM_ESC_POSTCOPY in done; a caller whose switch failed clears
- * that bit so that the next sample asks again. */
+ * Progress, with "remaining" = mem_remaining + disk_remaining, by phase:
+ * the disk copy (disk data remains, no memory sent yet): any new low of
+ * remaining; the first memory pass (iterations < 2): a new low at least 5%
+ * below the previous low; later passes: only the first sample of each new
+ * pass counts (remaining is then about the dirty set the pass must send;
+ * within a pass it always falls and says nothing about convergence), and
+ * it is progress when at least 5% below the lowest pass-start value seen.
+ * The first sample of each phase sets the low and counts as progress.  A
+ * stall is stall_s seconds without progress since the last progress or the
+ * last escalation (the clock starts at the first sample with data).
+ *
+ * On a stall, in order: double downtime_ms up to downtime_limit_ms
+ * (RAISE_DOWNTIME, once per stall); then, if auto-converge is armed but its
+ * throttle never showed, wait one more stall window; then POSTCOPY (only
+ * once mem_processed > 0).  A throttle above the last one reported is
+ * NOTE_THROTTLE (the first one restarts the stall clock).  ABORT at the
+ * deadline, never once post-copy was asked for or runs.  POSTCOPY marks
+ * FERRY_LVM_ESC_POSTCOPY in done; a caller whose switch failed clears that
+ * bit so that the next sample asks again. */
 enum ferry_lvm_action ferry_lvm_ctl_step (struct ferry_lvm_ctl *ctl,
                                           const struct ferry_lvm_stats *s);
 

@@ -313,6 +313,36 @@ test_disk_phase (void **state)
   assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_RAISE_DOWNTIME);
 }
 
+/* The disk copy ends with a little remaining; the first memory pass then
+ * starts with all of memory remaining: a new phase, not a stall. */
+static void
+test_disk_then_memory (void **state)
+{
+  struct ferry_lvm_ctl c = mk_ctl (ALL, 400, 0);
+  struct ferry_lvm_stats s;
+  double t;
+
+  (void) state;
+  memset (&s, 0, sizeof s);
+  s.throttle_pct = -1;
+  s.disk_total = 16 * MIB;
+  for (t = 0; t < 4; t += 1) {
+    s.elapsed_s = t;
+    s.disk_remaining = (uint64_t) (16 - 4 * t) * MIB;
+    assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
+  }
+  s.disk_remaining = 0;
+  s.mem_total = 128 * MIB;
+  for (t = 4; t < 30; t += 1) {
+    s.elapsed_s = t;
+    s.iterations = 1;
+    s.mem_processed = (uint64_t) (t - 4) * 4 * MIB;
+    s.mem_remaining = s.mem_total - s.mem_processed;
+    assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
+  }
+  assert_int_equal (c.done, 0);
+}
+
 /* Samples without data (libvirt still preparing) start no stall clock. */
 static void
 test_no_data_yet (void **state)
@@ -363,6 +393,7 @@ main (void)
       cmocka_unit_test (test_jump_up_is_not_progress),
       cmocka_unit_test (test_passes),
       cmocka_unit_test (test_disk_phase),
+      cmocka_unit_test (test_disk_then_memory),
       cmocka_unit_test (test_no_data_yet),
       cmocka_unit_test (test_format),
   };
