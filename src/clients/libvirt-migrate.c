@@ -28,11 +28,12 @@ has_data (const struct ferry_lvm_stats *s)
   return s->mem_total > 0 || s->disk_total > 0;
 }
 
-/* The disk copy runs: disk data remains and no memory was sent yet. */
+/* The disk copy runs (or just ended): disks are copied and no memory was
+ * sent yet. */
 static bool
 disk_phase (const struct ferry_lvm_stats *s)
 {
-  return s->disk_total > 0 && s->disk_remaining > 0 && s->mem_processed == 0;
+  return s->disk_total > 0 && s->mem_processed == 0;
 }
 
 /* The phase of sample S: 1 disk copy, 2 first memory pass, 3 later
@@ -62,7 +63,7 @@ track_progress (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
     ctl->phase = ph;
     progress = true;
   } else if (ph == 1)
-    progress = rem < ctl->best_remaining;
+    progress = rem < ctl->best_remaining || rem == 0;
   else if (ph == 3 && !new_pass)
     progress = false; /* mid-pass: what is left of this pass says nothing */
   else

@@ -84,15 +84,16 @@ struct ferry_lvm_ctl {
 /* Decide the next action for sample S; updates CTL's state.
  *
  * Progress, with "remaining" = mem_remaining + disk_remaining, by phase:
- * the disk copy (disk data remains, no memory sent yet): any new low of
- * remaining; the first memory pass (iterations < 2): a new low at least 5%
- * below the previous low; later passes: only the first sample of each new
- * pass counts (remaining is then about the dirty set the pass must send;
- * within a pass it always falls and says nothing about convergence), and
- * it is progress when at least 5% below the lowest pass-start value seen.
- * The first sample of each phase sets the low and counts as progress.  A
- * stall is stall_s seconds without progress since the last progress or the
- * last escalation (the clock starts at the first sample with data).
+ * the disk copy (disks are copied, no memory sent yet): any new low of
+ * remaining, or nothing remaining (copied, waiting for memory to start); the
+ * first memory pass (iterations < 2): a new low at least 5% below the previous
+ * low; later passes: only the first sample of each new pass counts (remaining
+ * is then about the dirty set the pass must send; within a pass it always falls
+ * and says nothing about convergence), and it is progress when at least 5%
+ * below the lowest pass-start value seen. The first sample of each phase sets
+ * the low and counts as progress.  A stall is stall_s seconds without progress
+ * since the last progress or the last escalation (the clock starts at the first
+ * sample with data).
  *
  * On a stall, in order: double downtime_ms up to downtime_limit_ms
  * (RAISE_DOWNTIME, once per stall); then, if auto-converge is armed but its

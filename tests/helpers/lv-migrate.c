@@ -61,7 +61,9 @@ on_progress (void *opaque, const struct ferry_lvm_stats *s)
 
   (void) opaque;
   ferry_lvm_stats_format (s, buf, sizeof buf);
-  printf ("%6.1f progress: %s\n", stamp (), buf);
+  printf ("%6.1f progress: %s (remaining memory %llu, disk %llu bytes)\n",
+          stamp (), buf, (unsigned long long) s->mem_remaining,
+          (unsigned long long) s->disk_remaining);
   fflush (stdout);
 }
 

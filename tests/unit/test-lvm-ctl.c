@@ -313,8 +313,9 @@ test_disk_phase (void **state)
   assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_RAISE_DOWNTIME);
 }
 
-/* The disk copy ends with a little remaining; the first memory pass then
- * starts with all of memory remaining: a new phase, not a stall. */
+/* The disk copy ends with nothing remaining, then waits for memory to
+ * start; the first memory pass starts with all of memory remaining: a new
+ * phase, not a stall. */
 static void
 test_disk_then_memory (void **state)
 {
@@ -331,12 +332,17 @@ test_disk_then_memory (void **state)
     s.disk_remaining = (uint64_t) (16 - 4 * t) * MIB;
     assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
   }
+  /* copied, memory not yet started (libvirt: memory total 0) */
   s.disk_remaining = 0;
+  for (t = 4; t < 12; t += 1) {
+    s.elapsed_s = t;
+    assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
+  }
   s.mem_total = 128 * MIB;
-  for (t = 4; t < 30; t += 1) {
+  for (t = 12; t < 40; t += 1) {
     s.elapsed_s = t;
     s.iterations = 1;
-    s.mem_processed = (uint64_t) (t - 4) * 4 * MIB;
+    s.mem_processed = (uint64_t) (t - 11) * 4 * MIB;
     s.mem_remaining = s.mem_total - s.mem_processed;
     assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
   }
