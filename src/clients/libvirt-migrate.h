@@ -135,7 +135,12 @@ struct ferry_lvm_params {
   bool unsafe;                    /* VIR_MIGRATE_UNSAFE (a file both hosts see
                                      on a filesystem libvirt does not know is
                                      shared) */
-  volatile sig_atomic_t *stop;    /* set: abort (before post-copy) */
+  /* resume after a killed ferry: start nothing; watch and control the job
+   * libvirtd still runs (peer-to-peer jobs outlive their client) until it
+   * ends, then finish as a migration does.  No job at all is fine: success
+   * when the domain runs persistent on the destination. */
+  bool adopt;
+  volatile sig_atomic_t *stop; /* set: abort (before post-copy) */
   /* called from the calling thread; may be NULL */
   void (*event) (void *opaque, const char *msg);
   void (*progress) (void *opaque, const struct ferry_lvm_stats *s);

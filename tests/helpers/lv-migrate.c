@@ -5,7 +5,7 @@
  *     [--bandwidth MIB] [--downtime MS] [--downtime-limit MS]
  *     [--escalate downtime,auto-converge,postcopy] [--stall S]
  *     [--deadline S] [--poll S] [--undefine-source] [--dest-xml FILE]
- *     [--dst-client URI] [--disk DEV]... [--quiet]
+ *     [--dst-client URI] [--disk DEV]... [--adopt] [--quiet]
  *   lv-migrate --observe SRC_URI DST_URI DOMAIN
  *   lv-migrate --wait-job SRC_URI DOMAIN TIMEOUT_S
  *   lv-migrate --clean-target DST_URI DOMAIN UUID
@@ -13,7 +13,8 @@
  * Migration: prints "T event: ..." lines, "T progress: ..." per sample
  * (not with --quiet) and a last "result: ..." line with the total time,
  * downtime, bytes, iterations and escalations.  SIGINT/SIGTERM abort the
- * migration (before post-copy).  Exit 0, or 1 with the error on stderr. */
+ * migration (before post-copy).  --adopt: take over the job a killed run
+ * left (or finish what it left).  Exit 0, or 1 with the error on stderr. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,8 @@ main (int argc, char **argv)
       p.unsafe = true;
     else if (strcmp (a, "--undefine-source") == 0)
       p.undefine_source = true;
+    else if (strcmp (a, "--adopt") == 0)
+      p.adopt = true;
     else if (strcmp (a, "--quiet") == 0)
       quiet = true;
     else if (v == NULL)
