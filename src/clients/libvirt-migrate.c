@@ -502,12 +502,18 @@ finish (const struct ferry_lvm_params *p, virDomainPtr src, unsigned flags,
   struct ferry_lvm_stats st;
   virConnectPtr dc;
   virDomainPtr dd;
-  int type, state, reason, r = -1;
+  int type, state, reason, i, r = -1;
   bool absent, have = false;
 
-  if (src != NULL && !(flags & VIR_MIGRATE_UNDEFINE_SOURCE) &&
-      job_stats (src, true, &type, &st) == 0 && type != VIR_DOMAIN_JOB_NONE)
-    have = true;
+  /* an adopted job's stats show a moment after the job ended */
+  for (i = 0; src != NULL && !(flags & VIR_MIGRATE_UNDEFINE_SOURCE) && !have &&
+              i < (p->adopt ? 10 : 1);
+       i++) {
+    if (job_stats (src, true, &type, &st) == 0 && type != VIR_DOMAIN_JOB_NONE)
+      have = true;
+    else if (p->adopt)
+      sleep_s (0.3);
+  }
   dc = open_uri (duri, false, err);
   if (dc == NULL)
     return -1;
