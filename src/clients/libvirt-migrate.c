@@ -474,7 +474,8 @@ poll_once (const struct ferry_lvm_params *p, virDomainPtr dom, double t0,
              (unsigned long long) w->ctl.downtime_ms);
     }
   }
-  w->last = s;
+  if (has_data (&s))
+    w->last = s; /* not the empty samples of a job being cancelled */
   if (p->progress != NULL)
     p->progress (p->opaque, &s);
   if (p->stop != NULL && *p->stop && !s.postcopy &&
