@@ -23,8 +23,9 @@
 
 #include "clients/libvirt-migrate.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop; /* set by SIGINT/SIGTERM: abort */
 
+/* SIGINT/SIGTERM: ask the migration to abort. */
 static void
 on_signal (int sig)
 {
@@ -47,6 +48,7 @@ stamp (void)
   return t - t0;
 }
 
+/* Event callback: one timestamped line. */
 static void
 on_event (void *opaque, const char *msg)
 {
@@ -55,6 +57,7 @@ on_event (void *opaque, const char *msg)
   fflush (stdout);
 }
 
+/* Progress callback: the sample and what remains, one line. */
 static void
 on_progress (void *opaque, const struct ferry_lvm_stats *s)
 {
@@ -115,6 +118,7 @@ parse_escalate (const char *arg, unsigned *ret)
   return r;
 }
 
+/* virDomainState as virsh names it. */
 static const char *
 state_name (int state)
 {
@@ -130,6 +134,7 @@ state_name (int state)
   return "unknown";
 }
 
+/* One side of an observation, one line. */
 static void
 print_side (const char *label, const struct ferry_lvm_side *s)
 {
@@ -139,6 +144,7 @@ print_side (const char *label, const struct ferry_lvm_side *s)
           s->reason, s->job, s->exists ? s->uuid : "-");
 }
 
+/* Print the usage; exit code 1. */
 static int
 usage (void)
 {
@@ -148,6 +154,7 @@ usage (void)
   return 1;
 }
 
+/* FERRY_LVM_ESC_* bits as "downtime,postcopy" (or "none"). */
 static void
 escalations (unsigned bits, char *buf, size_t len)
 {
