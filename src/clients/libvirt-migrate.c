@@ -46,6 +46,29 @@ phase (const struct ferry_lvm_stats *s)
   return s->iterations >= 2 ? 3 : 2;
 }
 
+/* Restart the stall clock at sample S. */
+static void
+restart_clock (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
+{
+  ctl->best_at_s = s->elapsed_s;
+  ctl->clock_pass = s->iterations;
+}
+
+/* Is CTL stalled at sample S?  stall_s without progress; in the later
+ * passes also a pass start seen since the clock started (the pass running
+ * then may still end with a smaller dirty set), or 3 x stall_s. */
+static bool
+stalled (const struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
+{
+  double idle = s->elapsed_s - ctl->best_at_s;
+
+  if (idle < ctl->stall_s)
+    return false;
+  if (ctl->phase < 3)
+    return true;
+  return s->iterations > ctl->clock_pass || idle >= 3 * ctl->stall_s;
+}
+
 /* Record sample S as progress when it is a new low by the rule of the
  * header comment; restart the stall clock then. */
 static void
@@ -70,7 +93,7 @@ track_progress (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
     progress = (double) rem <= (double) ctl->best_remaining * PROGRESS_FRACTION;
   if (progress) {
     ctl->best_remaining = rem;
-    ctl->best_at_s = s->elapsed_s;
+    restart_clock (ctl, s);
   }
 }
 
@@ -92,12 +115,12 @@ ferry_lvm_ctl_step (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
   if ((ctl->escalate & FERRY_LVM_ESC_AUTO_CONVERGE) && s->throttle_pct > 0 &&
       s->throttle_pct > ctl->last_throttle) {
     if (!(ctl->done & FERRY_LVM_ESC_AUTO_CONVERGE))
-      ctl->best_at_s = s->elapsed_s;
+      restart_clock (ctl, s);
     ctl->done |= FERRY_LVM_ESC_AUTO_CONVERGE;
     ctl->last_throttle = s->throttle_pct;
     return FERRY_LVM_ACT_NOTE_THROTTLE;
   }
-  if (s->elapsed_s - ctl->best_at_s < ctl->stall_s)
+  if (!stalled (ctl, s))
     return FERRY_LVM_ACT_NONE;
 
   /* stalled */
@@ -107,13 +130,13 @@ ferry_lvm_ctl_step (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
     if (ctl->downtime_ms > ctl->downtime_limit_ms)
       ctl->downtime_ms = ctl->downtime_limit_ms;
     ctl->done |= FERRY_LVM_ESC_DOWNTIME;
-    ctl->best_at_s = s->elapsed_s;
+    restart_clock (ctl, s);
     return FERRY_LVM_ACT_RAISE_DOWNTIME;
   }
   if ((ctl->escalate & FERRY_LVM_ESC_AUTO_CONVERGE) &&
       !(ctl->done & FERRY_LVM_ESC_AUTO_CONVERGE) && !ctl->ac_waited) {
     ctl->ac_waited = true;
-    ctl->best_at_s = s->elapsed_s;
+    restart_clock (ctl, s);
     return FERRY_LVM_ACT_NONE;
   }
   if ((ctl->escalate & FERRY_LVM_ESC_POSTCOPY) && s->mem_processed > 0) {

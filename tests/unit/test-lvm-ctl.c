@@ -268,8 +268,12 @@ test_passes (void **state)
   assert_int_equal (c.downtime_ms, 200);
   /* pass 4: a dirty set 25% smaller is progress again */
   assert_int_equal (step_pass (&c, 16, 4, 30), FERRY_LVM_ACT_NONE);
+  /* a long pass: no stall before the next pass starts ... */
   assert_int_equal (step_pass (&c, 20.9, 4, 0.5), FERRY_LVM_ACT_NONE);
-  assert_int_equal (step_pass (&c, 21, 4, 0.4), FERRY_LVM_ACT_RAISE_DOWNTIME);
+  assert_int_equal (step_pass (&c, 25, 4, 0.4), FERRY_LVM_ACT_NONE);
+  /* ... and a pass start without progress is one */
+  assert_int_equal (step_pass (&c, 26, 5, 30), FERRY_LVM_ACT_RAISE_DOWNTIME);
+  assert_int_equal (c.downtime_ms, 400);
 
   /* shrinking dirty sets with 3 s passes: nothing for a long time */
   assert_int_equal (step_pass (&d, 0, 1, 128), FERRY_LVM_ACT_NONE);
@@ -281,6 +285,21 @@ test_passes (void **state)
     t += 3;
   }
   assert_int_equal (d.done, 0);
+}
+
+/* In the later passes a pass that never ends is a stall after 3 x stall_s
+ * (its start was the last progress). */
+static void
+test_endless_pass (void **state)
+{
+  struct ferry_lvm_ctl c = mk_ctl (FERRY_LVM_ESC_DOWNTIME, 400, 0);
+
+  (void) state;
+  assert_int_equal (step_pass (&c, 0, 1, 128), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 10, 2, 100), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 15, 2, 90), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 24.9, 2, 50), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 25, 2, 50), FERRY_LVM_ACT_RAISE_DOWNTIME);
 }
 
 /* While the disk copy runs (no memory sent yet), a slowly shrinking disk
@@ -398,6 +417,7 @@ main (void)
       cmocka_unit_test (test_postcopy_retry_and_wait_for_memory),
       cmocka_unit_test (test_jump_up_is_not_progress),
       cmocka_unit_test (test_passes),
+      cmocka_unit_test (test_endless_pass),
       cmocka_unit_test (test_disk_phase),
       cmocka_unit_test (test_disk_then_memory),
       cmocka_unit_test (test_no_data_yet),
