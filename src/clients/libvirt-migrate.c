@@ -28,11 +28,45 @@ has_data (const struct ferry_lvm_stats *s)
   return s->mem_total > 0 || s->disk_total > 0;
 }
 
-/* The disk copy runs: disk data remains and no memory was sent yet. */
+/* The disk copy runs (or just ended): disks are copied and no memory was
+ * sent yet. */
 static bool
 disk_phase (const struct ferry_lvm_stats *s)
 {
-  return s->disk_total > 0 && s->disk_remaining > 0 && s->mem_processed == 0;
+  return s->disk_total > 0 && s->mem_processed == 0;
+}
+
+/* The phase of sample S: 1 disk copy, 2 first memory pass, 3 later
+ * passes (0 in CTL: none seen yet). */
+static int
+phase (const struct ferry_lvm_stats *s)
+{
+  if (disk_phase (s))
+    return 1;
+  return s->iterations >= 2 ? 3 : 2;
+}
+
+/* Restart the stall clock at sample S. */
+static void
+restart_clock (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
+{
+  ctl->best_at_s = s->elapsed_s;
+  ctl->clock_pass = s->iterations;
+}
+
+/* Is CTL stalled at sample S?  stall_s without progress; in the later
+ * passes also a pass start seen since the clock started (the pass running
+ * then may still end with a smaller dirty set), or 3 x stall_s. */
+static bool
+stalled (const struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
+{
+  double idle = s->elapsed_s - ctl->best_at_s;
+
+  if (idle < ctl->stall_s)
+    return false;
+  if (ctl->phase < 3)
+    return true;
+  return s->iterations > ctl->clock_pass || idle >= 3 * ctl->stall_s;
 }
 
 /* Record sample S as progress when it is a new low by the rule of the
@@ -41,17 +75,25 @@ static void
 track_progress (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
 {
   uint64_t rem = s->mem_remaining + s->disk_remaining;
+  int ph = phase (s);
+  bool new_pass = s->iterations > ctl->iteration;
+  bool progress;
 
-  if (ctl->best_at_s <= 0 && ctl->best_remaining == 0) {
+  if (s->iterations > ctl->iteration)
+    ctl->iteration = s->iterations;
+  if (ph > ctl->phase) {
+    /* a new phase measures something else: its first sample is the low */
+    ctl->phase = ph;
+    progress = true;
+  } else if (ph == 1)
+    progress = rem < ctl->best_remaining || rem == 0;
+  else if (ph == 3 && !new_pass)
+    progress = false; /* mid-pass: what is left of this pass says nothing */
+  else
+    progress = (double) rem <= (double) ctl->best_remaining * PROGRESS_FRACTION;
+  if (progress) {
     ctl->best_remaining = rem;
-    ctl->best_at_s = s->elapsed_s;
-    return;
-  }
-  if (disk_phase (s)
-          ? rem < ctl->best_remaining
-          : (double) rem <= (double) ctl->best_remaining * PROGRESS_FRACTION) {
-    ctl->best_remaining = rem;
-    ctl->best_at_s = s->elapsed_s;
+    restart_clock (ctl, s);
   }
 }
 
@@ -73,12 +115,12 @@ ferry_lvm_ctl_step (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
   if ((ctl->escalate & FERRY_LVM_ESC_AUTO_CONVERGE) && s->throttle_pct > 0 &&
       s->throttle_pct > ctl->last_throttle) {
     if (!(ctl->done & FERRY_LVM_ESC_AUTO_CONVERGE))
-      ctl->best_at_s = s->elapsed_s;
+      restart_clock (ctl, s);
     ctl->done |= FERRY_LVM_ESC_AUTO_CONVERGE;
     ctl->last_throttle = s->throttle_pct;
     return FERRY_LVM_ACT_NOTE_THROTTLE;
   }
-  if (s->elapsed_s - ctl->best_at_s < ctl->stall_s)
+  if (!stalled (ctl, s))
     return FERRY_LVM_ACT_NONE;
 
   /* stalled */
@@ -88,13 +130,13 @@ ferry_lvm_ctl_step (struct ferry_lvm_ctl *ctl, const struct ferry_lvm_stats *s)
     if (ctl->downtime_ms > ctl->downtime_limit_ms)
       ctl->downtime_ms = ctl->downtime_limit_ms;
     ctl->done |= FERRY_LVM_ESC_DOWNTIME;
-    ctl->best_at_s = s->elapsed_s;
+    restart_clock (ctl, s);
     return FERRY_LVM_ACT_RAISE_DOWNTIME;
   }
   if ((ctl->escalate & FERRY_LVM_ESC_AUTO_CONVERGE) &&
       !(ctl->done & FERRY_LVM_ESC_AUTO_CONVERGE) && !ctl->ac_waited) {
     ctl->ac_waited = true;
-    ctl->best_at_s = s->elapsed_s;
+    restart_clock (ctl, s);
     return FERRY_LVM_ACT_NONE;
   }
   if ((ctl->escalate & FERRY_LVM_ESC_POSTCOPY) && s->mem_processed > 0) {
@@ -377,6 +419,7 @@ struct watch {
   bool aborted;                /* virDomainAbortJob succeeded */
   const char *why;             /* "the deadline" or "a stop request" */
   struct ferry_lvm_stats last; /* the last sample */
+  double since_s;              /* the stall clock's start before the step */
 };
 
 /* Act on A for the running job of DOM (P, W): report, set, switch, abort. */
@@ -392,8 +435,11 @@ act (const struct ferry_lvm_params *p, virDomainPtr dom, struct watch *w,
       event (p, "cannot raise max downtime to %llu ms: %s",
              (unsigned long long) w->ctl.downtime_ms, last_error ());
     else
-      event (p, "stalled at %.0f MiB remaining: max downtime raised to %llu ms",
-             (double) (s->mem_remaining + s->disk_remaining) / 1048576.0,
+      event (p,
+             "no progress for %.0f s (expected downtime %llu ms): max "
+             "downtime raised to %llu ms",
+             s->elapsed_s - w->since_s,
+             (unsigned long long) s->expected_downtime_ms,
              (unsigned long long) w->ctl.downtime_ms);
     break;
   case FERRY_LVM_ACT_NOTE_THROTTLE:
@@ -426,8 +472,9 @@ act (const struct ferry_lvm_params *p, virDomainPtr dom, struct watch *w,
   }
 }
 
-/* One poll of the running job of DOM: sample, report, decide, act. */
-static void
+/* One poll of the running job of DOM: sample, report, decide, act.  False
+ * when no job runs (or it cannot be read). */
+static bool
 poll_once (const struct ferry_lvm_params *p, virDomainPtr dom, double t0,
            struct watch *w)
 {
@@ -436,7 +483,7 @@ poll_once (const struct ferry_lvm_params *p, virDomainPtr dom, double t0,
   int type;
 
   if (job_stats (dom, false, &type, &s) < 0 || type == VIR_DOMAIN_JOB_NONE)
-    return;
+    return false;
   s.elapsed_s = now_s () - t0;
   if (!w->job_seen) {
     w->job_seen = true;
@@ -450,19 +497,22 @@ poll_once (const struct ferry_lvm_params *p, virDomainPtr dom, double t0,
              (unsigned long long) w->ctl.downtime_ms);
     }
   }
-  w->last = s;
+  if (has_data (&s))
+    w->last = s; /* not the empty samples of a job being cancelled */
   if (p->progress != NULL)
     p->progress (p->opaque, &s);
   if (p->stop != NULL && *p->stop && !s.postcopy &&
       !(w->ctl.done & FERRY_LVM_ESC_POSTCOPY)) {
     w->why = "a stop request";
     act (p, dom, w, FERRY_LVM_ACT_ABORT);
-    return;
+    return true;
   }
+  w->since_s = w->ctl.best_at_s;
   a = ferry_lvm_ctl_step (&w->ctl, &s);
   if (a == FERRY_LVM_ACT_ABORT)
     w->why = "the deadline";
   act (p, dom, w, a);
+  return true;
 }
 
 /* After success: the completed job's stats into RET (source for a
@@ -476,12 +526,18 @@ finish (const struct ferry_lvm_params *p, virDomainPtr src, unsigned flags,
   struct ferry_lvm_stats st;
   virConnectPtr dc;
   virDomainPtr dd;
-  int type, state, reason, r = -1;
+  int type, state, reason, i, r = -1;
   bool absent, have = false;
 
-  if (!(flags & VIR_MIGRATE_UNDEFINE_SOURCE) &&
-      job_stats (src, true, &type, &st) == 0 && type != VIR_DOMAIN_JOB_NONE)
-    have = true;
+  /* an adopted job's stats show a moment after the job ended */
+  for (i = 0; src != NULL && !(flags & VIR_MIGRATE_UNDEFINE_SOURCE) && !have &&
+              i < (p->adopt ? 10 : 1);
+       i++) {
+    if (job_stats (src, true, &type, &st) == 0 && type != VIR_DOMAIN_JOB_NONE)
+      have = true;
+    else if (p->adopt)
+      sleep_s (0.3);
+  }
   dc = open_uri (duri, false, err);
   if (dc == NULL)
     return -1;
@@ -512,7 +568,9 @@ finish (const struct ferry_lvm_params *p, virDomainPtr src, unsigned flags,
                    p->domain, duri);
     goto out;
   }
-  if (p->undefine_source && !(flags & VIR_MIGRATE_UNDEFINE_SOURCE) &&
+  /* a source still running (split brain) is never undefined */
+  if (src != NULL && p->undefine_source &&
+      !(flags & VIR_MIGRATE_UNDEFINE_SOURCE) && virDomainIsActive (src) == 0 &&
       virDomainUndefine (src) < 0) {
     ferry_err_set (
         err, 0, "cannot undefine domain '%s' on '%s' after its migration: %s",
@@ -527,6 +585,79 @@ out:
   return r;
 }
 
+/* The control for P (defaults of the header applied). */
+static void
+ctl_init (const struct ferry_lvm_params *p, struct ferry_lvm_ctl *ctl)
+{
+  memset (ctl, 0, sizeof *ctl);
+  ctl->escalate = p->escalate;
+  ctl->downtime_ms =
+      p->max_downtime_ms > 0 ? p->max_downtime_ms : DEFAULT_DOWNTIME_MS;
+  ctl->downtime_limit_ms = p->max_downtime_limit_ms > 0
+                               ? p->max_downtime_limit_ms
+                               : 4 * ctl->downtime_ms;
+  ctl->stall_s = p->stall_s > 0 ? p->stall_s : 10;
+  ctl->deadline_s = p->deadline_s;
+}
+
+/* Start the migration thread for DOM (J filled here); then watch its job
+ * until the call returns.  0, or -1 with ERR set (RET->aborted). */
+static int
+run_migration (const struct ferry_lvm_params *p, virDomainPtr dom,
+               struct mig_job *j, struct watch *w, struct ferry_lvm_result *ret,
+               struct ferry_err *err)
+{
+  double t0 = now_s (), poll = p->poll_s > 0 ? p->poll_s : 0.5;
+  pthread_t t;
+
+  if (pthread_create (&t, NULL, mig_thread, j) != 0)
+    return ferry_err_set (err, errno, "cannot start the migration of '%s'",
+                          p->domain);
+  event (p, "migrating '%s' to '%s'", p->domain, p->dst_uri);
+  while (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST)) {
+    sleep_s (poll);
+    if (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST))
+      poll_once (p, dom, t0, w);
+  }
+  pthread_join (t, NULL);
+  ret->total_s = now_s () - t0;
+  if (j->ret == 0)
+    return 0;
+  ret->aborted = w->aborted;
+  if (w->aborted)
+    return ferry_err_set (err, 0,
+                          "migration of '%s' to '%s' aborted at %s after "
+                          "%.1f s (the guest runs on the source): %s",
+                          p->domain, p->dst_uri, w->why, ret->total_s, j->msg);
+  return ferry_err_set (err, 0, "cannot migrate '%s' to '%s': %s", p->domain,
+                        p->dst_uri, j->msg);
+}
+
+/* Adopt: watch (and control) the job a killed ferry left on DOM until it
+ * ends.  0 when it ended or none ran (whether the guest arrived is for
+ * finish to tell); -1 with ERR when it was aborted here. */
+static int
+adopt_job (const struct ferry_lvm_params *p, virDomainPtr dom, struct watch *w,
+           struct ferry_lvm_result *ret, struct ferry_err *err)
+{
+  double t0 = now_s (), poll = p->poll_s > 0 ? p->poll_s : 0.5;
+
+  if (dom != NULL && poll_once (p, dom, t0, w)) {
+    event (p, "adopted the running migration job of '%s'", p->domain);
+    do
+      sleep_s (poll);
+    while (poll_once (p, dom, t0, w));
+  }
+  ret->total_s = now_s () - t0;
+  ret->aborted = w->aborted;
+  if (w->aborted)
+    return ferry_err_set (err, 0,
+                          "migration of '%s' to '%s' aborted at %s after "
+                          "%.1f s (the guest runs on the source)",
+                          p->domain, p->dst_uri, w->why, ret->total_s);
+  return 0;
+}
+
 /* Migrate (header). */
 int
 ferry_lvm_migrate (const struct ferry_lvm_params *p,
@@ -536,8 +667,6 @@ ferry_lvm_migrate (const struct ferry_lvm_params *p,
   struct watch w;
   virConnectPtr sc;
   virDomainPtr dom;
-  pthread_t t;
-  double t0, poll = p->poll_s > 0 ? p->poll_s : 0.5;
   bool absent;
   int r = -1;
 
@@ -546,7 +675,7 @@ ferry_lvm_migrate (const struct ferry_lvm_params *p,
   if (sc == NULL)
     return -1;
   dom = lookup (sc, p->src_uri, p->domain, &absent, err);
-  if (dom == NULL) {
+  if (dom == NULL && !(absent && p->adopt)) {
     if (absent)
       ferry_err_set (err, 0, "no domain '%s' on '%s'", p->domain, p->src_uri);
     virConnectClose (sc);
@@ -559,49 +688,23 @@ ferry_lvm_migrate (const struct ferry_lvm_params *p,
   }
   j->p = p;
   j->flags = mig_flags (p);
-  if (virDomainGetUUIDString (dom, j->uuid) < 0) {
+  if (dom != NULL && virDomainGetUUIDString (dom, j->uuid) < 0) {
     ferry_err_set (err, 0, "cannot read the uuid of '%s': %s", p->domain,
                    last_error ());
     goto out;
   }
-
   memset (&w, 0, sizeof w);
-  w.ctl.escalate = p->escalate;
-  w.ctl.downtime_ms =
-      p->max_downtime_ms > 0 ? p->max_downtime_ms : DEFAULT_DOWNTIME_MS;
-  w.ctl.downtime_limit_ms = p->max_downtime_limit_ms > 0
-                                ? p->max_downtime_limit_ms
-                                : 4 * w.ctl.downtime_ms;
-  w.ctl.stall_s = p->stall_s > 0 ? p->stall_s : 10;
-  w.ctl.deadline_s = p->deadline_s;
+  ctl_init (p, &w.ctl);
+  w.downtime_set = p->adopt; /* the killed run set it; raises still apply */
 
-  t0 = now_s ();
-  if (pthread_create (&t, NULL, mig_thread, j) != 0) {
-    ferry_err_set (err, errno, "cannot start the migration of '%s'", p->domain);
+  if (p->adopt ? adopt_job (p, dom, &w, ret, err) < 0
+               : run_migration (p, dom, j, &w, ret, err) < 0) {
+    ret->escalated = w.ctl.done;
+    ret->last = w.last;
     goto out;
   }
-  event (p, "migrating '%s' to '%s'", p->domain, p->dst_uri);
-  while (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST)) {
-    sleep_s (poll);
-    if (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST))
-      poll_once (p, dom, t0, &w);
-  }
-  pthread_join (t, NULL);
-  ret->total_s = now_s () - t0;
   ret->escalated = w.ctl.done;
   ret->last = w.last;
-  if (j->ret < 0) {
-    ret->aborted = w.aborted;
-    if (w.aborted)
-      ferry_err_set (err, 0,
-                     "migration of '%s' to '%s' aborted at %s after %.1f s "
-                     "(the guest runs on the source): %s",
-                     p->domain, p->dst_uri, w.why, ret->total_s, j->msg);
-    else
-      ferry_err_set (err, 0, "cannot migrate '%s' to '%s': %s", p->domain,
-                     p->dst_uri, j->msg);
-    goto out;
-  }
   if (finish (p, dom, j->flags, ret, err) < 0)
     goto out;
   event (p, "migrated '%s' in %.1f s, downtime %llu ms", p->domain,
@@ -609,7 +712,8 @@ ferry_lvm_migrate (const struct ferry_lvm_params *p,
   r = 0;
 out:
   free (j);
-  virDomainFree (dom);
+  if (dom != NULL)
+    virDomainFree (dom);
   virConnectClose (sc);
   return r;
 }

@@ -76,18 +76,31 @@ struct ferry_lvm_ctl {
   double best_at_s;        /* when it was seen */
   int last_throttle;       /* last throttle reported */
   unsigned done;           /* escalations taken (FERRY_LVM_ESC_* bits) */
-  bool ac_waited;          /* one stall window granted to auto-converge */
+  uint64_t iteration;      /* the last memory pass seen */
+  int phase; /* 0 no data yet, 1 disk copy, 2 first pass, 3 later passes */
+  uint64_t clock_pass; /* the pass when the stall clock last started */
+  bool ac_waited;      /* one stall window granted to auto-converge */
 };
 
 /* Decide the next action for sample S; updates CTL's state.
  *
- * Progress: a new low of mem_remaining + disk_remaining at least 5% below
- * the previous low (any new low while the disk copy runs, i.e. disk data
- * remains and no memory has been sent yet); a rise (a new pre-copy
- * iteration starting) is not progress and does not move the low.  A stall
- * is stall_s seconds without progress since the last progress or the last
- * escalation (the clock starts at the first sample with data).  On a
- * stall, in order: double downtime_ms up to downtime_limit_ms
+ * Progress, with "remaining" = mem_remaining + disk_remaining, by phase:
+ * the disk copy (disks are copied, no memory sent yet): any new low of
+ * remaining, or nothing remaining (copied, waiting for memory to start);
+ * the first memory pass (iterations < 2): a new low at least 5% below the
+ * previous low; later passes: only the first sample of each new pass
+ * counts (remaining is then about the dirty set the pass must send; within
+ * a pass it always falls and says nothing about convergence), and it is
+ * progress when at least 5% below the lowest pass-start value seen.  The
+ * first sample of each phase sets the low and counts as progress.
+ *
+ * A stall is stall_s seconds without progress since the last progress or
+ * the last escalation (the clock starts at the first sample with data); in
+ * the later passes a stall also needs a pass to have started since the
+ * clock did (the pass running may yet end with a smaller dirty set), or
+ * 3 x stall_s without progress.
+ *
+ * On a stall, in order: double downtime_ms up to downtime_limit_ms
  * (RAISE_DOWNTIME, once per stall); then, if auto-converge is armed but its
  * throttle never showed, wait one more stall window; then POSTCOPY (only
  * once mem_processed > 0).  A throttle above the last one reported is
@@ -127,7 +140,12 @@ struct ferry_lvm_params {
   bool unsafe;                    /* VIR_MIGRATE_UNSAFE (a file both hosts see
                                      on a filesystem libvirt does not know is
                                      shared) */
-  volatile sig_atomic_t *stop;    /* set: abort (before post-copy) */
+  /* resume after a killed ferry: start nothing; watch and control the job
+   * libvirtd still runs (peer-to-peer jobs outlive their client) until it
+   * ends, then finish as a migration does.  No job at all is fine: success
+   * when the domain runs persistent on the destination. */
+  bool adopt;
+  volatile sig_atomic_t *stop; /* set: abort (before post-copy) */
   /* called from the calling thread; may be NULL */
   void (*event) (void *opaque, const char *msg);
   void (*progress) (void *opaque, const struct ferry_lvm_stats *s);

@@ -5,7 +5,7 @@
  *     [--bandwidth MIB] [--downtime MS] [--downtime-limit MS]
  *     [--escalate downtime,auto-converge,postcopy] [--stall S]
  *     [--deadline S] [--poll S] [--undefine-source] [--dest-xml FILE]
- *     [--dst-client URI] [--disk DEV]... [--quiet]
+ *     [--dst-client URI] [--disk DEV]... [--adopt] [--quiet]
  *   lv-migrate --observe SRC_URI DST_URI DOMAIN
  *   lv-migrate --wait-job SRC_URI DOMAIN TIMEOUT_S
  *   lv-migrate --clean-target DST_URI DOMAIN UUID
@@ -13,7 +13,8 @@
  * Migration: prints "T event: ..." lines, "T progress: ..." per sample
  * (not with --quiet) and a last "result: ..." line with the total time,
  * downtime, bytes, iterations and escalations.  SIGINT/SIGTERM abort the
- * migration (before post-copy).  Exit 0, or 1 with the error on stderr. */
+ * migration (before post-copy).  --adopt: take over the job a killed run
+ * left (or finish what it left).  Exit 0, or 1 with the error on stderr. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,9 @@
 
 #include "clients/libvirt-migrate.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop; /* set by SIGINT/SIGTERM: abort */
 
+/* SIGINT/SIGTERM: ask the migration to abort. */
 static void
 on_signal (int sig)
 {
@@ -46,6 +48,7 @@ stamp (void)
   return t - t0;
 }
 
+/* Event callback: one timestamped line. */
 static void
 on_event (void *opaque, const char *msg)
 {
@@ -54,6 +57,7 @@ on_event (void *opaque, const char *msg)
   fflush (stdout);
 }
 
+/* Progress callback: the sample and what remains, one line. */
 static void
 on_progress (void *opaque, const struct ferry_lvm_stats *s)
 {
@@ -61,7 +65,9 @@ on_progress (void *opaque, const struct ferry_lvm_stats *s)
 
   (void) opaque;
   ferry_lvm_stats_format (s, buf, sizeof buf);
-  printf ("%6.1f progress: %s\n", stamp (), buf);
+  printf ("%6.1f progress: %s (remaining memory %llu, disk %llu bytes)\n",
+          stamp (), buf, (unsigned long long) s->mem_remaining,
+          (unsigned long long) s->disk_remaining);
   fflush (stdout);
 }
 
@@ -112,6 +118,7 @@ parse_escalate (const char *arg, unsigned *ret)
   return r;
 }
 
+/* virDomainState as virsh names it. */
 static const char *
 state_name (int state)
 {
@@ -127,6 +134,7 @@ state_name (int state)
   return "unknown";
 }
 
+/* One side of an observation, one line. */
 static void
 print_side (const char *label, const struct ferry_lvm_side *s)
 {
@@ -136,6 +144,7 @@ print_side (const char *label, const struct ferry_lvm_side *s)
           s->reason, s->job, s->exists ? s->uuid : "-");
 }
 
+/* Print the usage; exit code 1. */
 static int
 usage (void)
 {
@@ -145,6 +154,7 @@ usage (void)
   return 1;
 }
 
+/* FERRY_LVM_ESC_* bits as "downtime,postcopy" (or "none"). */
 static void
 escalations (unsigned bits, char *buf, size_t len)
 {
@@ -209,6 +219,8 @@ main (int argc, char **argv)
       p.unsafe = true;
     else if (strcmp (a, "--undefine-source") == 0)
       p.undefine_source = true;
+    else if (strcmp (a, "--adopt") == 0)
+      p.adopt = true;
     else if (strcmp (a, "--quiet") == 0)
       quiet = true;
     else if (v == NULL)

@@ -44,6 +44,17 @@ mk_ctl (unsigned esc, uint64_t limit, double deadline)
   return c;
 }
 
+/* Step CTL with a sample of memory pass IT at T with REM MiB remaining. */
+static enum ferry_lvm_action
+step_pass (struct ferry_lvm_ctl *c, double t, uint64_t it, double rem)
+{
+  struct ferry_lvm_stats s = mem_sample (t, 0);
+
+  s.iterations = it;
+  s.mem_remaining = (uint64_t) (rem * (double) MIB);
+  return ferry_lvm_ctl_step (c, &s);
+}
+
 /* Step CTL with a memory sample; return the action. */
 static enum ferry_lvm_action
 step (struct ferry_lvm_ctl *c, double t, uint64_t rem)
@@ -203,8 +214,9 @@ test_postcopy_retry_and_wait_for_memory (void **state)
   assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_POSTCOPY);
 }
 
-/* Remaining jumping up at each new iteration is not progress: the stall
- * clock runs from the last low, which the jump does not move. */
+/* In the first pass remaining jumping up (the bitmap of a sync without a
+ * pass change) is not progress: the stall clock runs from the last low,
+ * which the jump does not move. */
 static void
 test_jump_up_is_not_progress (void **state)
 {
@@ -226,6 +238,68 @@ test_jump_up_is_not_progress (void **state)
   assert_int_equal (c.downtime_ms, 400);
   /* at the ceiling with nothing else allowed: nothing, ever */
   assert_int_equal (step (&c, 100, 60), FERRY_LVM_ACT_NONE);
+}
+
+/* From the second pass on, what remains within a pass (always falling
+ * to about 0 at its end) is no progress: only the dirty set at each pass
+ * start counts.  Shrinking dirty sets need nothing; a dirty set that stays
+ * is a stall even though every pass ends near 0. */
+static void
+test_passes (void **state)
+{
+  struct ferry_lvm_ctl c = mk_ctl (FERRY_LVM_ESC_DOWNTIME, 400, 0);
+  struct ferry_lvm_ctl d = mk_ctl (FERRY_LVM_ESC_DOWNTIME, 400, 0);
+  double t = 10, set = 64;
+  uint64_t it;
+
+  (void) state;
+  /* the full pass, then pass 2 starts with a 40 MiB dirty set */
+  assert_int_equal (step_pass (&c, 0, 1, 100), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 4, 1, 50), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 8, 1, 0.1), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 10, 2, 40), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 12, 2, 5), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 13.5, 2, 0.01), FERRY_LVM_ACT_NONE);
+  /* pass 3: the same dirty set; its tail goes lower than ever */
+  assert_int_equal (step_pass (&c, 14, 3, 39), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 14.9, 3, 0.001), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 15, 3, 0.0001),
+                    FERRY_LVM_ACT_RAISE_DOWNTIME);
+  assert_int_equal (c.downtime_ms, 200);
+  /* pass 4: a dirty set 25% smaller is progress again */
+  assert_int_equal (step_pass (&c, 16, 4, 30), FERRY_LVM_ACT_NONE);
+  /* a long pass: no stall before the next pass starts ... */
+  assert_int_equal (step_pass (&c, 20.9, 4, 0.5), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 25, 4, 0.4), FERRY_LVM_ACT_NONE);
+  /* ... and a pass start without progress is one */
+  assert_int_equal (step_pass (&c, 26, 5, 30), FERRY_LVM_ACT_RAISE_DOWNTIME);
+  assert_int_equal (c.downtime_ms, 400);
+
+  /* shrinking dirty sets with 3 s passes: nothing for a long time */
+  assert_int_equal (step_pass (&d, 0, 1, 128), FERRY_LVM_ACT_NONE);
+  for (it = 2; it < 12; it++) {
+    assert_int_equal (step_pass (&d, t, it, set), FERRY_LVM_ACT_NONE);
+    assert_int_equal (step_pass (&d, t + 1.5, it, set / 2), FERRY_LVM_ACT_NONE);
+    assert_int_equal (step_pass (&d, t + 2.9, it, 0.01), FERRY_LVM_ACT_NONE);
+    set *= 0.8;
+    t += 3;
+  }
+  assert_int_equal (d.done, 0);
+}
+
+/* In the later passes a pass that never ends is a stall after 3 x stall_s
+ * (its start was the last progress). */
+static void
+test_endless_pass (void **state)
+{
+  struct ferry_lvm_ctl c = mk_ctl (FERRY_LVM_ESC_DOWNTIME, 400, 0);
+
+  (void) state;
+  assert_int_equal (step_pass (&c, 0, 1, 128), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 10, 2, 100), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 15, 2, 90), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 24.9, 2, 50), FERRY_LVM_ACT_NONE);
+  assert_int_equal (step_pass (&c, 25, 2, 50), FERRY_LVM_ACT_RAISE_DOWNTIME);
 }
 
 /* While the disk copy runs (no memory sent yet), a slowly shrinking disk
@@ -256,6 +330,42 @@ test_disk_phase (void **state)
   assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
   s.elapsed_s = 64;
   assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_RAISE_DOWNTIME);
+}
+
+/* The disk copy ends with nothing remaining, then waits for memory to
+ * start; the first memory pass starts with all of memory remaining: a new
+ * phase, not a stall. */
+static void
+test_disk_then_memory (void **state)
+{
+  struct ferry_lvm_ctl c = mk_ctl (ALL, 400, 0);
+  struct ferry_lvm_stats s;
+  double t;
+
+  (void) state;
+  memset (&s, 0, sizeof s);
+  s.throttle_pct = -1;
+  s.disk_total = 16 * MIB;
+  for (t = 0; t < 4; t += 1) {
+    s.elapsed_s = t;
+    s.disk_remaining = (uint64_t) (16 - 4 * t) * MIB;
+    assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
+  }
+  /* copied, memory not yet started (libvirt: memory total 0) */
+  s.disk_remaining = 0;
+  for (t = 4; t < 12; t += 1) {
+    s.elapsed_s = t;
+    assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
+  }
+  s.mem_total = 128 * MIB;
+  for (t = 12; t < 40; t += 1) {
+    s.elapsed_s = t;
+    s.iterations = 1;
+    s.mem_processed = (uint64_t) (t - 11) * 4 * MIB;
+    s.mem_remaining = s.mem_total - s.mem_processed;
+    assert_int_equal (ferry_lvm_ctl_step (&c, &s), FERRY_LVM_ACT_NONE);
+  }
+  assert_int_equal (c.done, 0);
 }
 
 /* Samples without data (libvirt still preparing) start no stall clock. */
@@ -306,7 +416,10 @@ main (void)
       cmocka_unit_test (test_no_abort_after_postcopy),
       cmocka_unit_test (test_postcopy_retry_and_wait_for_memory),
       cmocka_unit_test (test_jump_up_is_not_progress),
+      cmocka_unit_test (test_passes),
+      cmocka_unit_test (test_endless_pass),
       cmocka_unit_test (test_disk_phase),
+      cmocka_unit_test (test_disk_then_memory),
       cmocka_unit_test (test_no_data_yet),
       cmocka_unit_test (test_format),
   };
