@@ -79,6 +79,14 @@ FERRY_NO_GUESTLAB ?= 0
 ifeq ($(FERRY_NO_GUESTLAB),1)
 override SHELL_TESTS := $(filter-out $(GUEST_TESTS),$(SHELL_TESTS))
 endif
+# libvirt lab tests (tests/t/9*-libvirt-*.t) run two libvirtd "hosts" in
+# network namespaces (tests/lab/libvirt-lab.sh; one at a time, on a lock);
+# FERRY_NO_LVLAB=1 leaves them out (check-asan).
+LVLAB_TESTS := $(wildcard tests/t/9*-libvirt-*.t)
+FERRY_NO_LVLAB ?= 0
+ifeq ($(FERRY_NO_LVLAB),1)
+override SHELL_TESTS := $(filter-out $(LVLAB_TESTS),$(SHELL_TESTS))
+endif
 # the OpenStack tests this run includes (none: no lab)
 OSLAB_RUN := $(filter $(OSLAB_TESTS),$(SHELL_TESTS))
 
@@ -103,7 +111,7 @@ check: all $(UNIT_BINS)
 # (without the OpenStack tests tests/t/7*-os-*.t: they need the lab).
 check-asan:
 	$(MAKE) clean-objs
-	$(MAKE) check FERRY_NO_OSLAB=1 FERRY_NO_GUESTLAB=1 CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+	$(MAKE) check FERRY_NO_OSLAB=1 FERRY_NO_GUESTLAB=1 FERRY_NO_LVLAB=1 CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
 	$(MAKE) clean-objs
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)

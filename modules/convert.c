@@ -21,6 +21,7 @@
 #include "disk/identity.h"
 #include "modules/convert.h"
 #include "modules/local.h"
+#include "modules/lvsource.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -293,6 +294,14 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   }
   if (step->target->type == FERRY_PLAN_TARGET_OPENSTACK)
     return ferry_convert_os_check (ctx, step, ret, err);
+  switch (ferry_lvsource_handed_over (ctx, step, ret->detail,
+                                      sizeof ret->detail, err)) {
+  case -1:
+    return -1;
+  case 1:
+    ret->need = FERRY_NEED_DONE;
+    return 0;
+  }
   final = ferry_local_disk_path (step, step->index);
   if (final == NULL || asprintf (&part, "%s.part", final) < 0)
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
@@ -567,8 +576,9 @@ convert_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
   return 0;
 }
 
-/* Per disk, after the disk's volume (OpenStack); every target kind. */
-static const char *const convert_after[] = {"volume", NULL};
+/* Per disk, after the disk's volume (OpenStack) and, from a libvirt
+ * source, after the source domain is shut off; every target kind. */
+static const char *const convert_after[] = {"volume", "shutdown", NULL};
 const struct ferry_module ferry_module_convert = {
     .name = "convert",
     .summary = "convert a source disk (vmdk, vhd, vhdx, qcow2, raw) into "

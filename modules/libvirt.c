@@ -12,10 +12,15 @@
 #include <unistd.h>
 
 #include "clients/libvirt.h"
+#include <libvirt/libvirt.h>
+
+#include "clients/libvirt-xml.h"
 #include "modules/local.h"
+#include "modules/lvsource.h"
 #include "modules/module.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 /* A stable UUID for (plan, vm): SHA-256 of both, shaped as a v5-style
  * UUID, so reruns and other hosts agree. */
@@ -91,6 +96,61 @@ ferry_libvirt_disk_name (size_t i, char *buf, size_t len)
   buf[2 + n] = '\0';
 }
 
+/* The domain XML of a VM from a libvirt source: the source domain's own
+ * XML with its copied disks on the target's raw files, networks mapped,
+ * the UUID kept (unless new_uuid) and ferry's metadata (caller frees;
+ * NULL with ERR set). */
+static char *
+source_domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step,
+                   struct ferry_err *err)
+{
+  const struct ferry_vm *vm = step->vm;
+  const struct ferry_lv_found *f = vm->found;
+  const struct ferry_plan_target *t = step->target;
+  CLEANUP_FREE struct ferry_lvx_disk_rewrite *dr = NULL;
+  CLEANUP_FREE struct ferry_lvx_net_map *nets = NULL;
+  CLEANUP_FREE char **paths = NULL;
+  struct ferry_lvx_rewrite rw = {0};
+  char *xml = NULL;
+  size_t i;
+
+  dr = calloc (f->dom.n_disks + 1, sizeof *dr);
+  paths = calloc (vm->n_disks + 1, sizeof *paths);
+  nets = calloc (t->n_networks + 1, sizeof *nets);
+  if (dr == NULL || paths == NULL || nets == NULL) {
+    ferry_err_set (err, ENOMEM, "cannot allocate memory");
+    return NULL;
+  }
+  for (i = 0; i < vm->n_disks; i++) {
+    paths[i] = ferry_local_disk_path (step, i);
+    if (paths[i] == NULL) {
+      ferry_err_set (err, ENOMEM, "cannot allocate memory");
+      goto out;
+    }
+    dr[f->disk_index[i]].file = paths[i];
+    dr[f->disk_index[i]].format = "raw";
+  }
+  for (i = 0; i < t->n_networks; i++) {
+    nets[i].from = t->networks[i].from;
+    nets[i].to = t->networks[i].to;
+  }
+  rw.disks = dr;
+  rw.n_disks = f->dom.n_disks;
+  rw.nets = nets;
+  rw.n_nets = t->n_networks;
+  rw.drop_uuid = vm->new_uuid;
+  rw.metadata = ferry_lvsource_metadata (ctx->plan, vm);
+  if (rw.metadata == NULL)
+    ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  else
+    ferry_lvx_domain_rewrite (f->src.xml, strlen (f->src.xml), &rw, &xml, err);
+out:
+  free ((char *) rw.metadata);
+  for (i = 0; i < vm->n_disks; i++)
+    free (paths[i]);
+  return xml;
+}
+
 /* The domain XML of STEP's VM (caller frees). */
 static char *
 domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
@@ -104,6 +164,13 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
   size_t len = 0, i;
   FILE *f;
 
+  if (vm->found) {
+    struct ferry_err e = {0};
+    char *x = source_domain_xml (ctx, step, &e);
+    if (x == NULL)
+      ferry_log (FERRY_LOG_ERROR, "%s: %s", step->id, e.msg);
+    return x;
+  }
   /* the VM's own values win; the flavor fills in what the VM leaves out */
   if (flname)
     fl = ferry_plan_flavor (ctx->plan, flname);
@@ -230,6 +297,61 @@ first_difference (const char *a, const char *b, char *out, size_t len)
   snprintf (out, len, "contents differ");
 }
 
+/* A VM from a libvirt source whose XML file is as wanted (or whose source
+ * is gone, moved by an earlier run): the domain on the target is ferry's,
+ * running when the plan says start, and the source undefined when it says
+ * undefine_source. */
+static int
+target_check (const struct ferry_ctx *ctx, const struct ferry_step *step,
+              struct ferry_observation *ret, struct ferry_err *err)
+{
+  const struct ferry_vm *vm = step->vm;
+  const struct ferry_lv_found *f = vm->found;
+  const char *uri = step->target->uri;
+  struct ferry_libvirt_dom d, s = {0};
+  int r = 0;
+
+  if (uri == NULL) {
+    ret->need = FERRY_NEED_DONE;
+    return 0;
+  }
+  if (ferry_libvirt_domain_get (uri, vm->domain, &d, err) < 0)
+    return -1;
+  if (!f->on_target_only &&
+      ferry_libvirt_domain_get (f->uri, vm->domain, &s, err) < 0) {
+    ferry_libvirt_dom_clear (&d);
+    return -1;
+  }
+  if (!d.exists) {
+    ret->need = FERRY_NEED_CREATE;
+    snprintf (ret->detail, sizeof ret->detail, "define '%s' on '%s'",
+              vm->domain, uri);
+  } else if (!ferry_lvsource_is_ours (ctx->plan, vm, d.xml)) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail,
+              "a domain '%s' that ferry did not define exists on '%s': "
+              "left alone",
+              vm->domain, uri);
+  } else if (vm->start && d.state != VIR_DOMAIN_RUNNING) {
+    ret->need = FERRY_NEED_UPDATE;
+    snprintf (ret->detail, sizeof ret->detail, "start '%s' on '%s' (%s)",
+              vm->domain, uri, ferry_libvirt_state_name (d.state));
+  } else if (vm->undefine_source && s.exists) {
+    ret->need = FERRY_NEED_UPDATE;
+    snprintf (ret->detail, sizeof ret->detail,
+              "undefine the source domain '%s' on '%s' (%s)", vm->domain,
+              f->uri, ferry_libvirt_state_name (s.state));
+  } else {
+    ret->need = FERRY_NEED_DONE;
+    snprintf (ret->detail, sizeof ret->detail, "'%s' %s on '%s'%s", vm->domain,
+              ferry_libvirt_state_name (d.state), uri,
+              s.exists ? "; source kept, shut off" : "");
+  }
+  ferry_libvirt_dom_clear (&d);
+  ferry_libvirt_dom_clear (&s);
+  return r;
+}
+
 /* Compare the domain XML file with the XML the plan produces. */
 static int
 libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
@@ -244,6 +366,21 @@ libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
               "libvirt targets without a path are not available in ferry %s",
               FERRY_VERSION);
     return 0;
+  }
+  if (step->vm->found && step->vm->found->blocker) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail, "%s", step->vm->found->blocker);
+    return 0;
+  }
+  if (step->vm->found && step->vm->found->on_target_only)
+    return target_check (ctx, step, ret, err);
+  if (step->vm->found && step->target->uri) {
+    int r = ferry_lvsource_foreign (ctx, step, ret->detail, sizeof ret->detail,
+                                    err);
+    if (r != 0) {
+      ret->need = FERRY_NEED_BLOCKED;
+      return r < 0 ? -1 : 0;
+    }
   }
   path = ferry_local_xml_path (step);
   want = domain_xml (ctx, step);
@@ -263,6 +400,8 @@ libvirt_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   } else {
     ret->need = FERRY_NEED_DONE;
     snprintf (ret->detail, sizeof ret->detail, "%s", path);
+    if (step->vm->found && step->target->uri)
+      return target_check (ctx, step, ret, err);
   }
   return 0;
 }
@@ -297,6 +436,55 @@ write_atomic (const char *path, const char *xml, struct ferry_err *err)
   return ferry_sync_parent (path, err);
 }
 
+/* A VM from a libvirt source: define the rewritten XML on the target
+ * (when it has a uri), write the file, start the domain when asked, and
+ * undefine the (shut off) source when asked: each only when not done. */
+static int
+source_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
+              struct ferry_err *err)
+{
+  const struct ferry_vm *vm = step->vm;
+  const struct ferry_lv_found *f = vm->found;
+  const char *uri = step->target->uri;
+  CLEANUP_FREE char *path = ferry_local_xml_path (step);
+  CLEANUP_FREE char *xml = NULL;
+  struct ferry_libvirt_dom d = {0};
+  char uuid[40], id[64];
+
+  if (!f->on_target_only) {
+    xml = source_domain_xml (ctx, step, err);
+    if (path == NULL || xml == NULL)
+      return path ? -1 : ferry_err_set (err, ENOMEM, "cannot allocate memory");
+    if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
+      return ferry_err_set (err, errno, "cannot create directory '%s'",
+                            step->target->path);
+    if (uri) {
+      if (ferry_libvirt_define (uri, xml, uuid, err) < 0)
+        return -1;
+      snprintf (id, sizeof id, "domain:%s", uuid);
+      if (ferry_ctx_record (ctx, step, FERRY_EVENT_CREATED, 0, id, err) < 0)
+        return -1;
+    }
+    if (write_atomic (path, xml, err) < 0)
+      return -1;
+  }
+  if (uri == NULL)
+    return 0;
+  if (vm->start && ferry_libvirt_start (uri, vm->domain, err) < 0)
+    return -1;
+  if (!vm->undefine_source || f->on_target_only)
+    return 0;
+  if (ferry_libvirt_domain_get (f->uri, vm->domain, &d, err) < 0)
+    return -1;
+  if (d.exists &&
+      ferry_libvirt_undefine (f->uri, vm->domain, f->src.uuid, err) < 0) {
+    ferry_libvirt_dom_clear (&d);
+    return -1;
+  }
+  ferry_libvirt_dom_clear (&d);
+  return 0;
+}
+
 /* Define the domain on the uri (if any), then write the XML file. */
 static int
 libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
@@ -306,6 +494,8 @@ libvirt_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   CLEANUP_FREE char *xml = domain_xml (ctx, step);
   char uuid[40], id[64];
 
+  if (step->vm->found)
+    return source_apply (ctx, step, err);
   if (path == NULL || xml == NULL)
     return ferry_err_set (err, ENOMEM, "cannot build the domain XML");
   if (mkdir (step->target->path, 0755) < 0 && errno != EEXIST)
@@ -335,6 +525,13 @@ libvirt_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
  * the guest changes. */
 static const char *const libvirt_after[] = {"customize", "inject", "resize",
                                             "convert", NULL};
+/* Not for live migrations: libvirt defines the domain on the target. */
+static bool
+libvirt_applies (const struct ferry_plan *plan, const struct ferry_step *step)
+{
+  (void) plan;
+  return !(step->vm->domain && step->vm->migrate == FERRY_MIGRATE_LIVE);
+}
 const struct ferry_module ferry_module_libvirt = {
     .name = "libvirt",
     .summary = "write the domain XML (virtio disks and NICs) and define it "
@@ -345,6 +542,7 @@ const struct ferry_module ferry_module_libvirt = {
                FERRY_KIND (FERRY_PLAN_TARGET_LIBVIRT),
     .after = libvirt_after,
     .vm_final = true,
+    .applies = libvirt_applies,
     .check = libvirt_check,
     .describe = ferry_describe_detail,
     .apply = libvirt_apply,

@@ -182,8 +182,10 @@ extern const struct ferry_module ferry_module_image;
 extern const struct ferry_module ferry_module_inject;
 extern const struct ferry_module ferry_module_inspect;
 extern const struct ferry_module ferry_module_libvirt;
+extern const struct ferry_module ferry_module_migrate;
 extern const struct ferry_module ferry_module_port;
 extern const struct ferry_module ferry_module_resize;
+extern const struct ferry_module ferry_module_shutdown;
 extern const struct ferry_module ferry_module_volume;
 extern const struct ferry_module ferry_module_volume_swap;
 

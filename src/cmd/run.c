@@ -10,6 +10,7 @@
 
 #include "cmd/cmd.h"
 #include "modules/guest.h"
+#include "modules/lvsource.h"
 #include "modules/module.h"
 #include "modules/openstack.h"
 #include "util/log.h"
@@ -80,6 +81,11 @@ ferry_run_load (const char *file, unsigned plan_flags,
     return -1;
   }
   ferry_diag_free (&diag);
+  /* libvirt source: the domains' disks and NICs before the graph */
+  if (ferry_lvsource_discover (ret->plan, &err) < 0) {
+    ferry_error ("%s: %s", file, err.msg);
+    return -1;
+  }
   if (ferry_graph_build (ret->plan, &ret->graph, &err) < 0) {
     ferry_error ("%s: %s", file, err.msg);
     return -1;

@@ -22,10 +22,19 @@ static const char *const state_keys[] = {"backend", "path", "pool", "object",
                                          "conf",    "user", NULL};
 static const char *const source_keys[] = {"type", "path", "allow_dirs", "pool",
                                           "conf", "user", "uri",        NULL};
-static const char *const target_keys[] = {
-    "type", "path",        "uri",         "pool",           "cloud",
-    "ceph", "volume_mode", "volume_host", "create_flavors", "availability_zone",
-    NULL};
+static const char *const target_keys[] = {"type",
+                                          "path",
+                                          "uri",
+                                          "migration_uri",
+                                          "pool",
+                                          "cloud",
+                                          "ceph",
+                                          "networks",
+                                          "volume_mode",
+                                          "volume_host",
+                                          "create_flavors",
+                                          "availability_zone",
+                                          NULL};
 static const char *const ceph_keys[] = {"conf", "user", "volumes_pool",
                                         "images_pool", NULL};
 static const char *const defaults_keys[] = {
@@ -49,7 +58,19 @@ static const char *const vm_keys[] = {"name",
                                       "machine_type",
                                       "image",
                                       "boot_from",
+                                      "domain",
+                                      "migrate",
+                                      "shutdown",
+                                      "shutdown_timeout",
+                                      "start",
+                                      "undefine_source",
+                                      "new_uuid",
+                                      "live",
                                       NULL};
+static const char *const live_keys[] = {
+    "storage",  "bandwidth", "max_downtime", "max_downtime_limit",
+    "escalate", "stall",     "deadline",     "unsafe",
+    NULL};
 static const char *const disk_keys[] = {"file", "size_gb", "volume_type",
                                         "volume_mode", NULL};
 static const char *const image_keys[] = {"name", NULL};
@@ -76,21 +97,25 @@ static const struct type_keys source_types[] = {
                                 (const char *const[]){"path", NULL}},
     [FERRY_SOURCE_RBD] = {(const char *const[]){"pool", "conf", "user", NULL},
                           (const char *const[]){"pool", NULL}},
-    [FERRY_SOURCE_LIBVIRT] = {(const char *const[]){"uri", NULL},
+    [FERRY_SOURCE_LIBVIRT] = {(const char *const[]){"uri", "allow_dirs", "conf",
+                                                    "user", NULL},
                               (const char *const[]){"uri", NULL}},
 };
 static_assert (FERRY_ARRAY_SIZE (source_types) == FERRY_SOURCE_LAST,
                "source_types needs a row for every source type");
 static const struct type_keys target_types[] = {
     [FERRY_PLAN_TARGET_NONE] = {NULL, NULL},
-    [FERRY_PLAN_TARGET_LOCAL] = {(const char *const[]){"path", "uri", NULL},
+    [FERRY_PLAN_TARGET_LOCAL] = {(const char *const[]){"path", "uri",
+                                                       "networks", NULL},
                                  (const char *const[]){"path", NULL}},
     [FERRY_PLAN_TARGET_OPENSTACK] =
-        {(const char *const[]){"cloud", "ceph", "volume_mode", "volume_host",
-                               "create_flavors", "availability_zone", NULL},
+        {(const char *const[]){"cloud", "ceph", "networks", "volume_mode",
+                               "volume_host", "create_flavors",
+                               "availability_zone", NULL},
          (const char *const[]){"cloud", "ceph", NULL}},
-    [FERRY_PLAN_TARGET_LIBVIRT] = {(const char *const[]){"uri", "pool", "ceph",
-                                                         NULL},
+    [FERRY_PLAN_TARGET_LIBVIRT] = {(const char *const[]){
+                                       "uri", "path", "migration_uri",
+                                       "networks", "pool", "ceph", NULL},
                                    (const char *const[]){"uri", NULL}},
 };
 static_assert (FERRY_ARRAY_SIZE (target_types) == FERRY_PLAN_TARGET_LAST,
@@ -838,6 +863,40 @@ parse_sources (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   }
 }
 
+/* TARGET's networks: mapping under MAP (at PATH): each key a source
+ * network or bridge name, each value the target's name for it. */
+static void
+parse_networks (struct ferry_pctx *ctx, const struct ferry_ynode *map,
+                const char *path, struct ferry_plan_target *t)
+{
+  const struct ferry_ynode *n = ferry_ynode_get (map, "networks");
+  CLEANUP_FREE char *p = path_key (ctx, path, "networks");
+  size_t i;
+
+  if (n == NULL || !want_map (ctx, n, p))
+    return;
+  t->networks = calloc (n->n_ents + 1, sizeof *t->networks);
+  if (t->networks == NULL) {
+    ctx->oom = true;
+    return;
+  }
+  for (i = 0; i < n->n_ents; i++) {
+    const struct ferry_ynode *k = n->ents[i].key, *v = n->ents[i].value;
+    struct ferry_net_map *m = &t->networks[t->n_networks];
+    CLEANUP_FREE char *kp = path_key (ctx, p, k->str ? k->str : "");
+
+    if (k->str == NULL || k->str[0] == '\0') {
+      ferry_plan_diag (ctx, k->pos, kp, "needs a network name as key");
+      continue;
+    }
+    if (!str_node (ctx, v, kp, &m->to))
+      continue;
+    m->from = xstrdup (ctx, k->str);
+    m->pos = k->pos;
+    t->n_networks++;
+  }
+}
+
 /* Fill plan->targets from the targets: mapping N, one entry per key (the
  * target's name), with its optional ceph: block; ceph.volumes_pool is
  * required for an openstack target. Paths are resolved against the plan's
@@ -880,6 +939,8 @@ parse_targets (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     free (tmp);
     tmp = NULL;
     get_str (ctx, v, p, "uri", false, &t->uri);
+    get_str (ctx, v, p, "migration_uri", false, &t->migration_uri);
+    parse_networks (ctx, v, p, t);
     get_str (ctx, v, p, "pool", false, &t->pool);
     get_str (ctx, v, p, "cloud", false, &t->cloud);
     c = ferry_ynode_get (v, "ceph");
@@ -1193,6 +1254,135 @@ parse_vm_openstack (struct ferry_pctx *ctx, const struct ferry_ynode *m,
   }
 }
 
+/* Escalations as a plan spells them (bit i = word i). */
+static const char *const escalate_words[] = {"downtime", "auto-converge",
+                                             "postcopy", NULL};
+
+/* VM's live: block M (at PATH). */
+static void
+parse_live (struct ferry_pctx *ctx, const struct ferry_ynode *m, const char *p,
+            struct ferry_vm *vm)
+{
+  static const char *const storages[] = {"copy", "shared", NULL};
+  struct ferry_live_cfg *l = &vm->live;
+  CLEANUP_FREE char *ep = path_key (ctx, p, "escalate");
+  const struct ferry_ynode *e;
+  uint64_t x;
+  size_t i;
+  int k;
+
+  l->pos = m->pos;
+  check_keys (ctx, m, p, live_keys);
+  if (get_enum (ctx, m, p, "storage", storages, &k))
+    l->storage = (enum ferry_live_storage) k;
+  if (get_uint (ctx, m, p, "bandwidth", false, 1, 1048576, &x))
+    l->bandwidth_mib = (unsigned) x;
+  if (get_uint (ctx, m, p, "max_downtime", false, 1, 3600000, &x))
+    l->max_downtime_ms = (unsigned) x;
+  if (get_uint (ctx, m, p, "max_downtime_limit", false, 1, 3600000, &x))
+    l->max_downtime_limit_ms = (unsigned) x;
+  if (l->max_downtime_ms && l->max_downtime_limit_ms &&
+      l->max_downtime_limit_ms < l->max_downtime_ms) {
+    CLEANUP_FREE char *lp = path_key (ctx, p, "max_downtime_limit");
+    ferry_plan_diag (ctx, m->pos, lp, "is below max_downtime (%u < %u)",
+                     l->max_downtime_limit_ms, l->max_downtime_ms);
+  }
+  l->escalate = FERRY_ESCALATE_DOWNTIME;
+  e = ferry_ynode_get (m, "escalate");
+  if (e && want_list (ctx, e, ep)) {
+    l->escalate = 0;
+    for (i = 0; i < e->n_items; i++) {
+      const struct ferry_ynode *it = e->items[i];
+      CLEANUP_FREE char *ip = path_idx (ctx, ep, i);
+      unsigned b = 0;
+      size_t w;
+
+      for (w = 0;
+           it->kind == FERRY_YNODE_SCALAR && it->str && escalate_words[w]; w++)
+        if (strcmp (escalate_words[w], it->str) == 0)
+          b = 1u << w;
+      if (b == 0)
+        ferry_plan_diag (ctx, it->pos, ip,
+                         "unknown escalation '%s' (expected 'downtime', "
+                         "'auto-converge', 'postcopy')",
+                         it->str ? it->str : "");
+      l->escalate |= b;
+    }
+  }
+  l->stall_s = 10;
+  if (get_uint (ctx, m, p, "stall", false, 1, 86400, &x))
+    l->stall_s = (unsigned) x;
+  if (get_uint (ctx, m, p, "deadline", false, 1, 7 * 86400, &x))
+    l->deadline_s = (unsigned) x;
+  get_bool (ctx, m, p, "unsafe", &l->unsafe);
+}
+
+/* The libvirt-source keys of VM's mapping M (at PATH): migrate, shutdown,
+ * shutdown_timeout, start, undefine_source, new_uuid and live (only with
+ * migrate: live).  Whether the source is a libvirt one is checked in
+ * validate.c. */
+static void
+parse_vm_libvirt (struct ferry_pctx *ctx, const struct ferry_ynode *m,
+                  const char *p, struct ferry_vm *vm)
+{
+  static const char *const migrates[] = {"cold", "live", NULL};
+  static const char *const keys[] = {"migrate",
+                                     "shutdown",
+                                     "shutdown_timeout",
+                                     "start",
+                                     "undefine_source",
+                                     "new_uuid",
+                                     "live",
+                                     NULL};
+  const struct ferry_ynode *v;
+  uint64_t x;
+  size_t i;
+  int k;
+
+  if (vm->domain == NULL) {
+    for (i = 0; keys[i]; i++) {
+      v = ferry_ynode_get (m, keys[i]);
+      if (v) {
+        CLEANUP_FREE char *kp = path_key (ctx, p, keys[i]);
+        ferry_plan_diag (ctx, v->pos, kp, "only for a VM with a domain");
+      }
+    }
+    return;
+  }
+  if (get_enum (ctx, m, p, "migrate", migrates, &k))
+    vm->migrate = (enum ferry_migrate) k;
+  get_bool (ctx, m, p, "shutdown", &vm->shutdown);
+  vm->shutdown_timeout_s = 300;
+  if (get_uint (ctx, m, p, "shutdown_timeout", false, 1, 86400, &x))
+    vm->shutdown_timeout_s = (unsigned) x;
+  get_bool (ctx, m, p, "start", &vm->start);
+  get_bool (ctx, m, p, "undefine_source", &vm->undefine_source);
+  get_bool (ctx, m, p, "new_uuid", &vm->new_uuid);
+  vm->live.escalate = FERRY_ESCALATE_DOWNTIME;
+  vm->live.stall_s = 10;
+  v = ferry_ynode_get (m, "live");
+  if (v) {
+    CLEANUP_FREE char *lp = path_key (ctx, p, "live");
+    if (vm->migrate != FERRY_MIGRATE_LIVE)
+      ferry_plan_diag (ctx, v->pos, lp, "only with migrate: live");
+    else if (want_map (ctx, v, lp))
+      parse_live (ctx, v, lp, vm);
+  }
+  if (vm->migrate == FERRY_MIGRATE_LIVE) {
+    static const char *const cold_only[] = {"shutdown", "shutdown_timeout",
+                                            "start", "new_uuid", NULL};
+    for (i = 0; cold_only[i]; i++) {
+      v = ferry_ynode_get (m, cold_only[i]);
+      if (v) {
+        CLEANUP_FREE char *kp = path_key (ctx, p, cold_only[i]);
+        ferry_plan_diag (ctx, v->pos, kp,
+                         "only with migrate: cold (a live migration keeps "
+                         "the guest running and its UUID)");
+      }
+    }
+  }
+}
+
 /* Fill plan->vms from the vms: list N (at least one VM): name, source,
  * target and flavor references (whether they exist is checked later, in
  * validate.c), vcpus and ram_mb, disks (required), ports, customize and
@@ -1240,9 +1430,16 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     if (get_uint (ctx, m, p, "ram_mb", false, 64, 16777216, &x))
       vm->ram_mb = (unsigned) x;
     dp = path_key (ctx, p, "disks");
-    v = get (ctx, m, p, "disks", true);
-    if (v)
+    get_str (ctx, m, p, "domain", false, &vm->domain);
+    /* a domain brings its own disks; otherwise they are listed */
+    v = get (ctx, m, p, "disks", vm->domain == NULL);
+    if (v && vm->domain)
+      ferry_plan_diag (ctx, v->pos, dp,
+                       "a VM with a domain takes its disks from the domain: "
+                       "remove disks");
+    else if (v)
       parse_disks (ctx, v, dp, vm);
+    parse_vm_libvirt (ctx, m, p, vm);
     free (dp);
     dp = path_key (ctx, p, "ports");
     v = ferry_ynode_get (m, "ports");

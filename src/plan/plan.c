@@ -340,6 +340,12 @@ ferry_plan_free (struct ferry_plan *plan)
     free (t->ceph.images_pool);
     free (t->volume_host);
     free (t->availability_zone);
+    free (t->migration_uri);
+    for (j = 0; j < t->n_networks; j++) {
+      free (t->networks[j].from);
+      free (t->networks[j].to);
+    }
+    free (t->networks);
   }
   free (plan->targets);
   free (plan->defaults.source);
@@ -364,6 +370,9 @@ ferry_plan_free (struct ferry_plan *plan)
     free (vm->firmware);
     free (vm->machine_type);
     free (vm->image_name);
+    free (vm->domain);
+    if (vm->found && plan->found_free)
+      plan->found_free (vm->found);
     for (j = 0; j < vm->n_disks; j++) {
       free (vm->disks[j].file);
       free (vm->disks[j].path);

@@ -118,6 +118,13 @@ struct ferry_ceph_cfg {
   char *images_pool;  /* Glance images pool */
 };
 
+/* targets.NAME.networks: one entry FROM: TO. */
+struct ferry_net_map {
+  char *from; /* the source domain's network or bridge name */
+  char *to;   /* the target's (libvirt network or bridge, Neutron network) */
+  struct ferry_pos pos;
+};
+
 /* A plan target (named ferry_plan_target: struct ferry_target is the disk
  * writer of src/disk/target.h). */
 struct ferry_plan_target {
@@ -127,7 +134,11 @@ struct ferry_plan_target {
   char *uri;   /* local/libvirt: libvirt URI to define domains (optional) */
   char *pool;  /* libvirt: rbd pool for disks (optional) */
   char *cloud; /* openstack: clouds.yaml entry */
-  struct ferry_ceph_cfg ceph;         /* openstack/libvirt on ceph */
+  struct ferry_ceph_cfg ceph;     /* openstack/libvirt on ceph */
+  struct ferry_net_map *networks; /* source network/bridge -> target's */
+  size_t n_networks;
+  char *migration_uri; /* libvirt: the uri the SOURCE host's libvirtd dials
+                          for a live migration (default: uri) */
   enum ferry_volume_mode volume_mode; /* openstack: default of its disks */
   char *volume_host;       /* openstack: Cinder host@backend#pool (manage) */
   bool create_flavors;     /* openstack: create missing flavors */
@@ -198,6 +209,42 @@ struct ferry_customize {
   struct ferry_pos pos;
 };
 
+/* vms[].migrate: how a VM of a libvirt source moves. */
+enum ferry_migrate {
+  FERRY_MIGRATE_COLD, /* "cold" (default): shut off, copy, define */
+  FERRY_MIGRATE_LIVE, /* "live": libvirt live migration */
+  FERRY_MIGRATE_LAST
+};
+
+/* vms[].live.storage */
+enum ferry_live_storage {
+  FERRY_LIVE_STORAGE_COPY,   /* "copy" (default): disks mirrored to the
+                                target's path (non-shared storage) */
+  FERRY_LIVE_STORAGE_SHARED, /* "shared": disks stay where they are */
+  FERRY_LIVE_STORAGE_LAST
+};
+
+/* vms[].live.escalate, as bits */
+#define FERRY_ESCALATE_DOWNTIME (1u << 0)      /* "downtime" */
+#define FERRY_ESCALATE_AUTO_CONVERGE (1u << 1) /* "auto-converge" */
+#define FERRY_ESCALATE_POSTCOPY (1u << 2)      /* "postcopy" */
+
+/* vms[].live */
+struct ferry_live_cfg {
+  enum ferry_live_storage storage;
+  unsigned bandwidth_mib;         /* MiB/s, 0 = unlimited */
+  unsigned max_downtime_ms;       /* start value, 0 = libvirt's (300) */
+  unsigned max_downtime_limit_ms; /* escalation ceiling, 0 = 4x start */
+  unsigned escalate;              /* FERRY_ESCALATE_*, default downtime */
+  unsigned stall_s;               /* no progress this long: escalate (10) */
+  unsigned deadline_s;            /* abort after this, 0 = none */
+  bool unsafe; /* a file both hosts see on a fs libvirt cannot tell is
+                  shared (VIR_MIGRATE_UNSAFE) */
+  struct ferry_pos pos;
+};
+
+struct ferry_lv_found; /* a discovered domain (modules/lvsource.h) */
+
 struct ferry_vm {
   char *name;
   char *source;    /* name in sources (defaults.source if omitted) */
@@ -223,6 +270,17 @@ struct ferry_vm {
   bool has_image;                 /* image: a Glance image of the first disk */
   char *image_name;               /* image.name (NULL: "<plan>-<vm>") */
   enum ferry_boot_from boot_from; /* volume or image */
+  /* libvirt source */
+  char *domain;                 /* the source domain (disks, NICs from it) */
+  enum ferry_migrate migrate;   /* cold or live */
+  bool shutdown;                /* cold: shut a running domain down */
+  unsigned shutdown_timeout_s;  /* its deadline (default 300) */
+  bool start;                   /* cold: start the domain on the target */
+  bool undefine_source;         /* undefine the source domain at the end */
+  bool new_uuid;                /* the target domain gets a new UUID */
+  struct ferry_live_cfg live;   /* migrate: live */
+  struct ferry_lv_found *found; /* filled by discovery before the graph is
+                                   built (modules/lvsource.c), else NULL */
   struct ferry_pos pos;
 };
 
@@ -251,6 +309,8 @@ struct ferry_plan {
   struct ferry_vm *vms;
   size_t n_vms;
   struct ferry_disk_cache *disk_cache; /* source disks opened this run */
+  /* frees a VM's found (set by whoever fills it: modules/lvsource.c) */
+  void (*found_free) (struct ferry_lv_found *found);
 };
 
 /* All problems found in a plan: each is one line

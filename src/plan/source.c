@@ -22,7 +22,7 @@ ferry_plan_source_confine (const struct ferry_source *src,
   size_t i;
 
   snprintf (what, sizeof what, "sources.%s.path", src->name);
-  if (ferry_confine_add (ret, src->path, what, err) < 0)
+  if (src->path && ferry_confine_add (ret, src->path, what, err) < 0)
     goto fail;
   for (i = 0; i < src->n_allow_dirs; i++) {
     snprintf (what, sizeof what, "sources.%s.allow_dirs[%zu]", src->name, i);
@@ -47,6 +47,18 @@ ferry_plan_open_disk (const struct ferry_source *src,
   struct ferry_confine c = {0};
   int r;
 
+  /* A libvirt source's disk: its own directory and the allow_dirs. */
+  if (src && src->type == FERRY_SOURCE_LIBVIRT && src->n_allow_dirs &&
+      loc->kind == FERRY_LOCATION_FILE) {
+    if (ferry_confine_add_image_dir (&c, loc->file.path, err) < 0 ||
+        ferry_plan_source_confine (src, &c, err) < 0) {
+      ferry_confine_free (&c);
+      return -1;
+    }
+    r = ferry_disk_open_location (loc, &c, ret, err);
+    ferry_confine_free (&c);
+    return r;
+  }
   /* Only directory sources have a directory to confine to; the others
    * (rbd images, libvirt) keep the default: the image's own directory. */
   if (src == NULL || src->type != FERRY_SOURCE_DIRECTORY || src->path == NULL)

@@ -448,6 +448,51 @@ check_vm_openstack (struct ferry_pctx *ctx, const struct ferry_plan *plan,
   }
 }
 
+/* libvirt-source rules of VM (mapping M at P): a domain needs a libvirt
+ * source; a live migration needs a libvirt target with a uri, and a path
+ * for its disks unless storage is shared. */
+static void
+check_vm_libvirt (struct ferry_pctx *ctx, const struct ferry_plan *plan,
+                  const struct ferry_vm *vm, const struct ferry_source *src,
+                  const struct ferry_ynode *m, const char *p)
+{
+  const struct ferry_plan_target *t = ferry_plan_target (plan, vm->target);
+  CLEANUP_FREE char *kp = NULL;
+
+  if (vm->domain == NULL)
+    return;
+  if (asprintf (&kp, "%s.domain", p) < 0) {
+    ctx->oom = true;
+    return;
+  }
+  if (src && src->type != FERRY_SOURCE_LIBVIRT)
+    ferry_plan_diag (ctx, pos_of (m, "domain"), kp,
+                     "needs a libvirt source ('%s' is %s)", src->name,
+                     ferry_source_type_name (src->type));
+  else if (src == NULL && vm->source == NULL)
+    ferry_plan_diag (ctx, pos_of (m, "domain"), kp,
+                     "needs a libvirt source (set 'source' here or "
+                     "'defaults.source')");
+  if (vm->migrate != FERRY_MIGRATE_LIVE || t == NULL)
+    return;
+  free (kp);
+  if (asprintf (&kp, "%s.migrate", p) < 0) {
+    kp = NULL;
+    ctx->oom = true;
+    return;
+  }
+  if (t->type != FERRY_PLAN_TARGET_LIBVIRT || t->uri == NULL)
+    ferry_plan_diag (ctx, pos_of (m, "migrate"), kp,
+                     "a live migration needs a libvirt target with a uri "
+                     "('%s' is %s)",
+                     t->name, ferry_plan_target_type_name (t->type));
+  else if (vm->live.storage == FERRY_LIVE_STORAGE_COPY && t->path == NULL)
+    ferry_plan_diag (ctx, pos_of (m, "migrate"), kp,
+                     "a live migration with storage: copy needs the target's "
+                     "path for the disks (targets.%s.path)",
+                     t->name);
+}
+
 /* Fill defaults and check the references, disks and ports of VM I, and
  * the OpenStack rules. */
 static void
@@ -493,10 +538,13 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
   } else if (plan->defaults.flavor && ferry_ynode_get (m, "flavor") == NULL)
     vm->flavor = strdup (plan->defaults.flavor);
   fl = ferry_plan_flavor (plan, vm->flavor);
-  if (vm->vcpus == 0)
+  /* a domain's own CPU and memory count unless the plan says otherwise
+   * (discovery fills them in: modules/lvsource.c) */
+  if (vm->vcpus == 0 && (vm->domain == NULL || (fl && fl->vcpus)))
     vm->vcpus = fl && fl->vcpus ? fl->vcpus : 1;
-  if (vm->ram_mb == 0)
+  if (vm->ram_mb == 0 && (vm->domain == NULL || (fl && fl->ram_mb)))
     vm->ram_mb = fl && fl->ram_mb ? fl->ram_mb : 1024;
+  check_vm_libvirt (ctx, plan, vm, src, m, p);
 
   for (j = 0; disks && disks->kind == FERRY_YNODE_SEQ && j < vm->n_disks &&
               j < disks->n_items;

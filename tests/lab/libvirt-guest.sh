@@ -162,12 +162,14 @@ wait_count() {
   tail -n 1 <<<"$l"
 }
 
-# check-disk IMAGE BOOT MIN_N: each sector is a 511-character line + '\n', so the raw
+# check-disk IMAGE BOOT MIN_N (IMAGE: qcow2, or raw when named *.raw): each sector is a 511-character line + '\n', so the raw
 # image read as text has sector i on line i+1
 check_disk() {
   local img=$1 boot=$2 min=$3 raw n bad
   raw=$(mktemp "${TMPDIR:-/tmp}/lvguest-disk.XXXXXX")
-  qemu-img convert -U -f qcow2 -O raw "$img" "$raw" || { rm -f "$raw"; die "cannot read '$img'"; }
+  local fmt=qcow2
+  case $img in *.raw) fmt=raw;; esac
+  qemu-img convert -U -f $fmt -O raw "$img" "$raw" || { rm -f "$raw"; die "cannot read '$img'"; }
   n=$(head -c 512 "$raw" | awk '$1 == "COUNTER" {print $2; exit}')
   if [ -z "$n" ] || [ "$n" -lt "$min" ]; then
     rm -f "$raw"; die "disk '$img': latest counter '${n}' < $min"
