@@ -118,7 +118,8 @@ is "plan after: nothing to do → 0" "$rc" 0
 [ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /' >&2
 ok "plan after: c2's first step says the source is gone and the copy is on B" \
   grep -q "^= c2/shutdown: source domain gone" <<<"$out"
-ok "apply again" FA apply --yes "$TMP/plan.yaml"
+out=$(FA apply --yes "$TMP/plan.yaml" 2>&1)
+ok "apply again changes nothing" grep -q "^Apply: 0 applied, 6 unchanged, 0 failed, 0 skipped" <<<"$out"
 is "apply again did not rewrite c1's disk" "$(stat -c %Y "$LVLAB_B_IMAGES/ferry/c1-disk0.raw")" "$t1"
 is "exactly one c2, on B" "$( (V A list --all --name; V B list --all --name) | grep -cx c2)" 1
 

@@ -51,7 +51,7 @@ ok "plan: l1 to live-migrate, copying 1 disk" grep -q "^+ l1/migrate: live-migra
 ok "plan: no convert or define step for a live VM" test "$(grep -c 'l1/convert\|l1/define' <<<"$out")" = 0
 PRE=$(lines "$(ser A l1)" 0 | tail -n 1); OFF=$(size "$(ser B l1)")
 t=$(date +%s.%N)
-out=$(FA apply --yes -v "$TMP/copy.yaml" 2>&1); rc=$?
+out=$(FA -v apply --yes "$TMP/copy.yaml" 2>&1); rc=$?
 echo "# live copy-storage apply: $(el "$t") s"
 is "apply → 0" "$rc" 0
 [ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /' >&2
@@ -67,7 +67,8 @@ ok "B's disk log has no gap through the switch-over" "$GUEST" check-disk "$LVLAB
 out=$(FA plan --detailed-exitcode "$TMP/copy.yaml" 2>&1); rc=$?
 is "plan after → 0" "$rc" 0
 ok "plan after: l1 runs on B" grep -q "^= l1/migrate: runs on '$LVLAB_B_URI'" <<<"$out"
-ok "apply again is a no-op" FA apply --yes "$TMP/copy.yaml"
+out=$(FA apply --yes "$TMP/copy.yaml" 2>&1)
+ok "apply again is a no-op" grep -q "^Apply: 0 applied, 1 unchanged, 0 failed, 0 skipped" <<<"$out"
 is "still exactly one l1, on B" "$( (V A list --all --name; V B list --all --name) | grep -cx l1)" 1
 
 # 2. shared storage: an NBD disk served from A's namespace, reached by both
@@ -81,7 +82,7 @@ ok "s1 starts" V A start s1
 ok "s1 counts" wait_counter "$(ser A s1)" 0 3
 plan "$TMP/shared.yaml" "{name: s1, domain: s1, migrate: live, live: {storage: shared}}"
 PRE=$(lines "$(ser A s1)" 0 | tail -n 1); OFF=$(size "$(ser B s1)")
-out=$(FA apply --yes -v "$TMP/shared.yaml" 2>&1); rc=$?
+out=$(FA -v apply --yes "$TMP/shared.yaml" 2>&1); rc=$?
 is "shared: apply → 0" "$rc" 0
 [ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /' >&2
 grep "migrated in" <<<"$out" | sed 's/^/# shared: /'
@@ -99,7 +100,7 @@ ok "d1 counts" wait_counter "$(ser A d1)" 0 2
 plan "$TMP/dirty.yaml" "{name: d1, domain: d1, migrate: live, undefine_source: true, live: {bandwidth: 4, max_downtime: 50, max_downtime_limit: 100, escalate: [downtime, auto-converge, postcopy], stall: 4, deadline: 600}}"
 PRE=$(lines "$(ser A d1)" 0 | tail -n 1); OFF=$(size "$(ser B d1)")
 t=$(date +%s.%N)
-out=$(FA apply --yes -v "$TMP/dirty.yaml" 2>&1); rc=$?
+out=$(FA -v apply --yes "$TMP/dirty.yaml" 2>&1); rc=$?
 echo "# dirty guest with escalations: $(el "$t") s"
 is "escalating apply → 0" "$rc" 0
 grep -iE "downtime|throttle|auto-converge|post-copy|migrated in" <<<"$out" | sed 's/^/# /'
