@@ -139,6 +139,14 @@ migrate_check (struct ferry_ctx *ctx, const struct ferry_step *step,
       snprintf (ret->detail, sizeof ret->detail, "runs on '%s'%s", t->uri,
                 w.src.exists ? " (source definition kept, shut off)" : "");
     }
+  } else if (w.src.state == VIR_DOMAIN_RUNNING && w.dst.exists &&
+             strcmp (w.dst.uuid, w.src.uuid) != 0) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail,
+              "another domain '%s' (uuid %s, %s) is on '%s': not a "
+              "half-arrived copy of this one (uuid %s); left alone",
+              vm->domain, w.dst.uuid, ferry_libvirt_state_name (w.dst.state),
+              t->uri, w.src.uuid);
   } else if (w.src.state == VIR_DOMAIN_RUNNING) {
     ret->need = w.dst.exists ? FERRY_NEED_UPDATE : FERRY_NEED_CREATE;
     snprintf (ret->detail, sizeof ret->detail, "%s%s to '%s', %s; %s",
@@ -262,6 +270,7 @@ out:
 struct report {
   struct ferry_ctx *ctx;
   const struct ferry_step *step;
+  double next_log; /* next sample logged (-v), every 5 s */
 };
 
 /* Escalations and phase changes: logged. */
@@ -280,8 +289,11 @@ on_progress (void *opaque, const struct ferry_lvm_stats *s)
   struct report *r = opaque;
   char line[300];
 
-  ferry_lvm_stats_format (s, line, sizeof line);
-  ferry_debug ("%s: %s", r->step->id, line);
+  if (s->elapsed_s >= r->next_log) {
+    ferry_lvm_stats_format (s, line, sizeof line);
+    ferry_debug ("%s: %s", r->step->id, line);
+    r->next_log = s->elapsed_s + 5;
+  }
   if (r->ctx->progress)
     r->ctx->progress (r->ctx, r->step, s->mem_processed + s->disk_processed,
                       s->mem_total + s->disk_total, s->elapsed_s, false);
@@ -298,7 +310,7 @@ migrate_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
   struct ferry_lvm_params p = {0};
   struct ferry_lvm_result res = {0};
   struct ferry_lvm_where w;
-  struct report rep = {ctx, step};
+  struct report rep = {ctx, step, 0};
   CLEANUP_FREE char *xml = NULL;
   const char **devs = NULL;
   size_t n_devs = 0;
@@ -322,6 +334,11 @@ migrate_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
     return ferry_err_set (
         err, 0, "domain '%s' is %s on '%s': cannot live-migrate it", vm->domain,
         ferry_libvirt_state_name (w.src.state), f->uri);
+  if (!adopt && w.dst.exists && strcmp (w.dst.uuid, w.src.uuid) != 0)
+    return ferry_err_set (err, 0,
+                          "another domain '%s' (uuid %s) is on '%s': left "
+                          "alone",
+                          vm->domain, w.dst.uuid, t->uri);
   if (!adopt && w.dst.exists) {
     ferry_info ("%s: removing the half-arrived domain '%s' (%s) from '%s'",
                 step->id, vm->domain, ferry_libvirt_state_name (w.dst.state),
