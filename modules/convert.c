@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,6 +450,108 @@ convert_finish (struct ferry_ctx *ctx, const struct ferry_step *step,
   return ferry_ctx_record (ctx, step, FERRY_EVENT_CREATED, 0, id, err);
 }
 
+/* SHA-256 of the source disks this run converted with a checksum, by step
+ * id, for verify (the engine calls it right after apply). */
+struct sha_entry {
+  char *step;
+  uint8_t sha[32];
+  uint64_t size; /* the source's virtual size: bytes hashed */
+  struct sha_entry *next;
+};
+static struct sha_entry *shas;
+static pthread_mutex_t shas_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Remember SHA (of SIZE bytes) for STEP.  0 / -1 (out of memory). */
+static int
+remember_sha (const char *step, const uint8_t sha[32], uint64_t size,
+              struct ferry_err *err)
+{
+  struct sha_entry *e = calloc (1, sizeof *e);
+
+  if (e == NULL || (e->step = strdup (step)) == NULL) {
+    free (e);
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  }
+  memcpy (e->sha, sha, 32);
+  e->size = size;
+  pthread_mutex_lock (&shas_lock);
+  e->next = shas;
+  shas = e;
+  pthread_mutex_unlock (&shas_lock);
+  return 0;
+}
+
+/* When this run converted STEP with a checksum: the first SIZE bytes of
+ * FINAL must hash to the source's SHA-256 (the target holds this source's
+ * data, read back from the file).  Otherwise nothing to check.  0 / -1. */
+static int
+verify_sha (const struct ferry_step *step, const char *final,
+            struct ferry_err *err)
+{
+  struct sha_entry *e;
+  uint8_t want[32], have[32];
+  uint64_t size = 0, left;
+  CLEANUP_FREE char *buf = NULL;
+  EVP_MD_CTX *md;
+  unsigned int n = 0;
+  int fd, r = -1;
+  bool found = false;
+
+  struct sha_entry **pp;
+
+  /* taken out: one verify per conversion */
+  pthread_mutex_lock (&shas_lock);
+  for (pp = &shas; (e = *pp) != NULL; pp = &e->next)
+    if (strcmp (e->step, step->id) == 0) {
+      memcpy (want, e->sha, 32);
+      size = e->size;
+      found = true;
+      *pp = e->next;
+      free (e->step);
+      free (e);
+      break;
+    }
+  pthread_mutex_unlock (&shas_lock);
+  if (!found)
+    return 0;
+  buf = malloc (1 << 20);
+  md = EVP_MD_CTX_new ();
+  fd = open (final, O_RDONLY | O_CLOEXEC);
+  if (buf == NULL || md == NULL || fd < 0 ||
+      EVP_DigestInit_ex (md, EVP_sha256 (), NULL) != 1) {
+    ferry_err_set (err, fd < 0 ? errno : ENOMEM, "cannot read back '%s'",
+                   final);
+    goto out;
+  }
+  for (left = size; left > 0;) {
+    size_t want_n = left < (1 << 20) ? (size_t) left : 1 << 20;
+    ssize_t got = read (fd, buf, want_n);
+    if (got <= 0) {
+      ferry_err_set (err, got < 0 ? errno : EIO, "cannot read back '%s'",
+                     final);
+      goto out;
+    }
+    EVP_DigestUpdate (md, buf, (size_t) got);
+    left -= (uint64_t) got;
+  }
+  EVP_DigestFinal_ex (md, have, &n);
+  if (memcmp (have, want, 32) != 0) {
+    ferry_err_set (err, EIO,
+                   "'%s' does not hold the source's data (SHA-256 of its "
+                   "first %" PRIu64 " bytes differs from the source's)",
+                   final, size);
+    goto out;
+  }
+  ferry_info ("%s: read back: SHA-256 equals the source's (%" PRIu64 " bytes)",
+              step->id, size);
+  r = 0;
+out:
+  if (fd >= 0)
+    close (fd);
+  EVP_MD_CTX_free (md);
+  return r;
+}
+
 /* Convert with the target lock held: resume from a checkpoint only when
  * it provably belongs to this source and this .part, else start a new
  * .part (a new inode with a new token), then rename and record DONE with
@@ -463,6 +566,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
   char src_id[FERRY_IDENT_HEX], part_id[FERRY_IDENT_HEX], why[512];
   char done[400];
   struct ferry_convert_opts co = {0};
+  struct ferry_convert_stats stats;
   struct ferry_convert_cb cb = {ctx, step, src_id, part_id};
   struct ferry_disk *src = NULL;
   struct ferry_target *dst = NULL;
@@ -509,7 +613,13 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
     ferry_part_stamp (part);
   if (ferry_part_identity (part, part_id, sizeof part_id, err) < 0)
     goto out;
-  if (ferry_convert_disk (src, dst, &co, NULL, err) < 0)
+  /* a cold migration from a libvirt source proves the copy in verify:
+   * the SHA-256 of the source's virtual disk, taken while converting */
+  co.checksum = step->vm->found != NULL;
+  if (ferry_convert_disk (src, dst, &co, &stats, err) < 0)
+    goto out;
+  if (co.checksum &&
+      remember_sha (step->id, stats.sha256, src->virtual_size, err) < 0)
     goto out;
   if (ferry_target_close (dst, err) < 0) {
     dst = NULL;
@@ -573,7 +683,7 @@ convert_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
     return ferry_err_set (err, ENOMEM, "cannot allocate memory");
   if (stat (final, &st) < 0)
     return ferry_err_set (err, errno, "converted disk '%s' is missing", final);
-  return 0;
+  return verify_sha (step, final, err);
 }
 
 /* Per disk, after the disk's volume (OpenStack) and, from a libvirt

@@ -77,8 +77,10 @@ ok "plan: one convert step for c1 (the cdrom is not copied)" test "$(grep -c '^+
 ok "plan: c1 is to be defined on B" grep -q "^+ c1/define: " <<<"$out"
 
 t=$(date +%s.%N)
-out=$(FA apply --yes "$TMP/plan.yaml" 2>&1); rc=$?
+out=$(FA -v apply --yes "$TMP/plan.yaml" 2>&1); rc=$?
 echo "# first apply: $(el "$t") s"
+ok "verify read c1's disk back: its SHA-256 equals the source's" \
+  grep -q "c1/convert/disk0: read back: SHA-256 equals the source's ($((48 << 20)) bytes)" <<<"$out"
 is "apply: c2's shutdown times out → exit 1" "$rc" 1
 ok "the error says c2 was left running" grep -q "still running after 3 s of shutdown: it was left running" <<<"$out"
 is "c2 still runs on A (never forced off)" "$(V A domstate c2)" running
