@@ -607,17 +607,21 @@ run_migration (const struct ferry_lvm_params *p, virDomainPtr dom,
                struct mig_job *j, struct watch *w, struct ferry_lvm_result *ret,
                struct ferry_err *err)
 {
-  double t0 = now_s (), poll = p->poll_s > 0 ? p->poll_s : 0.5;
+  double t0 = now_s (), poll = p->poll_s > 0 ? p->poll_s : 0.5, next;
   pthread_t t;
 
   if (pthread_create (&t, NULL, mig_thread, j) != 0)
     return ferry_err_set (err, errno, "cannot start the migration of '%s'",
                           p->domain);
   event (p, "migrating '%s' to '%s'", p->domain, p->dst_uri);
+  /* sample every POLL seconds, but notice the end within 20 ms */
+  next = now_s () + poll;
   while (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST)) {
-    sleep_s (poll);
-    if (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST))
+    sleep_s (0.02);
+    if (!__atomic_load_n (&j->done, __ATOMIC_SEQ_CST) && now_s () >= next) {
       poll_once (p, dom, t0, w);
+      next = now_s () + poll;
+    }
   }
   pthread_join (t, NULL);
   ret->total_s = now_s () - t0;
