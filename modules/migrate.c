@@ -127,8 +127,20 @@ migrate_check (struct ferry_ctx *ctx, const struct ferry_step *step,
               "a job runs on the source domain (an earlier migration?): "
               "wait for it, then finish; %s",
               params);
+  } else if (w.dst.exists && w.src.exists &&
+             strcmp (w.dst.uuid, w.src.uuid) != 0 &&
+             w.src.state != VIR_DOMAIN_RUNNING) {
+    /* (a running source with another domain on the target: below) */
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail,
+              "another domain '%s' (uuid %s, %s) is on '%s', the source's "
+              "is %s (uuid %s): left alone",
+              vm->domain, w.dst.uuid, ferry_libvirt_state_name (w.dst.state),
+              t->uri, ferry_libvirt_state_name (w.src.state), w.src.uuid);
   } else if (w.dst.exists && w.dst.state == VIR_DOMAIN_RUNNING &&
              w.dst.persistent) {
+    /* the same UUID (a migration keeps it), or the source is gone and
+     * discovery found ferry's metadata on the target */
     if (vm->undefine_source && w.src.exists) {
       ret->need = FERRY_NEED_UPDATE;
       snprintf (ret->detail, sizeof ret->detail,
@@ -325,7 +337,8 @@ migrate_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
    * guest already on the target (a run killed at the very end): finish. */
   adopt =
       (w.src.exists && w.src.job) ||
-      (w.dst.exists && w.dst.state == VIR_DOMAIN_RUNNING && w.dst.persistent);
+      (w.dst.exists && w.dst.state == VIR_DOMAIN_RUNNING && w.dst.persistent &&
+       (!w.src.exists || strcmp (w.dst.uuid, w.src.uuid) == 0));
   if (adopt)
     ferry_info ("%s: %s: taking it over", step->id,
                 w.src.job ? "a migration job runs on the source"
