@@ -43,33 +43,6 @@ vm_uuid (const struct ferry_plan *plan, const struct ferry_vm *vm, char out[37])
             md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
 }
 
-/* Write S to F with XML escaping. */
-static void
-xml_text (FILE *f, const char *s)
-{
-  for (; *s; s++) {
-    switch (*s) {
-    case '<':
-      fputs ("&lt;", f);
-      break;
-    case '>':
-      fputs ("&gt;", f);
-      break;
-    case '&':
-      fputs ("&amp;", f);
-      break;
-    case '\'':
-      fputs ("&apos;", f);
-      break;
-    case '"':
-      fputs ("&quot;", f);
-      break;
-    default:
-      fputc (*s, f);
-    }
-  }
-}
-
 /* The guest device name of disk I, as the kernel names virtio disks:
  * vda..vdz, vdaa..vdzz, vdaaa... (bijective base 26). */
 void
@@ -106,18 +79,14 @@ source_domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step,
 {
   const struct ferry_vm *vm = step->vm;
   const struct ferry_lv_found *f = vm->found;
-  const struct ferry_plan_target *t = step->target;
   CLEANUP_FREE struct ferry_lvx_disk_rewrite *dr = NULL;
-  CLEANUP_FREE struct ferry_lvx_net_map *nets = NULL;
   CLEANUP_FREE char **paths = NULL;
-  struct ferry_lvx_rewrite rw = {0};
   char *xml = NULL;
   size_t i;
 
   dr = calloc (f->dom.n_disks + 1, sizeof *dr);
   paths = calloc (vm->n_disks + 1, sizeof *paths);
-  nets = calloc (t->n_networks + 1, sizeof *nets);
-  if (dr == NULL || paths == NULL || nets == NULL) {
+  if (dr == NULL || paths == NULL) {
     ferry_err_set (err, ENOMEM, "cannot allocate memory");
     return NULL;
   }
@@ -130,22 +99,10 @@ source_domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step,
     dr[f->disk_index[i]].file = paths[i];
     dr[f->disk_index[i]].format = "raw";
   }
-  for (i = 0; i < t->n_networks; i++) {
-    nets[i].from = t->networks[i].from;
-    nets[i].to = t->networks[i].to;
-  }
-  rw.disks = dr;
-  rw.n_disks = f->dom.n_disks;
-  rw.nets = nets;
-  rw.n_nets = t->n_networks;
-  rw.drop_uuid = vm->new_uuid;
-  rw.metadata = ferry_lvsource_metadata (ctx->plan, vm);
-  if (rw.metadata == NULL)
-    ferry_err_set (err, ENOMEM, "cannot allocate memory");
-  else
-    ferry_lvx_domain_rewrite (f->src.xml, strlen (f->src.xml), &rw, &xml, err);
+  if (ferry_lvsource_rewrite (ctx->plan, vm, step->target, dr, vm->new_uuid,
+                              &xml, err) < 0)
+    xml = NULL;
 out:
-  free ((char *) rw.metadata);
   for (i = 0; i < vm->n_disks; i++)
     free (paths[i]);
   return xml;
@@ -182,14 +139,14 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
     return NULL;
   fprintf (f, "<domain type='%s'>\n  <name>",
            uri && strncmp (uri, "test:", 5) == 0 ? "test" : "kvm");
-  xml_text (f, vm->name);
+  ferry_lvsource_xml_text (f, vm->name);
   fprintf (f,
            "</name>\n  <uuid>%s</uuid>\n"
            "  <metadata>\n"
            "    <ferry:migration xmlns:ferry='https://ferry.invalid/xmlns/1'"
            " plan='",
            uuid);
-  xml_text (f, ctx->plan->name ? ctx->plan->name : "");
+  ferry_lvsource_xml_text (f, ctx->plan->name ? ctx->plan->name : "");
   fprintf (f,
            "'/>\n  </metadata>\n"
            "  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n"
@@ -207,7 +164,7 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
     fprintf (f, "    <disk type='file' device='disk'>\n"
                 "      <driver name='qemu' type='raw' cache='none'/>\n"
                 "      <source file='");
-    xml_text (f, disk);
+    ferry_lvsource_xml_text (f, disk);
     ferry_libvirt_disk_name (i, dev, sizeof dev);
     fprintf (f,
              "'/>\n      <target dev='%s' bus='virtio'/>\n"
@@ -220,11 +177,11 @@ domain_xml (const struct ferry_ctx *ctx, const struct ferry_step *step)
     fprintf (f, "    <interface type='network'>\n");
     if (p->mac) {
       fprintf (f, "      <mac address='");
-      xml_text (f, p->mac);
+      ferry_lvsource_xml_text (f, p->mac);
       fprintf (f, "'/>\n");
     }
     fprintf (f, "      <source network='");
-    xml_text (f, p->network);
+    ferry_lvsource_xml_text (f, p->network);
     fprintf (f, "'/>\n      <model type='virtio'/>\n    </interface>\n");
   }
   fprintf (f, "    <console type='pty'/>\n  </devices>\n</domain>\n");

@@ -55,9 +55,9 @@ ferry_lvsource_net (const struct ferry_plan_target *t, const char *name)
   return name;
 }
 
-/* XML-escape S into F (attribute values in single quotes). */
-static void
-attr (FILE *f, const char *s)
+/* Write S to F escaped for XML text and attribute values. */
+void
+ferry_lvsource_xml_text (FILE *f, const char *s)
 {
   for (; s && *s; s++) {
     switch (*s) {
@@ -82,6 +82,42 @@ attr (FILE *f, const char *s)
   }
 }
 
+/* See the header. */
+int
+ferry_lvsource_rewrite (const struct ferry_plan *plan,
+                        const struct ferry_vm *vm,
+                        const struct ferry_plan_target *t,
+                        const struct ferry_lvx_disk_rewrite *dr, bool drop_uuid,
+                        char **ret_xml, struct ferry_err *err)
+{
+  const struct ferry_lv_found *f = vm->found;
+  struct ferry_lvx_net_map *nets = calloc (t->n_networks + 1, sizeof *nets);
+  struct ferry_lvx_rewrite rw = {0};
+  size_t i;
+  int r = -1;
+
+  if (nets == NULL)
+    return ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  for (i = 0; i < t->n_networks; i++) {
+    nets[i].from = t->networks[i].from;
+    nets[i].to = t->networks[i].to;
+  }
+  rw.disks = dr;
+  rw.n_disks = f->dom.n_disks;
+  rw.nets = nets;
+  rw.n_nets = t->n_networks;
+  rw.drop_uuid = drop_uuid;
+  rw.metadata = ferry_lvsource_metadata (plan, vm);
+  if (rw.metadata == NULL)
+    ferry_err_set (err, ENOMEM, "cannot allocate memory");
+  else
+    r = ferry_lvx_domain_rewrite (f->src.xml, strlen (f->src.xml), &rw, ret_xml,
+                                  err);
+  free ((char *) rw.metadata);
+  free (nets);
+  return r;
+}
+
 /* ferry's metadata element for VM (see the header). */
 char *
 ferry_lvsource_metadata (const struct ferry_plan *plan,
@@ -95,17 +131,17 @@ ferry_lvsource_metadata (const struct ferry_plan *plan,
   if (f == NULL)
     return NULL;
   fprintf (f, "<ferry:migration xmlns:ferry='%s' plan='", FERRY_LVX_NS);
-  attr (f, plan->name ? plan->name : "");
+  ferry_lvsource_xml_text (f, plan->name ? plan->name : "");
   fputs ("' vm='", f);
-  attr (f, vm->name);
+  ferry_lvsource_xml_text (f, vm->name);
   fputs ("' source-uri='", f);
-  attr (f, fd ? fd->uri : "");
+  ferry_lvsource_xml_text (f, fd ? fd->uri : "");
   fputs ("' source-uuid='", f);
-  attr (f, fd ? fd->src.uuid : "");
+  ferry_lvsource_xml_text (f, fd ? fd->src.uuid : "");
   fputc ('\'', f);
   for (i = 0; i < vm->n_disks; i++) {
     fprintf (f, " disk%zu='", i);
-    attr (f, vm->disks[i].path);
+    ferry_lvsource_xml_text (f, vm->disks[i].path);
     fputc ('\'', f);
   }
   fputs ("/>", f);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "clients/libvirt-xml.h"
 #include "clients/libvirt.h"
@@ -42,6 +43,19 @@ int ferry_lvsource_discover (struct ferry_plan *plan, struct ferry_err *err);
  * Caller frees. */
 char *ferry_lvsource_metadata (const struct ferry_plan *plan,
                                const struct ferry_vm *vm);
+
+/* VM's source domain XML for target T: disk I of the domain per DR[I]
+ * (dom.n_disks entries), T's network renames, DROP_UUID, ferry's metadata.
+ * *RET_XML: caller frees.  0 / -1. */
+int ferry_lvsource_rewrite (const struct ferry_plan *plan,
+                            const struct ferry_vm *vm,
+                            const struct ferry_plan_target *t,
+                            const struct ferry_lvx_disk_rewrite *dr,
+                            bool drop_uuid, char **ret_xml,
+                            struct ferry_err *err);
+
+/* Write S to F escaped for XML text and attribute values. */
+void ferry_lvsource_xml_text (FILE *f, const char *s);
 
 /* Is the domain XML (of a target) one ferry wrote for PLAN's VM? */
 bool ferry_lvsource_is_ours (const struct ferry_plan *plan,

@@ -204,12 +204,9 @@ dest_xml (struct ferry_ctx *ctx, const struct ferry_step *step, char **ret_xml,
 {
   const struct ferry_vm *vm = step->vm;
   const struct ferry_lv_found *f = vm->found;
-  const struct ferry_plan_target *t = step->target;
   const struct ferry_source *src = ferry_plan_source (ctx->plan, vm->source);
   bool copy = vm->live.storage == FERRY_LIVE_STORAGE_COPY;
   struct ferry_lvx_disk_rewrite *dr = NULL;
-  struct ferry_lvx_net_map *nets = NULL;
-  struct ferry_lvx_rewrite rw = {0};
   char **paths = NULL;
   const char **devs = NULL;
   size_t i, n = 0;
@@ -218,8 +215,7 @@ dest_xml (struct ferry_ctx *ctx, const struct ferry_step *step, char **ret_xml,
   dr = calloc (f->dom.n_disks + 1, sizeof *dr);
   paths = calloc (f->dom.n_disks + 1, sizeof *paths);
   devs = calloc (f->dom.n_disks + 1, sizeof *devs);
-  nets = calloc (t->n_networks + 1, sizeof *nets);
-  if (dr == NULL || paths == NULL || devs == NULL || nets == NULL) {
+  if (dr == NULL || paths == NULL || devs == NULL) {
     ferry_err_set (err, ENOMEM, "cannot allocate memory");
     goto out;
   }
@@ -248,33 +244,18 @@ dest_xml (struct ferry_ctx *ctx, const struct ferry_step *step, char **ret_xml,
     dr[i].format = "raw";
     devs[n++] = d->target;
   }
-  for (i = 0; i < t->n_networks; i++) {
-    nets[i].from = t->networks[i].from;
-    nets[i].to = t->networks[i].to;
-  }
-  rw.disks = dr;
-  rw.n_disks = f->dom.n_disks;
-  rw.nets = nets;
-  rw.n_nets = t->n_networks;
-  rw.metadata = ferry_lvsource_metadata (ctx->plan, vm);
-  if (rw.metadata == NULL) {
-    ferry_err_set (err, ENOMEM, "cannot allocate memory");
-    goto out;
-  }
-  if (ferry_lvx_domain_rewrite (f->src.xml, strlen (f->src.xml), &rw, ret_xml,
-                                err) < 0)
+  if (ferry_lvsource_rewrite (ctx->plan, vm, step->target, dr, false, ret_xml,
+                              err) < 0)
     goto out;
   *ret_devs = devs;
   *ret_n = n;
   devs = NULL;
   r = 0;
 out:
-  free ((char *) rw.metadata);
   for (i = 0; paths && i < f->dom.n_disks; i++)
     free (paths[i]);
   free (paths);
   free (dr);
-  free (nets);
   free (devs);
   return r;
 }
