@@ -28,10 +28,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     /* Walk what the engine would walk. */
     for (i = 0; i < plan->n_vms; i++) {
       const struct ferry_vm *vm = &plan->vms[i];
-      if (vm->name == NULL || vm->n_disks == 0 || vm->target == NULL ||
-          ferry_plan_vm (plan, vm->name) == NULL ||
+      /* a VM lists disks, or names a domain whose disks discovery
+       * finds later (modules/lvsource.c), never both */
+      if (vm->name == NULL || (vm->n_disks == 0) == (vm->domain == NULL) ||
+          vm->target == NULL || ferry_plan_vm (plan, vm->name) == NULL ||
           ferry_plan_target (plan, vm->target) == NULL ||
-          vm->disks[0].path == NULL)
+          (vm->n_disks && vm->disks[0].path == NULL))
         __builtin_trap ();
     }
     ferry_plan_free (plan);
