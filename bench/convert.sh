@@ -10,7 +10,9 @@
 #
 #   table 1: output on tmpfs (/dev/shm): the converter's own speed
 #   table 2: output on disk, every tool timed until `sync -f OUT` returns,
-#            against `dd conv=fsync` of the allocated bytes (the disk's floor)
+#            against `dd conv=fsync` of the allocated bytes (the disk's write
+#            floor) and that dd while `cat` reads the source file (rd+dd:
+#            the floor of a converter, which reads and writes the same disk)
 #   table 3: into RBD on a throwaway single-node Ceph (tests/lab/ceph-start.sh:
 #            one memstore OSD, data in RAM, pool size 1); the target image is
 #            removed before every run, so each tool writes a new image
@@ -19,8 +21,9 @@
 #
 # A tool that fails shows as "error" (first line of its stderr below the
 # table), the bench goes on.  Env:
-#   BENCH_SIZE=8G  BENCH_RUNS=3  FERRY_BENCH_DIR=/var/tmp/ferry-bench
-#   BENCH_TABLES="tmpfs disk rbd big" (the tables to run)
+#   BENCH_SIZE=4G  BENCH_RUNS=3  FERRY_BENCH_DIR=/var/tmp/ferry-bench
+#   BENCH_TABLES="disk rbd big" (the tables to run; add tmpfs for table 1,
+#   which bench/convert-matrix.sh covers at every size)
 #   BENCH_FORMATS="raw vmdk-sparse vmdk-stream vhdx qcow2"
 #   BENCH_DISK_FORMATS (default: BENCH_FORMATS; "" skips table 2)
 #   BENCH_RBD_FORMATS (default: BENCH_FORMATS; BENCH_RBD=0 skips table 3)
@@ -31,14 +34,14 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 FERRY=${FERRY:-$TOP/ferry}
-SIZE=${BENCH_SIZE:-8G}
+SIZE=${BENCH_SIZE:-4G}
 RUNS=${BENCH_RUNS:-3}
 DIR=${FERRY_BENCH_DIR:-/var/tmp/ferry-bench}
 SHM=${BENCH_SHM:-/dev/shm}
 FORMATS=${BENCH_FORMATS:-raw vmdk-sparse vmdk-stream vhdx qcow2}
 DISK_FORMATS=${BENCH_DISK_FORMATS-$FORMATS}
 RBD_FORMATS=${BENCH_RBD_FORMATS-$FORMATS}
-TABLES=${BENCH_TABLES:-tmpfs disk rbd big}
+TABLES=${BENCH_TABLES:-disk rbd big}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 RBD_TIMEOUT=${BENCH_RBD_TIMEOUT:-300}
 SEED=20261123
@@ -94,45 +97,11 @@ echo "ferry $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?'),"
 
 # --- the source disk --------------------------------------------------------
 
-# gen_raw PATH BYTES: the synthetic disk.  Extents of 64 KiB..16 MiB; 60% of
-# them holes, the rest random (incompressible), text-like (compresses ~4x)
-# or allocated zeroes.
+# gen_raw PATH BYTES: the synthetic disk (bench/gen-disk.py): extents of
+# 64 KiB..16 MiB; 60% of them holes, the rest random (incompressible),
+# text-like (compresses ~4x) or allocated zeroes.  Prints the bytes allocated.
 gen_raw() {
-  "$PY" - "$1" "$2" "$SEED" <<'EOF'
-import os, random, sys
-path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(seed)
-pool = rng.randbytes(64 << 20)
-words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz")
-               for _ in range(rng.randint(2, 10))) for _ in range(2000)]
-text = bytearray()
-while len(text) < (8 << 20):
-    line = b" ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
-    text += b"%08d " % len(text) + line + b"\n"
-text = bytes(text)
-zero = bytes(4 << 20)
-fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-os.ftruncate(fd, size)
-off = 0
-alloc = 0
-while off < size:
-    n = min(size - off, (64 << 10) * rng.randint(1, 256))
-    r = rng.random()
-    if r >= 0.6:
-        src = pool if r < 0.76 else text if r < 0.92 else zero
-        done = 0
-        while done < n:
-            k = min(n - done, 4 << 20)
-            start = rng.randrange(0, len(src) - k + 1) & ~4095
-            os.pwrite(fd, src[start:start + k], off + done)
-            done += k
-        alloc += n
-    off += n
-os.fsync(fd)
-os.close(fd)
-os.rename(path + ".tmp", path)
-print("%d" % alloc)
-EOF
+  "$PY" "$TOP/bench/gen-disk.py" "$1" "$2" "$SEED" hole:0.6,random:0.16,text:0.16,zero:0.08
 }
 
 # ext FORMAT -> file name suffix; qfmt FORMAT -> qemu driver name
@@ -214,6 +183,11 @@ run_tool() {
     nbdcopy) nbdcopy -- [ qemu-nbd -r -f "$fmt" "$src" ] "$out" ;;
     dd) dd if=/dev/zero of="$out" bs=4M count=$(((ALLOC + (4 << 20) - 1) >> 22)) \
           conv=fsync status=none ;;
+    rd+dd) # no conversion: read SRC (cold) while dd writes, both must end
+      cat "$src" >/dev/null &
+      dd if=/dev/zero of="$out" bs=4M count=$(((ALLOC + (4 << 20) - 1) >> 22)) \
+        conv=fsync status=none
+      wait $! ;;
   esac
 }
 
@@ -274,7 +248,7 @@ timed() {
     return 0
   fi
   # the first run of each tool is checked: a fast wrong answer is no answer
-  if [ ! -f "$WORK/$key.times" ] && [ "$tool" != dd ] &&
+  if [ ! -f "$WORK/$key.times" ] && [ "$tool" != dd ] && [ "$tool" != rd+dd ] &&
     ! qemu-img compare -q -f raw -F raw "$REF" "$out" 2>/dev/null; then
     echo "output differs from the source" >"$WORK/$key.err"
     return 0
@@ -366,16 +340,19 @@ if [ -n "$DISK_FORMATS" ]; then
         timed "disk.$f.$t" "$t" "$(qfmt "$f")" "$(src_of "$f")" "$OUT_DISK" 1
       done
       timed "disk.$f.dd" dd raw /dev/zero "$OUT_DISK" 1
+      timed "disk.$f.rd+dd" rd+dd raw "$(src_of "$f")" "$OUT_DISK" 1
     done
     rm -f "$OUT_DISK"
   done
-  table "== into a file on disk ($DIR), each time includes sync -f OUT; dd = dd conv=fsync of $ALLOC_MIB MiB" \
-    disk "$DISK_FORMATS" "$TOOLS dd"
+  table "== into a file on disk ($DIR), each time includes sync -f OUT; dd = dd conv=fsync of $ALLOC_MIB MiB; rd+dd = the same dd while cat reads the source file (the device's floor for a converter)" \
+    disk "$DISK_FORMATS" "$TOOLS dd rd+dd"
   for f in $DISK_FORMATS; do
     a=$(stat_of "disk.$f.ferry" | cut -d' ' -f1)
     b=$(stat_of "disk.$f.dd" | cut -d' ' -f1)
-    [ -n "$a" ] && [ -n "$b" ] &&
-      echo "  $f: ferry / dd floor = $(awk "BEGIN{printf \"%.2f\", $a / $b}")"
+    c=$(stat_of "disk.$f.rd+dd" | cut -d' ' -f1)
+    [ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] &&
+      echo "  $f: ferry / dd = $(awk "BEGIN{printf \"%.2f\", $a / $b}")," \
+        "ferry / rd+dd = $(awk "BEGIN{printf \"%.2f\", $a / $c}")"
   done
 fi
 

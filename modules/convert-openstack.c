@@ -138,6 +138,56 @@ attached (const struct os_dst *d)
          strcasecmp (d->vol_status, "reserved") == 0;
 }
 
+/* A warm disk's cutover onto the image of D (not converted yet, not
+ * attached): 1 with RET filled when the pre-copy's record is about this
+ * image, 0 when nothing is recorded about it, -1 on error. */
+static int
+warm_judge (struct ferry_ctx *ctx, const struct ferry_step *step,
+            struct ferry_disk *src, const struct os_dst *d,
+            struct ferry_observation *ret, struct ferry_err *err)
+{
+  return ferry_warm_cutover_judge (ctx, step, src, d->part_id, d->name, ret,
+                                   err);
+}
+
+/* The cutover of a warm disk into D's image: the layers of SRC above the
+ * one the image holds.  1 copied, 0 nothing recorded about this image
+ * (convert in full), -1 error (a pre-copied layer not in SRC's chain is
+ * one: the image is not touched). */
+static int
+warm_cutover (struct ferry_ctx *ctx, const struct ferry_step *step,
+              struct ferry_disk *src, const struct os_dst *d,
+              struct ferry_err *err)
+{
+  struct ferry_convert_stats stats = {0};
+  struct ferry_target *dst = NULL;
+  struct ferry_disk *base = NULL;
+  struct ferry_warm_rec wr;
+  char why[600];
+  int r;
+
+  r = ferry_warm_cutover_base (ctx, step, src, d->part_id, &base, &wr, why,
+                               sizeof why, err);
+  if (r <= 0)
+    return r;
+  if (base == NULL)
+    return ferry_err_set (err, 0, FERRY_WARM_REFUSED, why, d->name);
+  if (ferry_target_open_location (&d->loc, src->virtual_size,
+                                  FERRY_TARGET_RESUME, &dst, err) < 0)
+    return -1;
+  if (ferry_warm_copy (ctx, step, src, base, d->part_id, dst, &stats, err) <
+      0) {
+    ferry_target_close (dst, NULL);
+    return -1;
+  }
+  if (ferry_target_close (dst, err) < 0)
+    return -1;
+  ferry_info ("%s: cutover onto '%s': %" PRIu64 " bytes written, %" PRIu64
+              " bytes zeroed in %.2fs",
+              step->id, base->path, stats.written, stats.zeroed, stats.seconds);
+  return 1;
+}
+
 int
 ferry_convert_os_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                         struct ferry_observation *ret, struct ferry_err *err)
@@ -150,7 +200,7 @@ ferry_convert_os_check (struct ferry_ctx *ctx, const struct ferry_step *step,
   struct ferry_disk *src = NULL;
   struct os_dst d;
   uint64_t resume = 0;
-  int r = -1, m;
+  int r = -1, m, w;
 
   if (source_get (ctx, step, &src, src_id, err) < 0)
     return -1;
@@ -189,6 +239,10 @@ ferry_convert_os_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     ret->need = FERRY_NEED_UPDATE;
     snprintf (ret->detail, sizeof ret->detail,
               "%s: convert again (the source changed since)", d.name);
+  } else if (step->vm->warm &&
+             (w = warm_judge (ctx, step, src, &d, ret, err)) != 0) {
+    if (w < 0)
+      goto out;
   } else if (ferry_convert_ckpt_match (rec, src_id, d.part_id, d.name,
                                        src->virtual_size, &resume, why,
                                        sizeof why)) {
@@ -211,45 +265,87 @@ out:
   return r;
 }
 
+/* Find the disk's RBD image into *D and create it when ferry names it
+ * (manage mode); its volume must exist.  0 or -1. */
+static int
+locate_image (struct ferry_ctx *ctx, const struct ferry_step *step,
+              struct ferry_disk *src, struct os_dst *d, struct ferry_err *err)
+{
+  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
+
+  if (locate (ctx, step, d, err) < 0)
+    return -1;
+  if (!d->has_loc)
+    return ferry_err_set (err, ENOENT,
+                          "%s: the Cinder volume of disk %zu does not exist "
+                          "(its volume step did not run)",
+                          step->id, step->index);
+  if (d->info.exists)
+    return 0;
+  if (d->mode != FERRY_VOLUME_MODE_MANAGE || d->vol_id[0])
+    return ferry_err_set (err, ENOENT, "rbd image %s of volume %s not found",
+                          d->name, d->vol_id);
+  if (ferry_rbd_create (&d->loc.rbd,
+                        ferry_osm_volume_gib (spec, src->virtual_size) << 30,
+                        err) < 0 ||
+      ferry_rbd_stat (&d->loc.rbd, &d->info, err) < 0)
+    return -1;
+  image_identity (d, d->part_id);
+  return 0;
+}
+
+/* Convert SRC (identity SRC_ID) into D's image in full, resuming from a
+ * checkpoint of this source and image (none when M says the image holds
+ * another conversion).  0 or -1. */
+static int
+full_copy (struct ferry_ctx *ctx, const struct ferry_step *step,
+           struct ferry_disk *src, const char *src_id, struct os_dst *d, int m,
+           struct ferry_err *err)
+{
+  const struct ferry_step_record *rec;
+  struct ferry_convert_opts co = {0};
+  struct ferry_convert_cb cb = {ctx, step, src_id, d->part_id};
+  struct ferry_target *dst = NULL;
+  char why[512] = "";
+
+  rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
+  if (m == 0 && ferry_convert_ckpt_match (rec, src_id, d->part_id, d->name,
+                                          src->virtual_size, &co.resume_from,
+                                          why, sizeof why))
+    ferry_info ("%s: resuming from %" PRIu64 " MiB (checkpoint in the "
+                "journal)",
+                step->id, co.resume_from >> 20);
+  else {
+    if (why[0])
+      ferry_info ("%s: %s, restarting from 0", step->id, why);
+    co.resume_from = 0;
+  }
+  ferry_convert_opts_journal (&co, &cb);
+  if (ferry_target_open_location (&d->loc, src->virtual_size,
+                                  co.resume_from ? FERRY_TARGET_RESUME : 0,
+                                  &dst, err) < 0)
+    return -1;
+  if (ferry_convert_disk (src, dst, &co, NULL, err) < 0) {
+    ferry_target_close (dst, NULL);
+    return -1;
+  }
+  return ferry_target_close (dst, err);
+}
+
 int
 ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                         struct ferry_err *err)
 {
-  const struct ferry_disk_spec *spec = &step->vm->disks[step->index];
-  char src_id[FERRY_IDENT_HEX], why[512] = "", done[300];
+  char src_id[FERRY_IDENT_HEX], done[300];
   CLEANUP_FREE char *conv = NULL;
-  const struct ferry_step_record *rec;
-  struct ferry_convert_opts co = {0};
-  struct ferry_convert_cb cb = {ctx, step, src_id, NULL};
-  struct ferry_target *dst = NULL;
   struct ferry_disk *src = NULL;
   struct os_dst d;
-  int r = -1, m;
+  int r = -1, m, w;
 
   if (source_get (ctx, step, &src, src_id, err) < 0)
     return -1;
-  if (locate (ctx, step, &d, err) < 0)
+  if (locate_image (ctx, step, src, &d, err) < 0)
     goto out;
-  if (!d.has_loc) {
-    ferry_err_set (err, ENOENT,
-                   "%s: the Cinder volume of disk %zu does not exist (its "
-                   "volume step did not run)",
-                   step->id, step->index);
-    goto out;
-  }
-  if (!d.info.exists) {
-    if (d.mode != FERRY_VOLUME_MODE_MANAGE || d.vol_id[0]) {
-      ferry_err_set (err, ENOENT, "rbd image %s of volume %s not found", d.name,
-                     d.vol_id);
-      goto out;
-    }
-    if (ferry_rbd_create (&d.loc.rbd,
-                          ferry_osm_volume_gib (spec, src->virtual_size) << 30,
-                          err) < 0 ||
-        ferry_rbd_stat (&d.loc.rbd, &d.info, err) < 0)
-      goto out;
-    image_identity (&d, d.part_id);
-  }
   m = ferry_rbd_meta_get (&d.loc.rbd, FERRY_OSM_CONVERTED_KEY, &conv, err);
   if (m < 0)
     goto out;
@@ -263,36 +359,9 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
                      d.name, d.vol_id, d.vol_status);
       goto out;
     }
-    rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
-    if (m == 0 && ferry_convert_ckpt_match (rec, src_id, d.part_id, d.name,
-                                            src->virtual_size, &co.resume_from,
-                                            why, sizeof why))
-      ferry_info ("%s: resuming from %" PRIu64 " MiB (checkpoint in the "
-                  "journal)",
-                  step->id, co.resume_from >> 20);
-    else {
-      if (why[0])
-        ferry_info ("%s: %s, restarting from 0", step->id, why);
-      co.resume_from = 0;
-    }
-    cb.part_id = d.part_id;
-    co.threads = ctx->io_threads;
-    co.checkpoint_interval = ctx->checkpoint_interval;
-    co.checkpoint = ferry_convert_on_checkpoint;
-    co.progress = ferry_convert_on_progress;
-    co.opaque = &cb;
-    co.stop = ctx->stop;
-    if (ferry_target_open_location (&d.loc, src->virtual_size,
-                                    co.resume_from ? FERRY_TARGET_RESUME : 0,
-                                    &dst, err) < 0)
+    w = m == 0 && step->vm->warm ? warm_cutover (ctx, step, src, &d, err) : 0;
+    if (w < 0 || (w == 0 && full_copy (ctx, step, src, src_id, &d, m, err) < 0))
       goto out;
-    if (ferry_convert_disk (src, dst, &co, NULL, err) < 0)
-      goto out;
-    r = ferry_target_close (dst, err);
-    dst = NULL;
-    if (r < 0)
-      goto out;
-    r = -1;
     /* the world's proof, after the data is durable */
     if (ferry_rbd_meta_set (&d.loc.rbd, FERRY_OSM_CONVERTED_KEY, src_id, err) <
         0)
@@ -302,8 +371,6 @@ ferry_convert_os_apply (struct ferry_ctx *ctx, const struct ferry_step *step,
             d.vol_id[0] ? d.vol_id : "-");
   r = ferry_convert_record (ctx, step, FERRY_EVENT_DONE, 0, done, err);
 out:
-  if (dst)
-    ferry_target_close (dst, NULL);
   dst_clear (&d);
   ferry_plan_disk_put (ctx->plan, src, true);
   return r;
@@ -350,4 +417,186 @@ ferry_convert_os_target (struct ferry_ctx *ctx, const struct ferry_vm *vm,
   d.has_loc = false;
   dst_clear (&d);
   return 1;
+}
+
+/* What the pre-copy of STEP finds in the image D: 1 decided (RET filled:
+ * done, cut over, blocked), 0 go on to the layers; -1 error.  *M says
+ * whether the image carries ferry.converted (then 1 always). */
+static int
+precopy_state (const struct ferry_step *step, const char *top_id,
+               struct os_dst *d, struct ferry_observation *ret,
+               struct ferry_err *err)
+{
+  CLEANUP_FREE char *conv = NULL;
+  int m = ferry_rbd_meta_get (&d->loc.rbd, FERRY_OSM_CONVERTED_KEY, &conv, err);
+
+  if (m < 0)
+    return -1;
+  if (m == 1 && strcmp (conv, top_id) == 0) {
+    ret->need = FERRY_NEED_DONE;
+    snprintf (ret->detail, sizeof ret->detail, "%s: cut over", d->name);
+    return 1;
+  }
+  if (m == 1 || attached (d)) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail,
+              "%s: %s; not pre-copying into it (ferry destroy --vm %s, then "
+              "apply)",
+              d->name,
+              m == 1 ? "holds a finished conversion of another source"
+                     : "its volume is attached",
+              step->vm->name);
+    return 1;
+  }
+  return 0;
+}
+
+/* The pre-copy's top (*TOP, with identity TOP_ID; put back by the caller)
+ * and the chain it copies, *UPTO (NULL with WHY: no snapshot yet). */
+static int
+precopy_chain (struct ferry_ctx *ctx, const struct ferry_step *step,
+               struct ferry_disk **top, char *top_id, struct ferry_disk **upto,
+               char *why, size_t len, struct ferry_err *err)
+{
+  if (source_get (ctx, step, top, top_id, err) < 0)
+    return -1;
+  *upto = (*top)->parent;
+  if (*upto == NULL)
+    snprintf (why, len,
+              "'%s' has no parent: a warm VM's disk is the snapshot delta it "
+              "writes now; take a snapshot first (docs/warm.md)",
+              (*top)->path);
+  return 0;
+}
+
+int
+ferry_convert_os_precopy_check (struct ferry_ctx *ctx,
+                                const struct ferry_step *step,
+                                struct ferry_observation *ret,
+                                struct ferry_err *err)
+{
+  char top_id[FERRY_IDENT_HEX], why[600] = "";
+  struct ferry_disk *top = NULL, *upto = NULL;
+  struct ferry_warm_next n;
+  struct os_dst d = {0};
+  int r = -1, s;
+
+  if (precopy_chain (ctx, step, &top, top_id, &upto, why, sizeof why, err) < 0)
+    return -1;
+  if (upto == NULL) {
+    ret->need = FERRY_NEED_BLOCKED;
+    snprintf (ret->detail, sizeof ret->detail, "%s", why);
+    r = 0;
+    goto out;
+  }
+  ret->work_bytes = upto->virtual_size;
+  if (locate (ctx, step, &d, err) < 0)
+    goto out;
+  if (!d.has_loc || !d.info.exists) {
+    ret->need = FERRY_NEED_CREATE;
+    snprintf (ret->detail, sizeof ret->detail,
+              "the volume of disk %zu from %s (%s %s, %" PRIu64
+              " MiB, below the live %s)",
+              step->index, upto->path, upto->format->name, upto->subformat,
+              upto->virtual_size >> 20, top->path);
+    r = 0;
+    goto out;
+  }
+  s = precopy_state (step, top_id, &d, ret, err);
+  if (s != 0) {
+    r = s < 0 ? -1 : 0;
+    goto out;
+  }
+  if (ferry_warm_next (ctx, step, top, upto, d.part_id, &n, err) < 0 ||
+      ferry_warm_observe (&n, top, upto, d.name, true, ret, err) < 0)
+    goto out;
+  r = 0;
+out:
+  dst_clear (&d);
+  ferry_plan_disk_put (ctx->plan, top, false);
+  return r;
+}
+
+int
+ferry_convert_os_precopy_apply (struct ferry_ctx *ctx,
+                                const struct ferry_step *step,
+                                struct ferry_err *err)
+{
+  char top_id[FERRY_IDENT_HEX], upto_id[FERRY_IDENT_HEX], why[600] = "";
+  struct ferry_disk *top = NULL, *upto = NULL;
+  struct ferry_convert_stats stats = {0};
+  struct ferry_observation obs = {0};
+  struct ferry_convert_opts co = {0};
+  struct ferry_convert_cb cb = {ctx, step, upto_id, NULL};
+  struct ferry_target *dst = NULL;
+  const struct ferry_step_record *rec;
+  struct ferry_warm_next n;
+  struct os_dst d = {0};
+  int r = -1, s;
+
+  if (precopy_chain (ctx, step, &top, top_id, &upto, why, sizeof why, err) < 0)
+    return -1;
+  if (upto == NULL) {
+    ferry_err_set (err, 0, "%s", why);
+    goto out;
+  }
+  if (locate_image (ctx, step, upto, &d, err) < 0)
+    goto out;
+  s = precopy_state (step, top_id, &d, &obs, err);
+  if (s != 0) {
+    if (s > 0 && obs.need == FERRY_NEED_DONE)
+      r = 0;
+    else if (s > 0)
+      ferry_err_set (err, EBUSY, "%s", obs.detail);
+    goto out;
+  }
+  if (ferry_warm_next (ctx, step, top, upto, d.part_id, &n, err) < 0)
+    goto out;
+  if (n.what == FERRY_WARM_HOLDS || n.what == FERRY_WARM_CUTTING) {
+    r = 0;
+    goto out;
+  }
+  if (n.what == FERRY_WARM_REFUSE) {
+    ferry_err_set (err, 0, FERRY_WARM_REFUSED, n.why, d.name);
+    goto out;
+  }
+  if (n.what == FERRY_WARM_DELTA) {
+    ferry_info ("%s: copying the layers above '%s' up to '%s'", step->id,
+                n.base->path, upto->path);
+    if (ferry_target_open_location (&d.loc, upto->virtual_size,
+                                    FERRY_TARGET_RESUME, &dst, err) < 0 ||
+        ferry_warm_copy (ctx, step, upto, n.base, d.part_id, dst, &stats, err) <
+            0)
+      goto out;
+  } else {
+    /* a full copy: the image keeps its identity, so what was recorded
+     * about it goes first */
+    if (n.why[0])
+      ferry_info ("%s: %s; copying '%s' in full", step->id, n.why, upto->path);
+    if (ferry_disk_identity (upto, upto_id, sizeof upto_id, err) < 0 ||
+        ferry_warm_void (ctx, step, upto_id, d.part_id, err) < 0)
+      goto out;
+    rec = ctx->state ? ferry_state_step (ctx->state, step->id) : NULL;
+    if (!ferry_convert_ckpt_match (rec, upto_id, d.part_id, d.name,
+                                   upto->virtual_size, &co.resume_from, why,
+                                   sizeof why))
+      co.resume_from = 0;
+    cb.part_id = d.part_id;
+    ferry_convert_opts_journal (&co, &cb);
+    if (ferry_target_open_location (&d.loc, upto->virtual_size,
+                                    co.resume_from ? FERRY_TARGET_RESUME : 0,
+                                    &dst, err) < 0 ||
+        ferry_convert_disk (upto, dst, &co, &stats, err) < 0)
+      goto out;
+  }
+  r = ferry_target_close (dst, err);
+  dst = NULL;
+  if (r == 0)
+    r = ferry_warm_held (ctx, step, upto, d.part_id, &stats, err);
+out:
+  if (dst)
+    ferry_target_close (dst, NULL);
+  dst_clear (&d);
+  ferry_plan_disk_put (ctx->plan, top, true);
+  return r;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -275,6 +276,23 @@ judge_final (const struct ferry_step_record *rec, const char *src_id,
   return 1;
 }
 
+/* A warm disk's cutover onto its pre-copied PART: 1 with RET filled when
+ * the pre-copy's record is about PART (a copy onto its layer, or blocked
+ * when that layer is not in SRC's chain now), 0 when nothing is recorded
+ * about it (convert as usual), -1 on error. */
+static int
+warm_judge (struct ferry_ctx *ctx, const struct ferry_step *step,
+            struct ferry_disk *src, const char *part,
+            struct ferry_observation *ret, struct ferry_err *err)
+{
+  char part_id[FERRY_IDENT_HEX];
+  struct ferry_err e2 = {0};
+
+  if (ferry_part_identity (part, part_id, sizeof part_id, &e2) < 0)
+    return 0;
+  return ferry_warm_cutover_judge (ctx, step, src, part_id, part, ret, err);
+}
+
 static int
 convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
                struct ferry_observation *ret, struct ferry_err *err)
@@ -328,6 +346,9 @@ convert_check (struct ferry_ctx *ctx, const struct ferry_step *step,
     ret->need = FERRY_NEED_UPDATE;
     snprintf (ret->detail, sizeof ret->detail,
               "%s: complete in '%s', rename it", final, part);
+  } else if (stat (part, &st) == 0 && step->vm->warm &&
+             warm_judge (ctx, step, src, part, ret, err) != 0) {
+    /* the cutover of a pre-copied disk: judged there */
   } else if (stat (part, &st) == 0) {
     ret->need = FERRY_NEED_UPDATE;
     if (checkpoint_usable (rec, src_id, part, src->virtual_size, &resume, why,
@@ -431,6 +452,19 @@ ferry_convert_on_progress (void *opaque, const struct ferry_convert_progress *p)
   if (cb->ctx->progress)
     cb->ctx->progress (cb->ctx, cb->step, p->done, p->total, p->elapsed,
                        p->final);
+}
+
+/* See convert.h. */
+void
+ferry_convert_opts_journal (struct ferry_convert_opts *co,
+                            struct ferry_convert_cb *cb)
+{
+  co->threads = cb->ctx->io_threads;
+  co->checkpoint_interval = cb->ctx->checkpoint_interval;
+  co->checkpoint = ferry_convert_on_checkpoint;
+  co->progress = ferry_convert_on_progress;
+  co->opaque = cb;
+  co->stop = cb->ctx->stop;
 }
 
 /* The last move: the complete .part becomes the final name. */
@@ -552,6 +586,54 @@ out:
   return r;
 }
 
+/* The cutover of a warm disk: copy the layers of SRC above the one the
+ * pre-copied PART holds, record DONE and rename.  1 done, 0 nothing
+ * recorded about PART (convert in full), -1 error (a pre-copied layer
+ * not in SRC's chain is one: PART is not touched). */
+static int
+warm_cutover (struct ferry_ctx *ctx, const struct ferry_step *step,
+              struct ferry_disk *src, const char *src_id, const char *final,
+              const char *part, struct ferry_err *err)
+{
+  char part_id[FERRY_IDENT_HEX], why[600], done[400];
+  struct ferry_convert_stats stats = {0};
+  struct ferry_disk *base = NULL;
+  struct ferry_warm_rec wr;
+  struct ferry_file_ident fi;
+  struct ferry_err e2 = {0};
+  CLEANUP_FREE char *name = NULL;
+  int r;
+
+  if (access (part, F_OK) < 0 ||
+      ferry_part_identity (part, part_id, sizeof part_id, &e2) < 0)
+    return 0;
+  r = ferry_warm_cutover_base (ctx, step, src, part_id, &base, &wr, why,
+                               sizeof why, err);
+  if (r <= 0)
+    return r;
+  if (base == NULL)
+    return ferry_err_set (err, 0, FERRY_WARM_REFUSED, why, part);
+  if (ferry_warm_copy_file (ctx, step, src, base, part, part_id, &stats, err) <
+      0)
+    return -1;
+  name = strdup (base->path);
+  ferry_info ("%s: cutover onto '%s': %" PRIu64 " bytes written, %" PRIu64
+              " bytes zeroed in %.2fs",
+              step->id, name ? basename (name) : base->path, stats.written,
+              stats.zeroed, stats.seconds);
+  if (ferry_file_ident_get (part, &fi) < 0)
+    return ferry_err_set (err, errno, "cannot stat '%s'", part);
+  snprintf (done, sizeof done,
+            "src=%s dst=%" PRIx64 ":%" PRIu64 ":%" PRIu64 ":%" PRId64
+            ".%09ld at=%lld",
+            src_id, fi.fsid, fi.ino, fi.size, fi.mtime, fi.mtime_ns,
+            (long long) time (NULL));
+  if (ferry_convert_record (ctx, step, FERRY_EVENT_DONE, 0, done, err) < 0 ||
+      convert_finish (ctx, step, final, part, err) < 0)
+    return -1;
+  return 1;
+}
+
 /* Convert with the target lock held: resume from a checkpoint only when
  * it provably belongs to this source and this .part, else start a new
  * .part (a new inode with a new token), then rename and record DONE with
@@ -587,6 +669,15 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
     r = convert_finish (ctx, step, final, part, err);
     goto out;
   }
+  if (step->vm->warm) {
+    switch (warm_cutover (ctx, step, src, src_id, final, part, err)) {
+    case -1:
+      goto out;
+    case 1:
+      r = 0;
+      goto out;
+    }
+  }
   if (checkpoint_usable (rec, src_id, part, src->virtual_size, &co.resume_from,
                          why, sizeof why)) {
     ferry_info ("%s: resuming from %llu MiB (checkpoint in the journal)",
@@ -599,12 +690,7 @@ convert_locked (struct ferry_ctx *ctx, const struct ferry_step *step,
     if (ferry_target_file_renew (part, lock, err) < 0)
       goto out;
   }
-  co.threads = ctx->io_threads;
-  co.checkpoint_interval = ctx->checkpoint_interval;
-  co.checkpoint = ferry_convert_on_checkpoint;
-  co.progress = ferry_convert_on_progress;
-  co.opaque = &cb;
-  co.stop = ctx->stop;
+  ferry_convert_opts_journal (&co, &cb);
   if (ferry_target_file_open (
           part, ferry_local_disk_size (spec, src->virtual_size),
           co.resume_from ? FERRY_TARGET_RESUME : 0, &dst, err) < 0)
@@ -688,7 +774,8 @@ convert_verify (struct ferry_ctx *ctx, const struct ferry_step *step,
 
 /* Per disk, after the disk's volume (OpenStack) and, from a libvirt
  * source, after the source domain is shut off; every target kind. */
-static const char *const convert_after[] = {"volume", "shutdown", NULL};
+static const char *const convert_after[] = {"volume", "shutdown", "precopy",
+                                            "stop", NULL};
 const struct ferry_module ferry_module_convert = {
     .name = "convert",
     .summary = "convert a source disk (vmdk, vhd, vhdx, qcow2, raw) into "

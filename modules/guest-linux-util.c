@@ -30,10 +30,12 @@ ferry_lx_read (guestfs_h *g, const char *path, char **ret, size_t *ret_len,
 {
   char *data, *s;
   size_t n = 0;
+  const struct guestfs_is_file_opts_argv follow_symlinks = {
+      .bitmask = GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS_BITMASK,
+      .followsymlinks = 1};
 
   *ret = NULL;
-  if (guestfs_is_file_opts (g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1,
-                            -1) <= 0)
+  if (guestfs_is_file_opts_argv (g, path, &follow_symlinks) <= 0)
     return 0;
   data = guestfs_read_file (g, path, &n);
   if (data == NULL)

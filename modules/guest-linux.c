@@ -440,6 +440,9 @@ lvm (struct ferry_guest_op *op, struct ferry_changes *ch, bool *ret_changed,
 static char *
 initrd_path (guestfs_h *g, const char *v)
 {
+  const struct guestfs_is_file_opts_argv follow_symlinks = {
+      .bitmask = GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS_BITMASK,
+      .followsymlinks = 1};
   static const char *const fmts[] = {
       "/boot/initrd.img-%s", "/boot/initramfs-%s.img", "/boot/initrd-%s.img",
       "/boot/initrd-%s", NULL};
@@ -449,8 +452,7 @@ initrd_path (guestfs_h *g, const char *v)
     char *p = NULL;
     if (asprintf (&p, fmts[i], v) < 0)
       return NULL;
-    if (guestfs_is_file_opts (g, p, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1,
-                              -1) > 0)
+    if (guestfs_is_file_opts_argv (g, p, &follow_symlinks) > 0)
       return p;
     free (p);
   }

@@ -616,12 +616,15 @@ converge (struct ferry_guest_op *op, struct rz *r, struct ferry_err *err)
       return ferry_err_set (err, 0, "resize: xfs_growfs %s: %s", r->fs_dev,
                             ferry_gfs_last_error (g));
   } else if (strcmp (t, "ntfs") == 0) {
-    if (guestfs_ntfsresize_opts (g, r->fs_dev, -1) < 0)
+    const struct guestfs_ntfsresize_opts_argv no_opts = {.bitmask = 0};
+    if (guestfs_ntfsresize_opts_argv (g, r->fs_dev, &no_opts) < 0)
       return ferry_err_set (err, 0, "resize: ntfsresize %s: %s", r->fs_dev,
                             ferry_gfs_last_error (g));
   } else {
     /* resize2fs wants a freshly checked filesystem */
-    if (guestfs_e2fsck (g, r->fs_dev, GUESTFS_E2FSCK_CORRECT, 1, -1) < 0)
+    const struct guestfs_e2fsck_argv correct = {
+        .bitmask = GUESTFS_E2FSCK_CORRECT_BITMASK, .correct = 1};
+    if (guestfs_e2fsck_argv (g, r->fs_dev, &correct) < 0)
       return ferry_err_set (err, 0, "resize: e2fsck -f %s: %s", r->fs_dev,
                             ferry_gfs_last_error (g));
     if (guestfs_resize2fs (g, r->fs_dev) < 0)

@@ -84,6 +84,8 @@ ferry_winreg_open (struct ferry_winreg *r, struct ferry_guest_op *op,
 {
   char *path;
   guestfs_h *g = op->g;
+  const struct guestfs_hivex_open_argv open_opts = {
+      .bitmask = GUESTFS_HIVEX_OPEN_WRITE_BITMASK, .write = op->apply ? 1 : 0};
 
   memset (r, 0, sizeof *r);
   if (strcmp (name, "SYSTEM") == 0)
@@ -93,8 +95,7 @@ ferry_winreg_open (struct ferry_winreg *r, struct ferry_guest_op *op,
   if (path == NULL)
     return ferry_err_set (err, 0, "cannot find the %s hive: %s", name,
                           ferry_gfs_last_error (g));
-  if (guestfs_hivex_open (g, path, GUESTFS_HIVEX_OPEN_WRITE, op->apply ? 1 : 0,
-                          -1) < 0) {
+  if (guestfs_hivex_open_argv (g, path, &open_opts) < 0) {
     ferry_err_set (err, 0, "cannot open hive '%s': %s", path,
                    ferry_gfs_last_error (g));
     free (path);

@@ -102,6 +102,8 @@ struct ferry_ctx {
   const struct ferry_plan *plan; /* the validated plan */
   struct ferry_state *state;     /* journal and locks; read-only in check */
   bool dry_run;                  /* never write anything */
+  bool cutover;                  /* apply --phase cutover: warm VMs' sources
+                                    are shut down (docs/warm.md) */
   volatile sig_atomic_t *stop;   /* Ctrl-C: finish the chunk, stop */
   ferry_progress_fn progress;    /* may be NULL */
   void *opaque;                  /* for the progress callback */
@@ -125,6 +127,7 @@ struct ferry_module {
   bool vm_final;            /* the VM's last step: depends_on edges attach */
   bool on_demand;           /* only for objects a step runs after (flavors) */
   bool planned;             /* declared, no callbacks: steps show blocked */
+  bool precopy; /* a warm VM's pre-copy phase (apply --phase precopy) */
   /* Optional further condition on a step about to be made (vm, target,
    * index and obj are filled in). */
   bool (*applies) (const struct ferry_plan *plan,
@@ -184,8 +187,10 @@ extern const struct ferry_module ferry_module_inspect;
 extern const struct ferry_module ferry_module_libvirt;
 extern const struct ferry_module ferry_module_migrate;
 extern const struct ferry_module ferry_module_port;
+extern const struct ferry_module ferry_module_precopy;
 extern const struct ferry_module ferry_module_resize;
 extern const struct ferry_module ferry_module_shutdown;
+extern const struct ferry_module ferry_module_stop;
 extern const struct ferry_module ferry_module_volume;
 extern const struct ferry_module ferry_module_volume_swap;
 

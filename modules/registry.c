@@ -44,22 +44,24 @@ ferry_scope_name (enum ferry_scope s)
 
 /* Every declared module, sorted by name. */
 static const struct ferry_module *const all_modules[] = {
-    &ferry_module_boot,    &ferry_module_convert,     &ferry_module_customize,
-    &ferry_module_flavor,  &ferry_module_image,       &ferry_module_inject,
-    &ferry_module_inspect, &ferry_module_libvirt,     &ferry_module_migrate,
-    &ferry_module_port,    &ferry_module_resize,      &ferry_module_shutdown,
-    &ferry_module_volume,  &ferry_module_volume_swap,
+    &ferry_module_boot,        &ferry_module_convert, &ferry_module_customize,
+    &ferry_module_flavor,      &ferry_module_image,   &ferry_module_inject,
+    &ferry_module_inspect,     &ferry_module_libvirt, &ferry_module_migrate,
+    &ferry_module_port,        &ferry_module_precopy, &ferry_module_resize,
+    &ferry_module_shutdown,    &ferry_module_stop,    &ferry_module_volume,
+    &ferry_module_volume_swap,
 };
 const struct ferry_registry ferry_registry_builtin = {
     all_modules, FERRY_ARRAY_SIZE (all_modules)};
 
 /* The available ones, sorted by name. */
 const struct ferry_module *const ferry_modules[] = {
-    &ferry_module_boot,    &ferry_module_convert,     &ferry_module_customize,
-    &ferry_module_flavor,  &ferry_module_image,       &ferry_module_inject,
-    &ferry_module_inspect, &ferry_module_libvirt,     &ferry_module_migrate,
-    &ferry_module_port,    &ferry_module_resize,      &ferry_module_shutdown,
-    &ferry_module_volume,  &ferry_module_volume_swap,
+    &ferry_module_boot,        &ferry_module_convert, &ferry_module_customize,
+    &ferry_module_flavor,      &ferry_module_image,   &ferry_module_inject,
+    &ferry_module_inspect,     &ferry_module_libvirt, &ferry_module_migrate,
+    &ferry_module_port,        &ferry_module_precopy, &ferry_module_resize,
+    &ferry_module_shutdown,    &ferry_module_stop,    &ferry_module_volume,
+    &ferry_module_volume_swap,
 };
 const size_t ferry_n_modules = FERRY_ARRAY_SIZE (ferry_modules);
 

@@ -2,7 +2,6 @@
  * (src/cmd/table.c).  Each command lives in src/cmd/<name>.c. */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,11 +66,6 @@ main (int argc, char **argv)
   struct ferry_err err = {0};
   int rc;
 
-  /* Big buffers (chunks, librbd's copies) come and go on many threads: a
-   * fixed mmap threshold gives them back to the kernel when freed instead
-   * of letting glibc's per-thread arenas keep them (RSS 265 → 90 MiB on an
-   * RBD conversion). */
-  mallopt (M_MMAP_THRESHOLD, 256 << 10);
   if (ferry_modules_check (&err) < 0 || ferry_commands_check (&err) < 0)
     return ferry_die_err (&err);
   rc = global_options (argc, argv);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/dl.h"
 
 /* Connect and open the pool; a cluster that does not answer fails after
  * client_mount_timeout (lowered to 30 s from librados' 300 s unless the
@@ -18,6 +19,10 @@ ferry_ceph_connect (const struct ferry_rbd_location *loc, const char *what,
   CLEANUP_FREE char *user = NULL;
   int r;
 
+  /* librbd needs librados: load both here, where every Ceph use starts */
+  if (ferry_dl_load (&ferry_dl_rados, err) < 0 ||
+      ferry_dl_load (&ferry_dl_rbd, err) < 0)
+    return -1;
   if (asprintf (&user, "client.%s", loc->user ? loc->user : "admin") < 0) {
     user = NULL;
     return ferry_err_set (err, errno, "cannot allocate memory");
@@ -40,10 +45,9 @@ ferry_ceph_connect (const struct ferry_rbd_location *loc, const char *what,
   /* ferry writes large blocks once and never reads them back: librbd's
    * write-back cache would only copy them and hold memory */
   rados_conf_set (c.cluster, "rbd_cache", "false");
-  /* and librbd copies aio write data when rbd_aio_write is called, so the
-   * caller's buffer is free again at once (no second copy in ferry) */
-  c.rbd_copies_writes =
-      rados_conf_set (c.cluster, "rbd_disable_zero_copy_writes", "true") == 0;
+  /* nor copy aio write data: the rbd target copies it into buffers it
+   * reuses (an older librbd without the option never copies) */
+  rados_conf_set (c.cluster, "rbd_disable_zero_copy_writes", "false");
   r = rados_connect (c.cluster);
   if (r < 0) {
     ferry_err_set (err, -r, "'%s': cannot connect to the ceph cluster as '%s'",

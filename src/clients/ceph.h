@@ -10,9 +10,8 @@
 
 /* A connection and an I/O context on one pool. */
 struct ferry_ceph {
-  rados_t cluster;        /* connected cluster handle */
-  rados_ioctx_t io;       /* I/O context on the pool */
-  bool rbd_copies_writes; /* librbd copies aio write data at submission */
+  rados_t cluster;  /* connected cluster handle */
+  rados_ioctx_t io; /* I/O context on the pool */
 };
 
 /* Connect as client.USER (LOC->user, "admin" if NULL) using LOC->conf (or

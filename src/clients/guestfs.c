@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/dl.h"
 #include "util/log.h"
 
 static const char *const accel_names[] = {"auto", "kvm", "tcg"};
@@ -234,9 +235,12 @@ make_handle (struct ferry_gfs *gf, const struct ferry_location *disks,
              const char *const *formats, size_t n, bool force_tcg,
              struct ferry_err *err)
 {
-  guestfs_h *g = guestfs_create_flags (GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
+  guestfs_h *g;
   size_t i, k = 0;
 
+  if (ferry_dl_load (&ferry_dl_guestfs, err) < 0)
+    return -1;
+  g = guestfs_create_flags (GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
   if (g == NULL)
     return ferry_err_set (err, errno, "guestfs: cannot create a handle");
   static const char *const tcg[] = {"force_tcg", NULL};
@@ -248,12 +252,16 @@ make_handle (struct ferry_gfs *gf, const struct ferry_location *disks,
     goto fail;
   for (i = 0; i < n; i++) {
     int r;
-    if (disks[i].kind == FERRY_LOCATION_FILE)
-      r = guestfs_add_drive_opts (
-          g, disks[i].file.path, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-          formats ? formats[i] : "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
-          gf->readonly, GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1);
-    else {
+    if (disks[i].kind == FERRY_LOCATION_FILE) {
+      const struct guestfs_add_drive_opts_argv o = {
+          .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK |
+                     GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK |
+                     GUESTFS_ADD_DRIVE_OPTS_CACHEMODE_BITMASK,
+          .format = formats ? formats[i] : "raw",
+          .readonly = gf->readonly,
+          .cachemode = "unsafe"};
+      r = guestfs_add_drive_opts_argv (g, disks[i].file.path, &o);
+    } else {
       CLEANUP_FREE char *server = NULL;
       const char *servers[2];
       if (asprintf (&server, "unix:%s", gf->nbd[k++].sock) < 0) {
@@ -262,10 +270,16 @@ make_handle (struct ferry_gfs *gf, const struct ferry_location *disks,
       }
       servers[0] = server;
       servers[1] = NULL;
-      r = guestfs_add_drive_opts (
-          g, "", GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
-          GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd", GUESTFS_ADD_DRIVE_OPTS_SERVER,
-          servers, GUESTFS_ADD_DRIVE_OPTS_READONLY, gf->readonly, -1);
+      const struct guestfs_add_drive_opts_argv o = {
+          .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK |
+                     GUESTFS_ADD_DRIVE_OPTS_PROTOCOL_BITMASK |
+                     GUESTFS_ADD_DRIVE_OPTS_SERVER_BITMASK |
+                     GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK,
+          .format = "raw",
+          .protocol = "nbd",
+          .server = (char *const *) servers,
+          .readonly = gf->readonly};
+      r = guestfs_add_drive_opts_argv (g, "", &o);
     }
     if (r < 0)
       goto fail;
@@ -570,16 +584,17 @@ inspect_windows (guestfs_h *g, const char *root, struct ferry_guest_info *info)
       guestfs_inspect_get_windows_software_hive (g, root);
   int64_t node;
   char *ver = NULL;
+  const struct guestfs_hivex_open_argv no_opts = {.bitmask = 0};
 
   info->systemroot = guestfs_inspect_get_windows_systemroot (g, root);
   info->current_control_set = ccs ? strdup (ccs) : NULL;
-  if (hive && guestfs_hivex_open (g, hive, -1) == 0) {
+  if (hive && guestfs_hivex_open_argv (g, hive, &no_opts) == 0) {
     node = guestfs_hivex_root (g);
     info->has_driver_database = node > 0 && guestfs_hivex_node_get_child (
                                                 g, node, "DriverDatabase") > 0;
     guestfs_hivex_close (g);
   }
-  if (swhive && guestfs_hivex_open (g, swhive, -1) == 0) {
+  if (swhive && guestfs_hivex_open_argv (g, swhive, &no_opts) == 0) {
     int64_t n = guestfs_hivex_root (g);
     const char *path[] = {"Microsoft", "Windows NT", "CurrentVersion", NULL};
     const char *up[] = {"Microsoft", "Windows", "CurrentVersion", "Uninstall",

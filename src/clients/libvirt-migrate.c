@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/dl.h"
+
 /* Progress: a new low must be this fraction of the old one or less. */
 #define PROGRESS_FRACTION 0.95
 
@@ -190,6 +192,8 @@ open_uri (const char *uri, bool readonly, struct ferry_err *err)
 {
   virConnectPtr c;
 
+  if (ferry_dl_load (&ferry_dl_virt, err) < 0)
+    return NULL;
   virSetErrorFunc (NULL, quiet);
   c = readonly ? virConnectOpenReadOnly (uri) : virConnectOpen (uri);
   if (c == NULL)

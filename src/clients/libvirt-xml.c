@@ -20,6 +20,7 @@
 #include <libxml/xmlerror.h>
 
 #include "util/cleanup.h"
+#include "util/dl.h"
 
 #define LVX_MAX_XML ((size_t) 4 * 1024 * 1024)
 #define LVX_MAX_VCPUS 4096
@@ -1059,6 +1060,8 @@ ferry_lvx_domain_parse (const char *xml, size_t len,
   int r = -1;
 
   memset (ret, 0, sizeof *ret);
+  if (ferry_dl_load (&ferry_dl_xml2, err) < 0)
+    return -1;
   lvx_errs_begin (&errs);
   doc = lvx_read_domain (xml, len, &errs, err);
   if (doc != NULL) {
@@ -1418,6 +1421,8 @@ ferry_lvx_domain_rewrite (const char *xml, size_t len,
   xmlDocPtr doc;
   int r = -1;
 
+  if (ferry_dl_load (&ferry_dl_xml2, err) < 0)
+    return -1;
   lvx_errs_begin (&errs);
   doc = lvx_read_domain (xml, len, &errs, err);
   if (doc != NULL) {
@@ -1466,6 +1471,8 @@ ferry_lvx_metadata_get (const char *xml, size_t len, const char *elem,
   xmlDocPtr doc;
   int r = -1;
 
+  if (ferry_dl_load (&ferry_dl_xml2, err) < 0)
+    return -1;
   lvx_errs_begin (&errs);
   doc = lvx_read_domain (xml, len, &errs, err);
   if (doc != NULL) {

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/dl.h"
+
 /* libvirt error handler that prints nothing: libvirt would otherwise write
  * its errors to stderr itself; ferry reports them through struct ferry_err
  * instead. */
@@ -26,6 +28,8 @@ connect_uri (const char *uri, bool readonly, struct ferry_err *err)
 {
   virConnectPtr c;
 
+  if (ferry_dl_load (&ferry_dl_virt, err) < 0)
+    return NULL;
   virSetErrorFunc (NULL, quiet);
   c = readonly ? virConnectOpenReadOnly (uri) : virConnectOpen (uri);
   if (c == NULL) {

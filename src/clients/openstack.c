@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/dl.h"
 #include "util/log.h"
 
 /* Replies bigger than this are refused (a full image list is far less). */
@@ -165,6 +166,8 @@ ferry_os_open (const struct ferry_os_cloud *cloud,
   struct ferry_os_cloud *c;
   int bad = 0;
 
+  if (ferry_dl_load (&ferry_dl_curl, err) < 0)
+    return -1;
   pthread_once (&curl_once, curl_init_once);
   if (curl_init_rc != CURLE_OK)
     return ferry_err_set (err, 0, "cannot initialise libcurl: %s",

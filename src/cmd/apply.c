@@ -17,11 +17,13 @@ enum {
   OPT_IO_THREADS = FERRY_OPT_LONG,
   OPT_CHECKPOINT_INTERVAL,
   OPT_REPLACE,
+  OPT_WORKER,
 };
 
 static const struct ferry_option apply_options[] = {
     {"parallel", 'p', "N", "steps run at once (default 2)"},
     FERRY_OPTION_TARGET,
+    FERRY_OPTION_PHASE,
     {"dry-run", 'n', NULL, "print what apply would do; write nothing"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
     {"json", 'j', NULL, "one JSON object per event on stdout"},
@@ -30,6 +32,9 @@ static const struct ferry_option apply_options[] = {
      "how often a conversion records a durable checkpoint"},
     {"replace", OPT_REPLACE, "STEP",
      "apply STEP even if its check says done (repeatable)"},
+    {"worker", OPT_WORKER, NULL,
+     "join the plan's workers: take VMs one lock at a time, with other "
+     "ferry processes on this or other hosts (docs/scale-out.md)"},
     {0},
 };
 
@@ -37,6 +42,7 @@ static const struct ferry_option apply_options[] = {
 struct apply_args {
   unsigned parallel;            /* --parallel */
   bool dry_run, yes, json;      /* --dry-run, --yes, --json */
+  bool worker;                  /* --worker */
   struct ferry_targets targets; /* --target */
   unsigned io_threads;          /* --io-threads (0: auto) */
   uint64_t checkpoint_interval; /* --checkpoint-interval (0: default) */
@@ -193,6 +199,10 @@ parse_args (int argc, char **argv, struct apply_args *a)
       if (ferry_targets_add (&a->targets, optarg) < 0)
         return FERRY_EXIT_ERROR;
       break;
+    case FERRY_OPT_PHASE:
+      if (ferry_targets_phase (&a->targets, optarg) < 0)
+        return FERRY_EXIT_ERROR;
+      break;
     case 'n':
       a->dry_run = true;
       break;
@@ -218,6 +228,9 @@ parse_args (int argc, char **argv, struct apply_args *a)
       }
       a->replace[a->n_replace++] = optarg;
       break;
+    case OPT_WORKER:
+      a->worker = true;
+      break;
     case 'h':
       ferry_command_usage (&ferry_cmd_apply, stdout);
       return FERRY_EXIT_OK;
@@ -227,6 +240,12 @@ parse_args (int argc, char **argv, struct apply_args *a)
   }
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_apply);
+  if (a->worker && (a->dry_run || !a->yes || a->n_replace)) {
+    ferry_error ("--worker runs unattended: it needs --yes, and takes "
+                 "neither --dry-run nor --replace (run 'ferry plan' to see "
+                 "what the wave will do)");
+    return FERRY_EXIT_ERROR;
+  }
   return -1;
 }
 
@@ -320,6 +339,7 @@ observe_and_confirm (struct ferry_run *r, const struct apply_args *a,
   ctx.os = r->os;
   ctx.guests = r->guests;
   ctx.dry_run = true;
+  ctx.cutover = a->targets.phase == FERRY_PHASE_CUTOVER;
   if (ferry_run_state (r, false) < 0)
     return -1;
   ctx.state = r->state;
@@ -419,6 +439,37 @@ report_openstack (const struct ferry_run *r)
               st.requests, st.http_seconds, st.wait_seconds);
 }
 
+/* apply --worker: the same context and progress as a plain apply; the
+ * worker (worker.c) opens the state and takes the locks. */
+static int
+apply_worker (struct ferry_run *r, const struct apply_args *a)
+{
+  struct ferry_engine_events ev = {0};
+  struct apply_ui ui = {0};
+  struct ferry_ctx ctx = {0};
+  int rc;
+
+  ctx.plan = r->plan;
+  ctx.os = r->os;
+  ctx.guests = r->guests;
+  ctx.cutover = a->targets.phase == FERRY_PHASE_CUTOVER;
+  ctx.io_threads = a->io_threads;
+  ctx.checkpoint_interval = a->checkpoint_interval;
+  ctx.stop = &ferry_arg_stop;
+  ctx.progress = ui_progress;
+  ctx.opaque = &ui;
+  ui.json = a->json;
+  ui.tty = isatty (2);
+  pthread_mutex_init (&ui.lock, NULL);
+  ev.step = ui_step;
+  ev.opaque = &ui;
+  ferry_install_signals ();
+  rc = ferry_apply_worker (r, &ctx, a->parallel, &ev);
+  report_openstack (r);
+  pthread_mutex_destroy (&ui.lock);
+  return rc;
+}
+
 /* Load (a saved plan names its plan), confirm, lock, converge, report. */
 static int
 apply_run (int argc, char **argv)
@@ -454,7 +505,12 @@ apply_run (int argc, char **argv)
       observe_and_confirm (&r, &a, replace, saved_plan ? file : NULL,
                            saved_obs) < 0)
     goto out;
-  if (ferry_run_state (&r, !a.dry_run) < 0)
+  if (a.worker) {
+    rc = apply_worker (&r, &a);
+    goto out;
+  }
+  if (ferry_run_state (&r, !a.dry_run) < 0 ||
+      (!a.dry_run && ferry_run_check_workers (&r) < 0))
     goto out;
   ferry_run_check_writer (&r);
   if (!a.dry_run && ferry_run_record_writer (&r) < 0)
@@ -464,6 +520,7 @@ apply_run (int argc, char **argv)
   ctx.guests = r.guests;
   ctx.state = r.state;
   ctx.dry_run = a.dry_run;
+  ctx.cutover = a.targets.phase == FERRY_PHASE_CUTOVER;
   ctx.io_threads = a.io_threads;
   ctx.checkpoint_interval = a.checkpoint_interval;
   ctx.stop = &ferry_arg_stop;

@@ -45,6 +45,15 @@ struct ferry_option {
     "target", 't', "VM", "only this VM and what it depends on (repeatable)"    \
   }
 
+/* The shared --phase row of plan and apply (docs/warm.md). */
+#define FERRY_OPTION_PHASE                                                     \
+  {                                                                            \
+    "phase", FERRY_OPT_PHASE, "PHASE",                                         \
+        "precopy: warm VMs' pre-copies; cutover: everything; default: cold "   \
+        "VMs whole, warm VMs up to their pre-copy"                             \
+  }
+#define FERRY_OPT_PHASE (FERRY_OPT_LONG + 100)
+
 /* One command of `ferry`. */
 struct ferry_command {
   const char *name;                   /* argv[1] */
@@ -121,13 +130,16 @@ int ferry_opt_size (const char *name, const char *arg, uint64_t min,
 int ferry_opt_count (const char *name, const char *arg, unsigned max,
                      unsigned *ret);
 
-/* --target VM, repeatable. */
+/* What a plan command selects: --target VM (repeatable) and --phase. */
 struct ferry_targets {
-  char *v[256]; /* VM names from argv */
-  size_t n;     /* used entries */
+  char *v[256];           /* VM names from argv */
+  size_t n;               /* used entries */
+  enum ferry_phase phase; /* --phase (default: FERRY_PHASE_DEFAULT) */
 };
 /* Add one --target; prints the error when there are too many. */
 int ferry_targets_add (struct ferry_targets *t, char *vm);
+/* --phase NAME; prints the error when NAME is not a phase. */
+int ferry_targets_phase (struct ferry_targets *t, const char *name);
 
 /* ---- the run helper of the plan commands (src/cmd/run.c) ---- */
 
@@ -161,6 +173,20 @@ void ferry_run_check_writer (struct ferry_run *r);
  * with the lock held).  Prints; 0 or -1. */
 int ferry_run_record_writer (struct ferry_run *r);
 void ferry_run_free (struct ferry_run *r);
+
+/* ---- apply --worker (src/cmd/worker.c) ---- */
+
+/* Apply R's selected VMs together with the other workers of the plan:
+ * VM locks decide who runs which VM (see worker.c).  CTX is the run's
+ * context (its state is opened here, without the plan lock); PARALLEL VMs
+ * at a time.  Prints; returns the exit code. */
+int ferry_apply_worker (struct ferry_run *r, struct ferry_ctx *ctx,
+                        unsigned parallel,
+                        const struct ferry_engine_events *ev);
+/* With the plan lock held: refuse (-1, printed) when a live worker holds a
+ * VM lock of R's plan, so a plain apply or destroy does not run beside a
+ * wave of workers. */
+int ferry_run_check_workers (struct ferry_run *r);
 
 /* Print the observations as `ferry plan` does (text or JSON). */
 void ferry_print_plan (const struct ferry_run *r, bool json, FILE *out);

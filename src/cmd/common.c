@@ -207,3 +207,18 @@ ferry_targets_add (struct ferry_targets *t, char *vm)
   t->v[t->n++] = vm;
   return 0;
 }
+
+/* --phase NAME: see cmd.h. */
+int
+ferry_targets_phase (struct ferry_targets *t, const char *name)
+{
+  int p = ferry_phase_from_name (name);
+
+  if (p < 0) {
+    ferry_error ("--phase '%s': expected 'precopy', 'cutover' or 'default'",
+                 name);
+    return -1;
+  }
+  t->phase = (enum ferry_phase) p;
+  return 0;
+}

@@ -18,11 +18,13 @@ enum {
   OPT_CHECKPOINT_INTERVAL,
   OPT_DIRECT,
   OPT_ALLOW_DIR,
+  OPT_ONTO,
 };
 
 static const struct ferry_option convert_options[] = {
     {"progress", 'p', NULL, "show bytes done/total, rate and ETA"},
-    {"parallel", 'j', "N", "worker threads (default: 2 per CPU)"},
+    {"parallel", 'j', "N",
+     "worker threads (default: 1 per CPU into a file, 2 into RBD; at least 2)"},
     {"checksum", 'c', NULL, "print the SHA-256 of the virtual disk"},
     {"resume-from", OPT_RESUME_FROM, "OFFSET",
      "everything below OFFSET is already on the target"},
@@ -32,6 +34,9 @@ static const struct ferry_option convert_options[] = {
     {"direct", OPT_DIRECT, NULL, "write a file target with O_DIRECT"},
     {"allow-dir", OPT_ALLOW_DIR, "DIR",
      "files SRC names (extents, parents) may also be in DIR (repeatable)"},
+    {"onto", OPT_ONTO, "LAYER",
+     "DST already holds LAYER (a file of SRC's chain): write only what "
+     "the layers above it define"},
     {0},
 };
 
@@ -113,6 +118,29 @@ check_resume_target (const char *name, const struct ferry_location *dst,
   return 0;
 }
 
+/* --onto promises that DST holds a layer of the source: refuse a DST that
+ * does not exist (it would be created empty).  Prints; 0 or -1. */
+static int
+check_onto_target (const char *name, const struct ferry_location *dst)
+{
+  struct ferry_err err = {0};
+  struct ferry_disk *d;
+
+  if (dst->kind == FERRY_LOCATION_RBD) {
+    if (ferry_disk_open_location (dst, NULL, &d, &err) < 0) {
+      ferry_error ("--onto: cannot open the target '%s': %s", name, err.msg);
+      return -1;
+    }
+    ferry_disk_close (d);
+  } else if (access (dst->file.path, F_OK) < 0) {
+    ferry_error ("--onto: target '%s' does not exist (it must hold the "
+                 "layer): %s",
+                 name, strerror (errno));
+    return -1;
+  }
+  return 0;
+}
+
 /* Parse the options, convert, print the checksum and a summary. */
 static int
 convert_run (int argc, char **argv)
@@ -165,6 +193,9 @@ convert_run (int argc, char **argv)
     case OPT_ALLOW_DIR:
       allow[n_allow++] = optarg;
       break;
+    case OPT_ONTO:
+      co.onto = optarg;
+      break;
     case 'h':
       ferry_command_usage (&ferry_cmd_convert, stdout);
       return FERRY_EXIT_OK;
@@ -178,7 +209,8 @@ convert_run (int argc, char **argv)
   if (ferry_location_parse (argv[optind], &src, &err) < 0 ||
       ferry_location_parse (argv[optind + 1], &dst, &err) < 0)
     return ferry_die_err (&err);
-  if (check_resume_target (argv[optind + 1], &dst, co.resume_from) < 0)
+  if (check_resume_target (argv[optind + 1], &dst, co.resume_from) < 0 ||
+      (co.onto && check_onto_target (argv[optind + 1], &dst) < 0))
     return FERRY_EXIT_ERROR;
   if (progress) {
     ps.tty = isatty (2);
@@ -205,6 +237,10 @@ convert_run (int argc, char **argv)
               (unsigned long long) st.virtual_size,
               (unsigned long long) st.data_read,
               (unsigned long long) st.written, st.seconds);
+  if (co.onto)
+    ferry_info ("onto '%s': %llu bytes written, %llu bytes zeroed", co.onto,
+                (unsigned long long) st.written,
+                (unsigned long long) st.zeroed);
   return FERRY_EXIT_OK;
 }
 

@@ -485,7 +485,8 @@ destroy_run (int argc, char **argv)
       select_vms (r.plan, names, n, v) < 0)
     goto out;
   /* the lock first: nothing of the plan runs while the list is made */
-  if (ferry_run_state (&r, !dry_run) < 0)
+  if (ferry_run_state (&r, !dry_run) < 0 ||
+      (!dry_run && ferry_run_check_workers (&r) < 0))
     goto out;
   ctx.plan = r.plan;
   ctx.os = r.os;

@@ -1,6 +1,8 @@
 /* ferry inspect DISK: format, size, allocation, chain, and the problems
- * found while walking every table (exit 1 if any); with --guest, the guest
- * OS on it (one read-only libguestfs appliance, src/clients/guestfs.h). */
+ * found while walking every table (exit 1 if any); a delta whose parent
+ * cannot be opened is still shown, with what it needs of its parent; with
+ * --guest, the guest OS on it (one read-only libguestfs appliance,
+ * src/clients/guestfs.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,59 @@ inspect_guest (const struct ferry_location *loc, const struct ferry_disk *disk,
   return FERRY_EXIT_OK;
 }
 
+/* DISK's chain could not be opened (ERR): if the file itself opens and is
+ * a delta, show it, an orphan, with what it needs of its parent, so that
+ * an operator can find the right file.  Exit 1 either way. */
+static int
+inspect_orphan (const struct ferry_location *loc,
+                const struct ferry_confine *conf, bool json,
+                const struct ferry_err *err)
+{
+  struct ferry_err e2 = {0};
+  struct ferry_disk *top;
+  char needs[640];
+
+  if (loc->kind != FERRY_LOCATION_FILE ||
+      ferry_disk_open_top (loc->file.path, conf, &top, &e2) < 0)
+    return ferry_die_err (err);
+  if (top->parent_hint == NULL) {
+    ferry_disk_close (top);
+    return ferry_die_err (err);
+  }
+  ferry_disk_parent_needs (top, needs, sizeof needs);
+  if (json) {
+    cJSON *root = cJSON_CreateObject (), *problems = cJSON_CreateArray ();
+    cJSON *parent = cJSON_CreateObject ();
+    char *text;
+
+    cJSON_AddStringToObject (root, "file", top->path);
+    cJSON_AddStringToObject (root, "format", top->format->name);
+    cJSON_AddStringToObject (root, "subformat", top->subformat);
+    cJSON_AddNumberToObject (root, "virtual_size", (double) top->virtual_size);
+    cJSON_AddBoolToObject (root, "differencing", true);
+    cJSON_AddStringToObject (parent, "name", top->parent_hint);
+    cJSON_AddStringToObject (parent, "id", top->parent_id);
+    cJSON_AddStringToObject (parent, "needs", needs);
+    cJSON_AddBoolToObject (parent, "opened", false);
+    cJSON_AddItemToObject (root, "parent", parent);
+    cJSON_AddItemToArray (problems, cJSON_CreateString (err->msg));
+    cJSON_AddItemToObject (root, "problems", problems);
+    text = cJSON_Print (root);
+    printf ("%s\n", text);
+    free (text);
+    cJSON_Delete (root);
+  } else {
+    printf ("file:         %s\nformat:       %s\nsubformat:    %s\n"
+            "virtual size: %llu bytes\ndifferencing: yes, and its chain could "
+            "not be opened (see problems)\nparent needs: %s\nproblems:     "
+            "%s\n",
+            top->path, top->format->name, top->subformat,
+            (unsigned long long) top->virtual_size, needs, err->msg);
+  }
+  ferry_disk_close (top);
+  return ferry_die_err (err);
+}
+
 /* Open DISK, walk its whole map (every table entry gets checked on the
  * way) and report. */
 static int
@@ -169,9 +224,10 @@ inspect_run (int argc, char **argv)
   if (argc - optind != 1)
     return ferry_cmd_usage_error (&ferry_cmd_inspect);
   if (ferry_location_parse (argv[optind], &loc, &err) < 0 ||
-      ferry_confine_for_image (&conf, &loc, allow, n_allow, &err) < 0 ||
-      ferry_disk_open_location (&loc, &conf, &disk, &err) < 0)
+      ferry_confine_for_image (&conf, &loc, allow, n_allow, &err) < 0)
     return ferry_die_err (&err);
+  if (ferry_disk_open_location (&loc, &conf, &disk, &err) < 0)
+    return inspect_orphan (&loc, &conf, json, &err);
   ferry_disk_walk (disk, 0, &alloc, &err); /* a problem is reported below */
   if (guest && !err.set) {
     int rc = inspect_guest (&loc, disk, json);

@@ -10,6 +10,7 @@ static const struct ferry_option plan_options[] = {
     {"detailed-exitcode", OPT_DETAILED_EXITCODE, NULL,
      "exit 0: nothing to do, 2: changes pending, 1: error"},
     FERRY_OPTION_TARGET,
+    FERRY_OPTION_PHASE,
     {0},
 };
 
@@ -41,6 +42,10 @@ plan_run (int argc, char **argv)
       if (ferry_targets_add (&targets, optarg) < 0)
         return FERRY_EXIT_ERROR;
       break;
+    case FERRY_OPT_PHASE:
+      if (ferry_targets_phase (&targets, optarg) < 0)
+        return FERRY_EXIT_ERROR;
+      break;
     case 'h':
       ferry_command_usage (&ferry_cmd_plan, stdout);
       return FERRY_EXIT_OK;
@@ -59,6 +64,7 @@ plan_run (int argc, char **argv)
   ctx.os = r.os;
   ctx.guests = r.guests;
   ctx.dry_run = true;
+  ctx.cutover = targets.phase == FERRY_PHASE_CUTOVER;
   ctx.state = r.state;
   if (ferry_engine_observe (&ctx, r.graph, r.keep, r.res, &err) < 0) {
     ferry_die_err (&err);

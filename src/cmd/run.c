@@ -36,18 +36,30 @@ static int
 select_targets (struct ferry_run *r, const struct ferry_targets *t)
 {
   struct ferry_err err = {0};
+  size_t i, n_warm = 0, left_out;
 
-  if (t == NULL || t->n == 0)
+  for (i = 0; i < r->plan->n_vms; i++)
+    n_warm += r->plan->vms[i].warm;
+  if (t == NULL ||
+      (t->n == 0 && (t->phase == FERRY_PHASE_CUTOVER ||
+                     (t->phase == FERRY_PHASE_DEFAULT && n_warm == 0))))
     return 0;
   r->keep = calloc (r->graph->n + 1, sizeof *r->keep);
   if (r->keep == NULL) {
     ferry_error ("out of memory");
     return -1;
   }
-  if (ferry_graph_select (r->graph, t->v, t->n, r->keep, &err) < 0) {
+  if (t->n == 0)
+    memset (r->keep, 1, r->graph->n * sizeof *r->keep);
+  else if (ferry_graph_select (r->graph, t->v, t->n, r->keep, &err) < 0) {
     ferry_die_err (&err);
     return -1;
   }
+  left_out = ferry_graph_select_phase (r->graph, t->phase, r->keep);
+  if (t->phase == FERRY_PHASE_DEFAULT && left_out > 0)
+    ferry_info ("%zu step%s of warm VMs wait for the cutover (apply --phase "
+                "cutover, once their sources are shut down)",
+                left_out, left_out == 1 ? "" : "s");
   return 0;
 }
 

@@ -1,10 +1,13 @@
-/* ferry status PLAN: each step's state as the journal records it. */
+/* ferry status PLAN: each step's state as the journal records it, the VMs'
+ * totals, and who holds the plan's locks (a wave of workers). */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "cmd/cmd.h"
+#include "util/cleanup.h"
 
 enum { OPT_JSON = FERRY_OPT_LONG };
 
@@ -29,6 +32,142 @@ record_state (const struct ferry_step_record *rec, char *when, size_t len)
   return rec->last == FERRY_EVENT_DONE   ? "done"
          : rec->last == FERRY_EVENT_FAIL ? "failed"
                                          : "in progress";
+}
+
+/* The workers of a wave, by host: how many VMs each host runs now (the
+ * VM locks it holds, stale ones apart).  Prints (or adds "hosts" to ROOT);
+ * -1 when a lock cannot be read. */
+static int
+print_hosts (struct ferry_run *r, cJSON *root)
+{
+  size_t n = r->plan->n_vms, n_hosts = 0, v, h;
+  CLEANUP_FREE char (*hosts)[256] = calloc (n + 1, sizeof *hosts);
+  CLEANUP_FREE size_t *count = calloc (n + 1, sizeof *count);
+  struct ferry_lock_owner who;
+  struct ferry_err err = {0};
+  cJSON *o = root ? cJSON_CreateObject () : NULL;
+  int k;
+
+  if (hosts == NULL || count == NULL) {
+    cJSON_Delete (o);
+    ferry_error ("out of memory");
+    return -1;
+  }
+  for (v = 0; v < n; v++) {
+    const struct ferry_lock_scope scope = {FERRY_LOCK_SCOPE_VM,
+                                           r->plan->vms[v].name};
+    k = ferry_state_lock_read (r->state, &scope, &who, &err);
+    if (k < 0) {
+      cJSON_Delete (o);
+      ferry_die_err (&err);
+      return -1;
+    }
+    if (k == 0 || ferry_lock_is_stale (&who))
+      continue;
+    for (h = 0; h < n_hosts && strcmp (hosts[h], who.host) != 0; h++)
+      ;
+    if (h == n_hosts)
+      snprintf (hosts[n_hosts++], sizeof hosts[0], "%s", who.host);
+    count[h]++;
+  }
+  for (h = 0; h < n_hosts; h++) {
+    if (o)
+      cJSON_AddNumberToObject (o, hosts[h], (double) count[h]);
+    else
+      printf ("%s%s: %zu VM%s running", h ? ", " : "\nhosts: ", hosts[h],
+              count[h], count[h] == 1 ? "" : "s");
+  }
+  if (o)
+    cJSON_AddItemToObject (root, "hosts", o);
+  else if (n_hosts)
+    putchar ('\n');
+  return 0;
+}
+
+/* Per-VM totals from the journal, and who holds which lock (plan, VMs):
+ * what an operator of a wave of workers looks at.  Prints (or adds to
+ * ROOT); -1 when a lock cannot be read. */
+static int
+print_vms_and_locks (struct ferry_run *r, cJSON *root)
+{
+  const struct ferry_graph *g = r->graph;
+  size_t n_vm = r->plan->n_vms, counts[5] = {0}, v, i;
+  static const char *const names[5] = {"done", "running", "failed",
+                                       "in progress", "not started"};
+  cJSON *locks = root ? cJSON_CreateArray () : NULL, *o;
+  struct ferry_lock_owner who;
+  struct ferry_err err = {0};
+  char desc[512];
+  bool any = false;
+  int k;
+
+  if (root)
+    cJSON_AddItemToObject (root, "locks", locks);
+  else
+    printf ("\nlocks:\n");
+  for (v = 0; v <= n_vm; v++) {
+    const struct ferry_lock_scope scope = {
+        v == n_vm ? FERRY_LOCK_SCOPE_PLAN : FERRY_LOCK_SCOPE_VM,
+        v == n_vm ? NULL : r->plan->vms[v].name};
+    bool all_done = true, failed = false, begun = false;
+    k = ferry_state_lock_read (r->state, &scope, &who, &err);
+    if (k < 0) {
+      ferry_die_err (&err);
+      return -1;
+    }
+    if (k == 1) {
+      bool stale = ferry_lock_is_stale (&who);
+      any = true;
+      ferry_lock_describe (&who, desc, sizeof desc);
+      if (root) {
+        o = cJSON_CreateObject ();
+        cJSON_AddStringToObject (o, "scope",
+                                 ferry_lock_scope_name (scope.kind));
+        if (scope.vm)
+          cJSON_AddStringToObject (o, "vm", scope.vm);
+        cJSON_AddStringToObject (o, "host", who.host);
+        cJSON_AddNumberToObject (o, "pid", (double) who.pid);
+        cJSON_AddNumberToObject (o, "since", (double) who.started);
+        cJSON_AddStringToObject (o, "version", who.version);
+        cJSON_AddBoolToObject (o, "stale", stale);
+        cJSON_AddItemToArray (locks, o);
+      } else
+        printf ("  %s%s%s: %s%s\n", scope.vm ? "vm '" : "plan",
+                scope.vm ? scope.vm : "", scope.vm ? "'" : "", desc,
+                stale ? " (stale: that process is gone; 'ferry unlock')" : "");
+    }
+    if (v == n_vm)
+      break;
+    for (i = 0; i < g->n; i++) {
+      const struct ferry_step_record *rec;
+      if (g->steps[i].vm != &r->plan->vms[v])
+        continue;
+      rec = ferry_state_step (r->state, g->steps[i].id);
+      if (rec == NULL || rec->last != FERRY_EVENT_DONE)
+        all_done = false;
+      if (rec && rec->last == FERRY_EVENT_FAIL)
+        failed = true;
+      if (rec)
+        begun = true;
+    }
+    counts[all_done ? 0 : k == 1 ? 1 : failed ? 2 : begun ? 3 : 4]++;
+  }
+  if (!root && !any)
+    printf ("  none held\n");
+  if (print_hosts (r, root) < 0)
+    return -1;
+  if (root) {
+    o = cJSON_CreateObject ();
+    for (i = 0; i < 5; i++)
+      cJSON_AddNumberToObject (o, names[i], (double) counts[i]);
+    cJSON_AddItemToObject (root, "vms", o);
+  } else {
+    printf ("\nVMs: %zu", n_vm);
+    for (i = 0; i < 5; i++)
+      printf (", %zu %s", counts[i], names[i]);
+    printf ("\n");
+  }
+  return 0;
 }
 
 /* Load the plan, read the journal, print one line (or object) per step. */
@@ -93,6 +232,10 @@ status_run (int argc, char **argv)
         printf ("  %s", rec->msg);
       putchar ('\n');
     }
+  }
+  if (print_vms_and_locks (&r, root) < 0) {
+    cJSON_Delete (root);
+    goto out;
   }
   if (json) {
     char *text = cJSON_Print (root);

@@ -1,12 +1,14 @@
-/* ferry unlock PLAN: release a stale lock, showing its owner. */
+/* ferry unlock PLAN [--vm NAME]: release a stale lock (the plan's, or a
+ * VM's that a worker left), showing its owner. */
 #include <string.h>
 
 #include "cmd/cmd.h"
 
-enum { OPT_FORCE = FERRY_OPT_LONG };
+enum { OPT_FORCE = FERRY_OPT_LONG, OPT_VM };
 
 static const struct ferry_option unlock_options[] = {
     {"force", OPT_FORCE, NULL, "remove any lock, even a live one"},
+    {"vm", OPT_VM, "NAME", "the lock of VM NAME (apply --worker) instead"},
     {0},
 };
 
@@ -14,7 +16,7 @@ static const struct ferry_option unlock_options[] = {
 static int
 unlock_run (int argc, char **argv)
 {
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  struct ferry_lock_scope scope = {FERRY_LOCK_SCOPE_PLAN, NULL};
   struct ferry_lock_owner owner;
   struct ferry_err err = {0};
   struct ferry_run r;
@@ -24,7 +26,10 @@ unlock_run (int argc, char **argv)
   while ((c = ferry_cmd_getopt (&ferry_cmd_unlock, argc, argv)) != -1) {
     if (c == OPT_FORCE)
       force = true;
-    else if (c == 'h') {
+    else if (c == OPT_VM) {
+      scope.kind = FERRY_LOCK_SCOPE_VM;
+      scope.vm = optarg;
+    } else if (c == 'h') {
       ferry_command_usage (&ferry_cmd_unlock, stdout);
       return FERRY_EXIT_OK;
     } else
@@ -35,14 +40,22 @@ unlock_run (int argc, char **argv)
   if (ferry_run_load (argv[optind], FERRY_PLAN_NO_DISK_CHECK, NULL, &r) == 0 &&
       ferry_run_state (&r, false) == 0) {
     memset (&owner, 0, sizeof owner);
-    b = ferry_state_lock_break (r.state, &plan, force, &owner, &err);
-    if (b < 0)
+    if (scope.vm && ferry_plan_vm (r.plan, scope.vm) == NULL) {
+      ferry_err_set (&err, 0, "--vm: plan '%s' has no vm '%s'", argv[optind],
+                     scope.vm);
       ferry_die_err (&err);
-    else if (b == 0)
-      printf ("%s: not locked\n", argv[optind]);
-    else
-      printf ("%s: removed lock of pid %d on host '%s' (ferry %s)\n",
-              argv[optind], (int) owner.pid, owner.host, owner.version);
+    } else {
+      b = ferry_state_lock_break (r.state, &scope, force, &owner, &err);
+      if (b < 0)
+        ferry_die_err (&err);
+      else if (b == 0)
+        printf ("%s%s%s: not locked\n", argv[optind], scope.vm ? ": vm " : "",
+                scope.vm ? scope.vm : "");
+      else
+        printf ("%s%s%s: removed lock of pid %d on host '%s' (ferry %s)\n",
+                argv[optind], scope.vm ? ": vm " : "", scope.vm ? scope.vm : "",
+                (int) owner.pid, owner.host, owner.version);
+    }
   }
   ferry_run_free (&r);
   return b < 0 ? FERRY_EXIT_ERROR : FERRY_EXIT_OK;
@@ -53,7 +66,8 @@ const struct ferry_command ferry_cmd_unlock = {
     .run = unlock_run,
     .usage = "PLAN",
     .summary = "release a stale lock",
-    .description = "Remove the plan's lock if its owner is dead on this host "
+    .description = "Remove the plan's lock (or with --vm a VM's lock, which "
+                   "apply --worker takes) if its owner is dead on this host "
                    "(--force: any lock).",
     .options = unlock_options,
 };

@@ -7,6 +7,13 @@
  * different chunks overlap, so every core inflates and many writes are in
  * flight, while memory stays at N chunk buffers.
  *
+ * Data a layer stores as is in a file (raw images, uncompressed qcow2
+ * clusters) still goes through the chunk buffer to find its zero blocks,
+ * but its other blocks are copied file to file in the kernel
+ * (copy_file_range: no second copy through user space, and a reflink where
+ * the file system shares blocks), unless a checksum is asked for or the
+ * kernel refuses (another file system, as into tmpfs from disk).
+ *
  * A checkpoint is the lowest offset below which every chunk is written; it
  * is flushed to the target before it is reported, so a crash re-copies at
  * most one checkpoint interval. */
@@ -37,7 +44,9 @@ struct pipeline {
   atomic_uint_fast64_t data_read;        /* stats */
   atomic_uint_fast64_t written;
   atomic_uint_fast64_t zeroed;
-  atomic_bool failed; /* a worker failed: everyone stops */
+  atomic_uint_fast64_t copied; /* of written: copied in the kernel */
+  atomic_bool no_copy;         /* the kernel refused a copy: write */
+  atomic_bool failed;          /* a worker failed: everyone stops */
 
   pthread_mutex_t lock; /* guards everything below */
   pthread_cond_t cond;  /* chunk done / hash turn / worker exit */
@@ -87,11 +96,46 @@ pipeline_fail (struct pipeline *pl, const struct ferry_err *e)
   pthread_mutex_unlock (&pl->lock);
 }
 
-/* Write the non-zero runs of BUF (the data at OFFSET); zero runs are
- * skipped on a fresh target and zeroed otherwise. */
+/* Write LENGTH bytes of BUF (the data at virtual OFFSET) to the target:
+ * copied in the kernel from where LAYER stores them as is, when it can say
+ * (file_extent) and the target can copy (copy_from), else written from
+ * BUF.  The first copy the kernel refuses (another file system, say) turns
+ * the copies off for the rest of the run. */
 static int
-write_data (struct pipeline *pl, const uint8_t *buf, uint64_t offset,
-            uint64_t length, struct ferry_err *err)
+put_run (struct pipeline *pl, struct ferry_disk *layer, const uint8_t *buf,
+         uint64_t offset, uint64_t length, struct ferry_err *err)
+{
+  uint64_t done = 0, foff, n;
+  int fd, r;
+
+  while (layer && done < length && !atomic_load (&pl->no_copy)) {
+    if (layer->format->file_extent (layer, offset + done, length - done, &fd,
+                                    &foff, &n, err) < 0)
+      return -1;
+    if (n == 0)
+      break;
+    r = pl->dst->ops->copy_from (pl->dst, fd, foff, n, offset + done, err);
+    if (r < 0)
+      return -1;
+    if (r > 0) {
+      atomic_store (&pl->no_copy, true);
+      break;
+    }
+    atomic_fetch_add (&pl->copied, n);
+    done += n;
+  }
+  if (done < length && pl->dst->ops->pwrite (pl->dst, buf + done, length - done,
+                                             offset + done, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* Write the non-zero runs of BUF (the data at OFFSET); zero runs are
+ * skipped on a fresh target and zeroed otherwise.  LAYER, when not NULL,
+ * stores all of it: see put_run. */
+static int
+write_data (struct pipeline *pl, struct ferry_disk *layer, const uint8_t *buf,
+            uint64_t offset, uint64_t length, struct ferry_err *err)
 {
   uint64_t pos = 0, run_start, blk;
   bool zero, run_zero;
@@ -109,8 +153,8 @@ write_data (struct pipeline *pl, const uint8_t *buf, uint64_t offset,
       pos += blk;
     }
     if (!run_zero) {
-      if (pl->dst->ops->pwrite (pl->dst, buf + run_start, pos - run_start,
-                                offset + run_start, err) < 0)
+      if (put_run (pl, layer, buf + run_start, offset + run_start,
+                   pos - run_start, err) < 0)
         return -1;
       atomic_fetch_add (&pl->written, pos - run_start);
     } else if (!pl->dst->fresh) {
@@ -136,6 +180,21 @@ block_up (uint64_t x)
   return block_down (x + ZERO_BLOCK - 1);
 }
 
+/* May the data extent [POS, END) of the chunk at OFFSET (LENGTH bytes),
+ * held by LAYER, be copied in the kernel?  Not with a checksum (whose bytes
+ * go through user space anyway), and only for whole zero blocks (or up to
+ * the end of the disk), so that it shares no block with a region. */
+static bool
+can_copy (struct pipeline *pl, struct ferry_disk *layer, uint64_t offset,
+          uint64_t pos, uint64_t end, uint64_t length)
+{
+  return !pl->opts->checksum && pl->dst->ops->copy_from &&
+         layer->format->file_extent && !atomic_load (&pl->no_copy) &&
+         pos % ZERO_BLOCK == 0 &&
+         (end % ZERO_BLOCK == 0 ||
+          (end == length && offset + end == pl->src->virtual_size));
+}
+
 /* Convert one chunk.  BUF holds chunk-size bytes.  With a checksum the whole
  * chunk is materialised in BUF (zeroes included).
  *
@@ -156,10 +215,24 @@ do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
   if (length > pl->chunk)
     length = pl->chunk;
   while (pos < length) {
-    if (ferry_disk_map (pl->src, offset + pos, length - pos, &m, err) < 0)
+    if (ferry_disk_map_above (pl->src, pl->opts->base, offset + pos,
+                              length - pos, &m, err) < 0)
       return -1;
     end = pos + m.length;
-    if (m.zero) {
+    if (m.held) {
+      /* the target has these bytes: only the parts of blocks a region may
+       * write out with data are read, so that they go back unchanged */
+      if (writing) {
+        head = block_up (pos) < end ? block_up (pos) : end;
+        tail = block_down (end) > pos ? block_down (end) : pos;
+        if ((head > pos && ferry_disk_read (pl->src, buf + pos, head - pos,
+                                            offset + pos, err) < 0) ||
+            (end > tail && tail >= head &&
+             ferry_disk_read (pl->src, buf + tail, end - tail, offset + tail,
+                              err) < 0))
+          return -1;
+      }
+    } else if (m.zero) {
       if (pl->opts->checksum) {
         memset (buf + pos, 0, m.length);
       } else if (writing) {
@@ -179,9 +252,20 @@ do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
           0)
         return -1;
       atomic_fetch_add (&pl->data_read, m.length);
-      if (writing) {
+      if (writing && can_copy (pl, m.layer, offset, pos, end, length)) {
+        /* whole blocks stored as is in a file: their non-zero runs are
+         * copied in the kernel (after the region before them) */
+        if (reg_open &&
+            write_data (pl, NULL, buf + reg_start, offset + reg_start,
+                        block_up (reg_end) - reg_start, err) < 0)
+          return -1;
+        reg_open = false;
+        if (write_data (pl, m.layer, buf + pos, offset + pos, m.length, err) <
+            0)
+          return -1;
+      } else if (writing) {
         if (reg_open && block_down (pos) > block_up (reg_end)) {
-          if (write_data (pl, buf + reg_start, offset + reg_start,
+          if (write_data (pl, NULL, buf + reg_start, offset + reg_start,
                           block_up (reg_end) - reg_start, err) < 0)
             return -1;
           reg_open = false;
@@ -196,7 +280,7 @@ do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
   }
   if (reg_open) {
     reg_end = block_up (reg_end) < length ? block_up (reg_end) : length;
-    if (write_data (pl, buf + reg_start, offset + reg_start,
+    if (write_data (pl, NULL, buf + reg_start, offset + reg_start,
                     reg_end - reg_start, err) < 0)
       return -1;
   }
@@ -334,14 +418,15 @@ report (struct pipeline *pl, double t0, bool final)
 
 /* Convert the open SRC into the open DST (neither is closed; DST must be
  * at least SRC's size), filling in the option defaults (4 MiB chunks,
- * 1 GiB checkpoints, two workers per CPU, at least 2, at most 64).  The
- * calling thread starts the workers, reports progress while waiting and
- * joins them.  Unless a worker failed, the target is then flushed and the
- * last checkpoint recorded even when stopped early, so a resume starts
- * from there.  RESUME_FROM is rounded down to a chunk; with a checksum
- * every chunk is still read (the hash covers the whole disk), but only
- * those past it are written.  0 with *RET_STATS (when not NULL) filled,
- * or -1 with ERR (EINTR when the stop flag ended it early). */
+ * 1 GiB checkpoints, workers per CPU as the target says
+ * (ferry_target_ops.workers_per_cpu), at least 2, at most 64).  The calling
+ * thread starts the workers, reports progress while waiting and joins them.
+ * Unless a worker failed, the target is then flushed and the last checkpoint
+ * recorded even when stopped early, so a resume starts from there.  RESUME_FROM
+ * is rounded down to a chunk; with a checksum every chunk is still read (the
+ * hash covers the whole disk), but only those past it are written.  0 with
+ * *RET_STATS (when not NULL) filled, or -1 with ERR (EINTR when the stop flag
+ * ended it early). */
 int
 ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
                     const struct ferry_convert_opts *in_opts,
@@ -373,10 +458,17 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
     opts.checkpoint_interval = 1ull << 30;
   if (opts.threads == 0) {
     ncpu = sysconf (_SC_NPROCESSORS_ONLN);
-    opts.threads = ncpu > 1 ? (unsigned) ncpu * 2 : 2;
+    opts.threads = ncpu > 1 ? (unsigned) ncpu * dst->ops->workers_per_cpu : 2;
+    if (opts.threads < 2)
+      opts.threads = 2;
   }
   if (opts.threads > 64)
     opts.threads = 64;
+  if (opts.base && (opts.checksum || dst->fresh))
+    return ferry_err_set (err, 0,
+                          "a copy onto '%s' needs a target that holds it "
+                          "(opened to resume) and no checksum",
+                          opts.base->path);
   if (opts.resume_from > src->virtual_size)
     return ferry_err_set (err, 0, "resume offset %llu is past the end of '%s'",
                           (unsigned long long) opts.resume_from, src->path);
@@ -412,7 +504,7 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   }
   /* Resuming: whatever a killed run left past the resume point is unknown;
    * make it zero once so that zero ranges can be skipped again. */
-  if (!dst->fresh && opts.resume_from > 0) {
+  if (!dst->fresh && opts.resume_from > 0 && opts.base == NULL) {
     if (dst->ops->zero (dst, opts.resume_from, dst->size - opts.resume_from,
                         err) < 0)
       goto out;
@@ -467,7 +559,7 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
     goto out;
   }
   /* The bytes past the source's end on a bigger, non-fresh target. */
-  if (!dst->fresh && dst->size > src->virtual_size &&
+  if (!dst->fresh && dst->size > src->virtual_size && opts.base == NULL &&
       pl.watermark >= pl.nchunks &&
       dst->ops->zero (dst, src->virtual_size, dst->size - src->virtual_size,
                       err) < 0)
@@ -521,6 +613,7 @@ ferry_convert (const struct ferry_location *src_loc,
                const struct ferry_convert_opts *opts,
                struct ferry_convert_stats *ret_stats, struct ferry_err *err)
 {
+  struct ferry_convert_opts o = *opts;
   struct ferry_disk *src = NULL;
   struct ferry_target *dst = NULL;
   unsigned flags = 0;
@@ -534,6 +627,18 @@ ferry_convert (const struct ferry_location *src_loc,
     ferry_disk_close (src);
     return -1;
   }
+  if (opts->onto) {
+    o.base = ferry_disk_find_layer (src, opts->onto);
+    if (o.base == NULL) {
+      ferry_err_set (err, errno,
+                     "'%s' is not in the chain of '%s' (the target must hold "
+                     "one of its layers)",
+                     opts->onto, src->path);
+      ferry_disk_close (src);
+      return -1;
+    }
+    flags |= FERRY_TARGET_RESUME;
+  }
   if (opts->resume_from > 0)
     flags |= FERRY_TARGET_RESUME;
   if (opts->direct)
@@ -543,7 +648,7 @@ ferry_convert (const struct ferry_location *src_loc,
     ferry_disk_close (src);
     return -1;
   }
-  r = ferry_convert_disk (src, dst, opts, ret_stats, err);
+  r = ferry_convert_disk (src, dst, &o, ret_stats, err);
   if (ferry_target_close (dst, err) < 0)
     r = -1;
   ferry_disk_close (src);

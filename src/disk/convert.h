@@ -38,6 +38,16 @@ struct ferry_convert_opts {
   /* ferry_convert: where the files SRC names may be (NULL: SRC's
    * directory; see disk/confine.h). */
   const struct ferry_confine *confine;
+  /* ferry_convert_disk: a layer of SRC's chain whose data (with its
+   * parents') the target already holds, or NULL.  Then only what the layers
+   * above it define is written: their data, and zeroes where they say
+   * zero; every other byte of the target is left alone (the target is
+   * opened FERRY_TARGET_RESUME; no checksum).  The warm migration's
+   * pre-copies and cutover (docs/warm.md). */
+  struct ferry_disk *base;
+  /* ferry_convert: the file of SRC's chain (by device and inode) to use as
+   * BASE, or NULL; the target must exist. */
+  const char *onto;
 };
 
 struct ferry_convert_stats {

@@ -58,6 +58,15 @@ struct ferry_disk_format {
    * Compressed formats inflate here. */
   int (*pread) (struct ferry_disk *disk, void *buf, uint64_t length,
                 uint64_t offset, struct ferry_err *err);
+  /* Optional: where the DATA range at OFFSET (block_status said DATA, the
+   * caller stays inside that extent) is stored as is (no compression, no
+   * transformation) in a file: *FD (the reader's, valid until close) at
+   * *FOFF, for the first *LEN bytes (<= LENGTH), contiguous in that file and
+   * inside it.  *LEN = 0: not stored as is (read it with pread).  Lets the
+   * converter copy file to file in the kernel (copy_file_range). */
+  int (*file_extent) (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                      int *fd, uint64_t *foff, uint64_t *len,
+                      struct ferry_err *err);
   /* Optional: check that PARENT is really this delta's parent (VMDK parentCID
    * vs CID, VHD/VHDX parent UUID).  Error names both files. */
   int (*check_parent) (struct ferry_disk *disk, struct ferry_disk *parent,
@@ -73,15 +82,22 @@ struct ferry_disk_format {
 /* An opened image, the top of its chain. */
 struct ferry_disk {
   const struct ferry_disk_format *format; /* reader */
-  char *path;                /* as given or resolved from the child's hint */
-  int fd;                    /* O_RDONLY, -1 for non-file sources (rbd) */
-  uint64_t file_size;        /* bytes in the file */
-  uint64_t virtual_size;     /* guest-visible size */
-  char subformat[64];        /* "monolithicSparse", "dynamic", "v3", ... */
-  char *parent_hint;         /* delta's parent name from the image, or NULL */
+  char *path;            /* as given or resolved from the child's hint */
+  int fd;                /* O_RDONLY, -1 for non-file sources (rbd) */
+  uint64_t file_size;    /* bytes in the file */
+  uint64_t virtual_size; /* guest-visible size */
+  char subformat[64];    /* "monolithicSparse", "dynamic", "v3", ... */
+  char *parent_hint;     /* delta's parent name from the image, or NULL */
+  /* For a missing parent's messages: what identifies the parent ("CID
+   * 0a1b2c3d (parentCID)", "DataWriteGuid {...} (parent_linkage)"), or "";
+   * every name the delta records ("relative_path '...', ..."), or NULL when
+   * parent_hint is the only one. */
+  char parent_id[80];
+  char *parent_names;
   struct ferry_disk *parent; /* opened parent, or NULL */
   uint64_t allocated;        /* bytes of DATA in this layer, 0 if unknown */
   char format_id[64];        /* the format's own id ("cid=..."), or "" */
+  bool drop_cache;           /* drop data read from the page cache */
   void *priv;                /* reader state */
   /* Where the files this image names may be (shared by the whole chain,
    * owned by its top; NULL allows nothing). */
@@ -108,6 +124,15 @@ int ferry_disk_open_location (const struct ferry_location *loc,
                               struct ferry_disk **ret, struct ferry_err *err);
 /* Close a chain (NULL is fine). */
 void ferry_disk_close (struct ferry_disk *disk);
+/* Open the file PATH alone, not its parents (an orphan delta can still be
+ * shown): a one-layer chain whose parent_hint says whether it is a delta.
+ * CONFINE as for ferry_disk_open_confined. */
+int ferry_disk_open_top (const char *path, const struct ferry_confine *confine,
+                         struct ferry_disk **ret, struct ferry_err *err);
+/* What the delta DISK needs of its parent, for messages: "DataWriteGuid
+ * {...} (parent_linkage), named relative_path '...', ..." into BUF. */
+void ferry_disk_parent_needs (const struct ferry_disk *disk, char *buf,
+                              size_t len);
 
 /* Resolved view through the chain: DATA (with the layer that holds it) or
  * ZERO (holes and zero extents of every layer). */
@@ -115,10 +140,23 @@ struct ferry_map {
   uint64_t offset;
   uint64_t length;
   bool zero;                /* true: reads as zeroes */
+  bool held;                /* ferry_disk_map_above: no layer above BASE
+                               defines this range (zero is false) */
   struct ferry_disk *layer; /* for data: the layer to read from */
 };
 int ferry_disk_map (struct ferry_disk *disk, uint64_t offset, uint64_t length,
                     struct ferry_map *ret, struct ferry_err *err);
+/* As ferry_disk_map, but the descent stops at BASE, a layer of DISK's chain
+ * (NULL: never): a range that no layer above BASE defines (allocated or
+ * zeroed) comes back with HELD set, whatever BASE and its parents hold.
+ * The chain-aware copy writes only the ranges that are not held. */
+int ferry_disk_map_above (struct ferry_disk *disk, struct ferry_disk *base,
+                          uint64_t offset, uint64_t length,
+                          struct ferry_map *ret, struct ferry_err *err);
+/* The layer of DISK's chain that is the file PATH (same device and inode),
+ * or NULL (errno ENOENT when PATH is missing). */
+struct ferry_disk *ferry_disk_find_layer (struct ferry_disk *disk,
+                                          const char *path);
 /* Map the whole disk from offset 0, so that every grain/block table entry
  * is checked on the way (what `ferry inspect` and `ferry validate` do),
  * read-only; at most MAX_CALLS map calls (0: no limit).  Adds the bytes
@@ -136,6 +174,14 @@ int ferry_disk_read (struct ferry_disk *disk, void *buf, uint64_t length,
 int ferry_disk_pread_exact (struct ferry_disk *disk, void *buf, size_t length,
                             uint64_t offset, const char *what,
                             struct ferry_err *err);
+
+/* Should data read from a file holding BYTES allocated bytes be dropped
+ * from the page cache once read (POSIX_FADV_DONTNEED)?  Yes when it is
+ * more than half of MemAvailable; the environment variable
+ * FERRY_DROP_CACHE=1 (always) or 0 (never) decides instead.  Set per layer
+ * in ferry_disk.drop_cache at open; readers that open other files (VMDK
+ * extents) ask for each. */
+bool ferry_disk_drop_wanted (uint64_t bytes);
 
 /* Reads of pieces that are adjacent both in the file and in the caller's
  * buffer, merged into one pread (readers that walk blocks use this). */

@@ -730,6 +730,42 @@ out:
   return r;
 }
 
+/* Normal units that follow each other in the file, from OFFSET on, as
+ * one file range; compressed ones are not stored as is (*LEN 0). */
+static int
+qcow2_file_extent (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                   int *fd, uint64_t *foff, uint64_t *len,
+                   struct ferry_err *err)
+{
+  struct qcow2 *q = disk->priv;
+  uint64_t unit = 1ull << q->unit_bits, within, n, host = 0, got = 0;
+  struct qcow2_unit u;
+
+  *fd = disk->fd;
+  *len = 0;
+  while (got < length) {
+    if (lookup (disk, q, offset + got, offset + length, &u, NULL, err) < 0)
+      return -1;
+    if (u.kind != Q_NORMAL)
+      break;
+    within = (offset + got) & (unit - 1);
+    if (got > 0 && u.host + within != host + got)
+      break;
+    if (got == 0)
+      host = u.host + within;
+    n = unit - within < length - got ? unit - within : length - got;
+    if (host + got + n > disk->file_size)
+      return ferry_err_set (err, 0,
+                            "'%s': qcow2 data cluster at virtual offset %llu "
+                            "is past the end of the file",
+                            disk->path, (unsigned long long) (offset + got));
+    got += n;
+  }
+  *foff = host;
+  *len = got;
+  return 0;
+}
+
 /* Free the L2 cache, the L1 table and the reader state; safe on a half-
  * opened image (the mutex is destroyed only if it was initialised). */
 static void
@@ -758,5 +794,6 @@ const struct ferry_disk_format ferry_format_qcow2 = {
     .open = qcow2_open,
     .block_status = qcow2_block_status,
     .pread = qcow2_pread,
+    .file_extent = qcow2_file_extent,
     .close = qcow2_close,
 };

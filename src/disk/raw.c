@@ -56,6 +56,23 @@ raw_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
   return ferry_disk_pread_exact (disk, buf, length, offset, "data", err);
 }
 
+/* The file is the disk: virtual OFFSET is file offset OFFSET. */
+static int
+raw_file_extent (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                 int *fd, uint64_t *foff, uint64_t *len, struct ferry_err *err)
+{
+  if (offset > disk->file_size || length > disk->file_size - offset)
+    return ferry_err_set (err, 0,
+                          "'%s': data at offset %llu (%llu bytes) is past the "
+                          "end of the file",
+                          disk->path, (unsigned long long) offset,
+                          (unsigned long long) length);
+  *fd = disk->fd;
+  *foff = offset;
+  *len = length;
+  return 0;
+}
+
 /* Free the host map made by raw_open (the descriptor belongs to the disk
  * layer). */
 static void
@@ -71,5 +88,6 @@ const struct ferry_disk_format ferry_format_raw = {
     .open = raw_open,
     .block_status = raw_block_status,
     .pread = raw_pread,
+    .file_extent = raw_file_extent,
     .close = raw_close,
 };

@@ -128,6 +128,40 @@ usable_name (const char *name)
   return s;
 }
 
+/* The recorded parent names as one quoted list (see vhd-common.h). */
+char *
+ferry_vhd_names_text (const char *const *keys, const char *const *vals,
+                      size_t n)
+{
+  size_t i, len = 1;
+  char *out, *o;
+  const char *v;
+
+  for (i = 0; i < n; i++)
+    if (vals[i] && vals[i][0])
+      len += strlen (keys[i]) + strlen (vals[i]) + 5;
+  if (len == 1)
+    return NULL;
+  out = malloc (len);
+  if (out == NULL)
+    return NULL;
+  o = out;
+  for (i = 0; i < n; i++) {
+    if (vals[i] == NULL || vals[i][0] == '\0')
+      continue;
+    if (o != out) {
+      *o++ = ',';
+      *o++ = ' ';
+    }
+    o += sprintf (o, "%s '", keys[i]);
+    for (v = vals[i]; *v; v++)
+      *o++ = ((unsigned char) *v < 0x20 || *v == 0x7f || *v == '\'') ? '?' : *v;
+    *o++ = '\'';
+  }
+  *o = '\0';
+  return out;
+}
+
 /* Choose the parent file of differencing disk CHILD from the N names its
  * locators record: first each name as recorded (Windows absolute paths cut
  * to their base name), then each base name alone, since a chain copied off

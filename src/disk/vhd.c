@@ -226,6 +226,17 @@ vhd_parent_hint (struct ferry_disk *disk, const uint8_t *dyn,
   cands[0] = rel;
   cands[1] = abs;
   cands[2] = uname;
+  {
+    static const char *const keys[3] = {"relative locator W2ru",
+                                        "absolute locator W2ku", "parent name"};
+    struct vhd_priv *p = disk->priv;
+    char id[37];
+
+    disk->parent_names = ferry_vhd_names_text (keys, cands, 3);
+    ferry_vhd_uuid_string (p->parent_id, id);
+    snprintf (disk->parent_id, sizeof disk->parent_id,
+              "unique id %s (its parent UUID)", id);
+  }
   disk->parent_hint =
       ferry_vhd_pick_parent (disk->confine, disk->path, cands, 3, err);
   if (disk->parent_hint != NULL)
@@ -532,6 +543,37 @@ vhd_pread (struct ferry_disk *disk, void *buf, uint64_t length, uint64_t offset,
   return ferry_read_run_flush (disk, &run, "VHD data block", err);
 }
 
+/* Where a DATA range lies in the file: a fixed disk is its data; in a
+ * dynamic or differencing one, up to the end of OFFSET's block. */
+static int
+vhd_file_extent (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                 int *fd, uint64_t *foff, uint64_t *len, struct ferry_err *err)
+{
+  struct vhd_priv *p = disk->priv;
+  uint64_t blk, boff;
+
+  *fd = disk->fd;
+  *len = 0;
+  if (p->type == VHD_TYPE_FIXED) {
+    *foff = offset;
+  } else {
+    blk = offset / p->block_size;
+    boff = offset % p->block_size;
+    if (blk >= p->nblocks || p->bat[blk] == VHD_BAT_UNUSED)
+      return 0;
+    *foff = (uint64_t) p->bat[blk] * 512 + p->bitmap_size + boff;
+    if (length > p->block_size - boff)
+      length = p->block_size - boff;
+  }
+  if (*foff > disk->file_size || length > disk->file_size - *foff)
+    return ferry_err_set (err, 0,
+                          "'%s': VHD data at virtual offset %llu is past the "
+                          "end of the file",
+                          disk->path, (unsigned long long) offset);
+  *len = length;
+  return 0;
+}
+
 /* The parent's footer unique id must be the one the child recorded. */
 static int
 vhd_check_parent (struct ferry_disk *disk, struct ferry_disk *parent,
@@ -578,6 +620,7 @@ const struct ferry_disk_format ferry_format_vhd = {
     .open = vhd_open,
     .block_status = vhd_block_status,
     .pread = vhd_pread,
+    .file_extent = vhd_file_extent,
     .check_parent = vhd_check_parent,
     .close = vhd_close,
 };

@@ -8,9 +8,11 @@
  * 64-bit entry per payload block, with one sector bitmap entry after every
  * CHUNK_RATIO payload entries.  Headers and region table carry CRC32C.
  *
- * The log is not replayed: an image whose header names a log (LogGuid not
- * zero) was not closed cleanly and is refused.  Everything is loaded at
- * open and read-only afterwards, so the callbacks are thread-safe. */
+ * An image whose header names a log (LogGuid not zero) was not closed
+ * cleanly: the log is replayed in memory (vhdx-log.c) before anything past
+ * the headers is read, and every later read of the file goes through that
+ * overlay; the file itself is never written.  Everything is loaded at open
+ * and read-only afterwards, so the callbacks are thread-safe. */
 #include "disk/disk.h"
 
 #include <endian.h>
@@ -23,6 +25,7 @@
 #include "disk/crc32c.h"
 #include "disk/hostmap.h"
 #include "disk/vhd-common.h"
+#include "disk/vhdx-log.h"
 #include "util/cleanup.h"
 
 #define KiB 1024ull
@@ -81,34 +84,13 @@ struct vhdx_priv {
   char linkage[40];            /* parent_linkage value (no braces), or "" */
   char linkage2[40];           /* parent_linkage2 value (no braces), or "" */
   struct ferry_hostmap *holes; /* holes of the file inside present blocks */
+  struct ferry_vhdx_log *log;  /* replayed log overlay, or NULL */
+  uint64_t file_size;          /* file size after the log replay */
 };
 
-/* Read a little-endian 16-bit field; memcpy because it may be unaligned. */
-static uint16_t
-rd16 (const uint8_t *p)
-{
-  uint16_t v;
-  memcpy (&v, p, 2);
-  return le16toh (v);
-}
-
-/* Read a little-endian 32-bit field; memcpy because it may be unaligned. */
-static uint32_t
-rd32 (const uint8_t *p)
-{
-  uint32_t v;
-  memcpy (&v, p, 4);
-  return le32toh (v);
-}
-
-/* Read a little-endian 64-bit field; memcpy because it may be unaligned. */
-static uint64_t
-rd64 (const uint8_t *p)
-{
-  uint64_t v;
-  memcpy (&v, p, 8);
-  return le64toh (v);
-}
+#define rd16 ferry_vhd_le16
+#define rd32 ferry_vhd_le32
+#define rd64 ferry_vhd_le64
 
 /* CRC32C of BUF with the 4-byte checksum field at offset 4 taken as 0. */
 static uint32_t
@@ -136,6 +118,17 @@ vhdx_crc_ok (const uint8_t *buf, size_t len)
   return ok;
 }
 
+/* Read LENGTH bytes at file offset OFFSET of the file as the replayed log
+ * leaves it (everything past the headers is read this way). */
+static int
+vhdx_read (struct ferry_disk *disk, void *buf, size_t length, uint64_t offset,
+           const char *what, struct ferry_err *err)
+{
+  struct vhdx_priv *p = disk->priv;
+
+  return ferry_vhdx_log_pread (disk, p->log, buf, length, offset, what, err);
+}
+
 /* Format probe: a VHDX starts with the file type identifier "vhdxfile". The
  * tail is not needed. */
 static bool
@@ -155,7 +148,7 @@ do_overlap (uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* Pick the current header: valid (signature, CRC32C, version 1) with the
- * higher sequence number.  Refuse a dirty log. */
+ * higher sequence number; replay its log, if any, in memory. */
 static int
 vhdx_read_headers (struct ferry_disk *disk, struct vhdx_priv *p,
                    struct ferry_err *err)
@@ -184,15 +177,9 @@ vhdx_read_headers (struct ferry_disk *disk, struct vhdx_priv *p,
                           "'%s': no valid VHDX header (header 1: %s; header "
                           "2: %s)",
                           disk->path, why[0], why[1]);
-  {
-    static const uint8_t zero[16];
-    if (memcmp (h[best] + 48, zero, 16) != 0)
-      return ferry_err_set (err, 0,
-                            "'%s': the VHDX log is dirty (the disk was not "
-                            "closed cleanly); open it once in Hyper-V or run "
-                            "'qemu-img check -r all' on a copy",
-                            disk->path);
-  }
+  if (ferry_vhdx_log_replay (disk, h[best], &p->log, err) < 0)
+    return -1;
+  p->file_size = ferry_vhdx_log_file_size (disk, p->log);
   memcpy (p->data_write_guid, h[best] + 32, 16);
   memcpy (disk->format_id, "dwg=", 4);
   ferry_vhd_guid_string (p->data_write_guid, disk->format_id + 4);
@@ -213,14 +200,14 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
   char g[37];
   int copy;
   const char *why = NULL;
+  uint64_t fsize = ((struct vhdx_priv *) disk->priv)->file_size;
 
   rt = malloc (VHDX_REGION_SIZE);
   if (rt == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
   for (copy = 0; copy < 2; copy++) {
-    if (ferry_disk_pread_exact (disk, rt, VHDX_REGION_SIZE,
-                                (uint64_t) (3 + copy) * 64 * KiB,
-                                "VHDX region table", err) < 0)
+    if (vhdx_read (disk, rt, VHDX_REGION_SIZE, (uint64_t) (3 + copy) * 64 * KiB,
+                   "VHDX region table", err) < 0)
       return -1;
     if (memcmp (rt, "regi", 4) != 0)
       why = "bad signature";
@@ -251,7 +238,7 @@ vhdx_read_regions (struct ferry_disk *disk, uint64_t *bat_off,
       continue;
     }
     if (off < VHDX_HEADER_AREA || off % MiB != 0 || len == 0 ||
-        len % MiB != 0 || off > disk->file_size || len > disk->file_size - off)
+        len % MiB != 0 || off > fsize || len > fsize - off)
       return ferry_err_set (err, 0,
                             "'%s': VHDX region table entry %u (%s): offset "
                             "%llu length %u is misaligned or outside the file",
@@ -355,6 +342,21 @@ vhdx_parse_locator (struct ferry_disk *disk, struct vhdx_priv *p,
   cands[0] = rel;
   cands[1] = abs;
   cands[2] = vol;
+  {
+    static const char *const keys[3] = {"relative_path", "absolute_win32_path",
+                                        "volume_path"};
+    char id[sizeof p->linkage];
+    size_t j;
+
+    disk->parent_names = ferry_vhd_names_text (keys, cands, 3);
+    /* the linkage is hostile text: only GUID characters get through */
+    for (j = 0; p->linkage[j]; j++)
+      id[j] = strchr ("0123456789abcdefABCDEF-", p->linkage[j]) ? p->linkage[j]
+                                                                : '?';
+    id[j] = '\0';
+    snprintf (disk->parent_id, sizeof disk->parent_id,
+              "DataWriteGuid {%s} (its parent_linkage)", id);
+  }
   disk->parent_hint =
       ferry_vhd_pick_parent (disk->confine, disk->path, cands, 3, err);
   if (disk->parent_hint != NULL)
@@ -402,8 +404,8 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
   tab = malloc (VHDX_REGION_SIZE);
   if (tab == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
-  if (ferry_disk_pread_exact (disk, tab, VHDX_REGION_SIZE, meta_off,
-                              "VHDX metadata table", err) < 0)
+  if (vhdx_read (disk, tab, VHDX_REGION_SIZE, meta_off, "VHDX metadata table",
+                 err) < 0)
     return -1;
   if (memcmp (tab, "metadata", 8) != 0)
     return ferry_err_set (
@@ -429,8 +431,8 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
                       err)) != 0) {
       if (r < 0)
         return -1;
-      if (ferry_disk_pread_exact (disk, item, 8, meta_off + ioff,
-                                  "VHDX file parameters", err) < 0)
+      if (vhdx_read (disk, item, 8, meta_off + ioff, "VHDX file parameters",
+                     err) < 0)
         return -1;
       p->block_size = rd32 (item);
       p->has_parent = (rd32 (item + 4) & 2) != 0;
@@ -443,8 +445,8 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
                              "virtual disk size", err)) != 0) {
       if (r < 0)
         return -1;
-      if (ferry_disk_pread_exact (disk, item, 8, meta_off + ioff,
-                                  "VHDX virtual disk size", err) < 0)
+      if (vhdx_read (disk, item, 8, meta_off + ioff, "VHDX virtual disk size",
+                     err) < 0)
         return -1;
       disk->virtual_size = rd64 (item);
       got_size = true;
@@ -452,8 +454,8 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
                              "logical sector size", err)) != 0) {
       if (r < 0)
         return -1;
-      if (ferry_disk_pread_exact (disk, item, 4, meta_off + ioff,
-                                  "VHDX logical sector size", err) < 0)
+      if (vhdx_read (disk, item, 4, meta_off + ioff, "VHDX logical sector size",
+                     err) < 0)
         return -1;
       p->sector_size = rd32 (item);
       got_sector = true;
@@ -514,8 +516,7 @@ vhdx_read_metadata (struct ferry_disk *disk, struct vhdx_priv *p,
     loc = malloc (loc_len);
     if (loc == NULL)
       return ferry_err_set (err, errno, "cannot allocate memory");
-    if (ferry_disk_pread_exact (disk, loc, loc_len, loc_off,
-                                "VHDX parent locator", err) < 0)
+    if (vhdx_read (disk, loc, loc_len, loc_off, "VHDX parent locator", err) < 0)
       return -1;
     if (vhdx_parse_locator (disk, p, loc, loc_len, err) < 0)
       return -1;
@@ -567,8 +568,8 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
   p->bat = malloc (p->bat_entries * 8);
   if (p->bat == NULL)
     return ferry_err_set (err, errno, "cannot allocate memory");
-  if (ferry_disk_pread_exact (disk, p->bat, p->bat_entries * 8, bat_off,
-                              "VHDX BAT", err) < 0)
+  if (vhdx_read (disk, p->bat, p->bat_entries * 8, bat_off, "VHDX BAT", err) <
+      0)
     return -1;
   for (i = 0; i < p->bat_entries; i++)
     p->bat[i] = le64toh (p->bat[i]);
@@ -622,7 +623,7 @@ vhdx_load_bat (struct ferry_disk *disk, struct vhdx_priv *p, uint64_t bat_off,
                             "points at the headers, BAT or metadata",
                             disk->path, (unsigned long long) i,
                             (unsigned long long) off);
-    if (off > disk->file_size || len > disk->file_size - off)
+    if (off > p->file_size || len > p->file_size - off)
       return ferry_err_set (err, 0,
                             "'%s': VHDX BAT entry %llu (file offset %llu) "
                             "points past the end of the file",
@@ -697,10 +698,9 @@ vhdx_block_run (struct ferry_disk *disk, uint64_t blk, uint64_t boff,
   s1 = base + (boff + n + ss - 1) / ss;
   first_byte = s0 / 8;
   nbytes = (s1 + 7) / 8 - first_byte;
-  if (ferry_disk_pread_exact (disk, bm, nbytes,
-                              (p->bat[bitmap_index (p, blk)] >> 20) * MiB +
-                                  first_byte,
-                              "VHDX sector bitmap", err) < 0)
+  if (vhdx_read (disk, bm, nbytes,
+                 (p->bat[bitmap_index (p, blk)] >> 20) * MiB + first_byte,
+                 "VHDX sector bitmap", err) < 0)
     return 0;
 #define VHDX_BIT(sec) ((bm[(sec) / 8 - first_byte] >> ((sec) % 8)) & 1)
   bit = VHDX_BIT (s0);
@@ -737,8 +737,9 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
     run = vhdx_block_run (disk, blk, boff, n, &k, err);
     if (run == 0)
       return -1;
-    if (k == FERRY_EXTENT_DATA) {
-      /* the unwritten parts of a present block read as zeroes */
+    if (k == FERRY_EXTENT_DATA && p->log == NULL) {
+      /* the unwritten parts of a present block read as zeroes (after a
+       * log replay the file's holes may hold replayed data: no shortcut) */
       bool data;
       uint64_t h = ferry_hostmap_query (
           p->holes, (p->bat[payload_index (p, blk)] >> 20) * MiB + boff, run,
@@ -784,8 +785,11 @@ vhdx_pread (struct ferry_disk *disk, void *buf, uint64_t length,
       memset (out, 0, n);
     } else {
       foff = (e >> 20) * MiB + boff;
-      if (ferry_read_run_add (disk, &run, out, foff, n, "VHDX payload block",
-                              err) < 0)
+      if (p->log != NULL) {
+        if (vhdx_read (disk, out, n, foff, "VHDX payload block", err) < 0)
+          return -1;
+      } else if (ferry_read_run_add (disk, &run, out, foff, n,
+                                     "VHDX payload block", err) < 0)
         return -1;
     }
     out += n;
@@ -831,6 +835,7 @@ vhdx_close (struct ferry_disk *disk)
     return;
   free (p->bat);
   ferry_hostmap_free (p->holes);
+  ferry_vhdx_log_free (p->log);
   free (p);
   disk->priv = NULL;
 }

@@ -75,19 +75,23 @@ ferry_vmdk_decode_header (const uint8_t *buf, struct ferry_vmdk_header *ret)
   ret->compress = (uint16_t) (buf[77] | (buf[78] << 8));
 }
 
-/* A text descriptor: printable text (no NUL in what we were given) that
- * starts with the descriptor magic or has a createType line. */
+/* A text descriptor: text that starts with the descriptor magic or has a
+ * createType line, up to the first NUL if there is one.  After that NUL
+ * only NULs and text may follow: qemu pads descriptors with NULs, and when
+ * it rewrites the CID with fewer digits (it prints "%x", so 00d4aa89 is
+ * "d4aa89") the old text's last bytes stay behind the new NUL.  Binary
+ * bytes there mean something else that merely starts with text. */
 bool
 ferry_vmdk_is_descriptor (const uint8_t *head, size_t len)
 {
   const uint8_t *nul = memchr (head, 0, len);
   size_t i = 0;
 
-  /* descriptors written by qemu are padded with NULs to a sector */
   if (nul) {
     const uint8_t *p;
     for (p = nul; p < head + len; p++)
-      if (*p)
+      if (*p != 0 && *p != '\t' && *p != '\n' && *p != '\r' &&
+          (*p < 0x20 || *p > 0x7e))
         return false;
     len = (size_t) (nul - head);
   }

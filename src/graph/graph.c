@@ -620,6 +620,78 @@ ferry_graph_select (const struct ferry_graph *g, char *const *vms, size_t n_vms,
   return 0;
 }
 
+static const char *const phase_names[] = {"default", "precopy", "cutover"};
+
+/* See graph.h. */
+const char *
+ferry_phase_name (enum ferry_phase p)
+{
+  return p < FERRY_PHASE_LAST ? phase_names[p] : "?";
+}
+
+/* See graph.h. */
+int
+ferry_phase_from_name (const char *s)
+{
+  int i;
+
+  for (i = 0; i < FERRY_PHASE_LAST; i++)
+    if (strcmp (s, phase_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+/* Does PHASE itself run STEP (before the dependencies are added)? */
+static bool
+phase_runs (const struct ferry_step *step, enum ferry_phase phase)
+{
+  if (phase == FERRY_PHASE_CUTOVER)
+    return true;
+  if (step->vm == NULL) /* plan and flavor steps: as dependencies */
+    return false;
+  if (step->vm->warm)
+    return step->module->precopy;
+  return phase == FERRY_PHASE_DEFAULT;
+}
+
+/* See graph.h: the steps PHASE itself runs, then everything they need
+ * (a depth-first walk of the edges), within KEEP. */
+size_t
+ferry_graph_select_phase (const struct ferry_graph *g, enum ferry_phase phase,
+                          bool *keep)
+{
+  bool *want = calloc (g->n + 1, sizeof *want);
+  size_t *stack = calloc (g->n + 1, sizeof *stack);
+  size_t i, j, sp = 0, dropped = 0;
+
+  if (want == NULL || stack == NULL) {
+    free (want);
+    free (stack);
+    return 0; /* out of memory: keep everything, the safe superset */
+  }
+  for (i = 0; i < g->n; i++)
+    if (keep[i] && phase_runs (&g->steps[i], phase)) {
+      want[i] = true;
+      stack[sp++] = i;
+    }
+  while (sp > 0) {
+    i = stack[--sp];
+    for (j = 0; j < g->steps[i].n_deps; j++)
+      if (!want[g->steps[i].deps[j]]) {
+        want[g->steps[i].deps[j]] = true;
+        stack[sp++] = g->steps[i].deps[j];
+      }
+  }
+  for (i = 0; i < g->n; i++) {
+    if (keep[i] && !want[i])
+      dropped++;
+    keep[i] = keep[i] && want[i];
+  }
+  free (want);
+  free (stack);
+  return dropped;
+}
+
 /* One line per step in topological order ("ID [MODULE] <- DEPS"), or a
  * Graphviz digraph with planned modules dashed. */
 char *

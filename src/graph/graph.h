@@ -29,6 +29,20 @@ int ferry_graph_build_with (const struct ferry_plan *plan,
 void ferry_graph_free (struct ferry_graph *g);
 /* Index of the step with ID, or (size_t)-1. */
 size_t ferry_graph_find (const struct ferry_graph *g, const char *id);
+/* Which steps a run takes (apply --phase, docs/warm.md). */
+enum ferry_phase {
+  FERRY_PHASE_DEFAULT, /* cold VMs whole, warm VMs up to their pre-copy */
+  FERRY_PHASE_PRECOPY, /* warm VMs' pre-copy steps only */
+  FERRY_PHASE_CUTOVER, /* every step */
+  FERRY_PHASE_LAST
+};
+/* "default", "precopy", "cutover"; and back (-1: unknown). */
+const char *ferry_phase_name (enum ferry_phase p);
+int ferry_phase_from_name (const char *s);
+/* Narrow KEEP (n bools, in and out) to the steps PHASE runs and what they
+ * depend on.  Returns the number of steps left out that KEEP had. */
+size_t ferry_graph_select_phase (const struct ferry_graph *g,
+                                 enum ferry_phase phase, bool *keep);
 /* Mark in KEEP (n bools) the steps of the VMs named in VMS and everything
  * they depend on.  An unknown VM name is an error. */
 int ferry_graph_select (const struct ferry_graph *g, char *const *vms,

@@ -66,6 +66,8 @@ static const char *const vm_keys[] = {"name",
                                       "undefine_source",
                                       "new_uuid",
                                       "live",
+                                      "warm",
+                                      "stop_command",
                                       NULL};
 static const char *const live_keys[] = {
     "storage",  "bandwidth", "max_downtime", "max_downtime_limit",
@@ -735,7 +737,8 @@ check_type (struct ferry_pctx *ctx, const struct ferry_ynode *map,
 /* Fill plan->state from the optional state: mapping N (NULL when absent).
  * The backend (an enum, parsed here once) defaults to file; keys of the other
  * backend are diagnostics rather than silently ignored. A file backend's path
- * is resolved against the plan's directory and defaults to .ferry/NAME.state; a
+ * is resolved against the plan's directory and defaults to .ferry/NAME.state
+ * (a rados backend's conf is resolved the same way); a
  * rados backend needs a pool and its object defaults to the plan's name, so two
  * plans do not share a journal by accident. Must run after metadata.name is
  * read. */
@@ -746,6 +749,7 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
   struct ferry_state_cfg *st = &plan->state;
   const struct ferry_ynode *b = NULL;
   CLEANUP_FREE char *backend = NULL;
+  CLEANUP_FREE char *conf = NULL;
   char *path = NULL;
   size_t i;
   int k;
@@ -762,7 +766,8 @@ parse_state (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     get_str (ctx, n, "state", "path", false, &path);
     get_str (ctx, n, "state", "pool", false, &st->pool);
     get_str (ctx, n, "state", "object", false, &st->object);
-    get_str (ctx, n, "state", "conf", false, &st->conf);
+    get_str (ctx, n, "state", "conf", false, &conf);
+    st->conf = resolve (ctx, conf);
     get_str (ctx, n, "state", "user", false, &st->user);
   }
   if (b) {
@@ -1440,6 +1445,9 @@ parse_vms (struct ferry_pctx *ctx, const struct ferry_ynode *n,
     else if (v)
       parse_disks (ctx, v, dp, vm);
     parse_vm_libvirt (ctx, m, p, vm);
+    get_bool (ctx, m, p, "warm", &vm->warm);
+    get_strv (ctx, m, p, "stop_command", &vm->stop_command,
+              &vm->n_stop_command);
     free (dp);
     dp = path_key (ctx, p, "ports");
     v = ferry_ynode_get (m, "ports");

@@ -405,6 +405,7 @@ ferry_plan_free (struct ferry_plan *plan)
     free (c->autologon.user);
     free (c->autologon.password.ref);
     free_strv (vm->depends_on, vm->n_depends_on);
+    free_strv (vm->stop_command, vm->n_stop_command);
   }
   free (plan->vms);
   free (plan);

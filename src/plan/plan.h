@@ -51,6 +51,11 @@ struct ferry_state_cfg {
   char *conf;   /* rados: ceph.conf */
   char *user;   /* rados: cephx user */
   struct ferry_pos pos;
+  /* Not a plan key: set by a caller that needs one VM's journal only (a
+   * worker's VM thread).  A backend may then replay just that VM's events
+   * and the plan-wide ones (rados: two reads instead of one per VM); a
+   * lookup of another VM's step may find nothing.  NULL: everything. */
+  const char *only_vm;
 };
 
 /* sources.NAME.type.  NONE: missing or unknown (the plan has a
@@ -270,6 +275,11 @@ struct ferry_vm {
   bool has_image;                 /* image: a Glance image of the first disk */
   char *image_name;               /* image.name (NULL: "<plan>-<vm>") */
   enum ferry_boot_from boot_from; /* volume or image */
+  bool warm; /* warm migration: the parents of each disk's snapshot chain
+                are pre-copied while the VM runs (docs/warm.md) */
+  char **stop_command;   /* warm: argv that shuts the source down at the
+                            cutover (the stop step), or NULL */
+  size_t n_stop_command; /* its entries */
   /* libvirt source */
   char *domain;                 /* the source domain (disks, NICs from it) */
   enum ferry_migrate migrate;   /* cold or live */

@@ -493,6 +493,46 @@ check_vm_libvirt (struct ferry_pctx *ctx, const struct ferry_plan *plan,
                      t->name);
 }
 
+/* A warm VM (M at P) pre-copies the parents of file snapshot chains: a
+ * directory source's disks, no domain. */
+static void
+check_vm_warm (struct ferry_pctx *ctx, const struct ferry_vm *vm,
+               const struct ferry_source *src, const struct ferry_ynode *m,
+               const char *p)
+{
+  CLEANUP_FREE char *kp = NULL;
+
+  if (vm->stop_command && (!vm->warm || vm->n_stop_command == 0)) {
+    if (asprintf (&kp, "%s.stop_command", p) < 0) {
+      kp = NULL;
+      ctx->oom = true;
+      return;
+    }
+    ferry_plan_diag (ctx, pos_of (m, "stop_command"), kp,
+                     vm->warm ? "needs the command and its arguments"
+                              : "only with warm: true (a cold VM is shut "
+                                "down before ferry starts)");
+    free (kp);
+    kp = NULL;
+  }
+  if (!vm->warm)
+    return;
+  if (asprintf (&kp, "%s.warm", p) < 0) {
+    kp = NULL;
+    ctx->oom = true;
+    return;
+  }
+  if (vm->domain)
+    ferry_plan_diag (ctx, pos_of (m, "warm"), kp,
+                     "not for a VM with a domain (a running KVM guest moves "
+                     "with migrate: live)");
+  else if (src && src->type != FERRY_SOURCE_DIRECTORY)
+    ferry_plan_diag (ctx, pos_of (m, "warm"), kp,
+                     "needs a directory source with the disks' snapshot "
+                     "files ('%s' is %s)",
+                     src->name, ferry_source_type_name (src->type));
+}
+
 /* Fill defaults and check the references, disks and ports of VM I, and
  * the OpenStack rules. */
 static void
@@ -545,6 +585,7 @@ check_vm (struct ferry_pctx *ctx, const struct ferry_ynode *dflt,
   if (vm->ram_mb == 0 && (vm->domain == NULL || (fl && fl->ram_mb)))
     vm->ram_mb = fl && fl->ram_mb ? fl->ram_mb : 1024;
   check_vm_libvirt (ctx, plan, vm, src, m, p);
+  check_vm_warm (ctx, vm, src, m, p);
 
   for (j = 0; disks && disks->kind == FERRY_YNODE_SEQ && j < vm->n_disks &&
               j < disks->n_items;

@@ -207,8 +207,8 @@ busy (const struct ferry_lock_scope *scope, const struct ferry_lock_owner *o,
   if (scope->kind == FERRY_LOCK_SCOPE_VM)
     return ferry_err_set (err, EBUSY,
                           "vm '%s' is locked by %s; if that run is dead, run "
-                          "'ferry unlock'",
-                          scope->vm, who);
+                          "'ferry unlock --vm %s'",
+                          scope->vm, who, scope->vm);
   return ferry_err_set (err, EBUSY,
                         "plan is locked by %s; if that run is dead, run "
                         "'ferry unlock'",

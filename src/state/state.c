@@ -25,6 +25,7 @@ struct ferry_state {
   bool readonly;                     /* opened for reading only */
   pthread_mutex_t lock;              /* guards fold and the append order */
   struct ferry_fold *fold;           /* the records */
+  struct ferry_state_lock *fence;    /* appends need it held, or NULL */
 };
 
 struct ferry_state_lock {
@@ -64,12 +65,8 @@ ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
   switch (b) {
   case FERRY_STATE_FILE:
   case FERRY_STATE_MEMORY:
-    break;
   case FERRY_STATE_RADOS:
-    return ferry_err_set (err, ENOTSUP,
-                          "state backend 'rados' is not available in this "
-                          "build of ferry %s (use backend: file)",
-                          FERRY_VERSION);
+    break;
   case FERRY_STATE_BACKEND_LAST:
   default:
     return ferry_err_set (err, EINVAL, "unknown state backend %d", (int) b);
@@ -79,8 +76,9 @@ ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
     free (st);
     return ferry_err_set (err, ENOMEM, "state");
   }
-  st->ops =
-      b == FERRY_STATE_FILE ? &ferry_state_file_ops : &ferry_state_memory_ops;
+  st->ops = b == FERRY_STATE_FILE    ? &ferry_state_file_ops
+            : b == FERRY_STATE_RADOS ? &ferry_state_rados_ops
+                                     : &ferry_state_memory_ops;
   st->readonly = readonly;
   pthread_mutex_init (&st->lock, NULL);
   if (st->ops->open (cfg, readonly, st->fold, &st->data, err) < 0) {
@@ -145,6 +143,13 @@ ferry_state_append (struct ferry_state *st,
     e.time_ms = now_ms ();
   if (ferry_fold_check (&e, err) < 0)
     return -1;
+  /* a fenced state stops recording the moment its lock is lost: a step
+   * may then not claim a checkpoint or done that another holder owns */
+  if (st->fence && ferry_state_lock_lost (st->fence))
+    return ferry_err_set (err, ENOLCK,
+                          "%s: not recorded: this worker lost the lock that "
+                          "guards it (another worker may own it now)",
+                          e.step);
   pthread_mutex_lock (&st->lock);
   if (st->ops->append (st->data, &e, err) < 0)
     goto out;
@@ -156,6 +161,13 @@ ferry_state_append (struct ferry_state *st,
 out:
   pthread_mutex_unlock (&st->lock);
   return r;
+}
+
+/* Fence ST's appends with LOCK (see state.h). */
+void
+ferry_state_set_fence (struct ferry_state *st, struct ferry_state_lock *lock)
+{
+  st->fence = lock;
 }
 
 /* The record of STEP, or NULL. */
@@ -268,6 +280,14 @@ ferry_state_lock_release (struct ferry_state_lock *lock)
     return;
   lock->ops->lock_release (lock->impl);
   free (lock);
+}
+
+/* True when the backend knows LOCK is no longer ours. */
+bool
+ferry_state_lock_lost (struct ferry_state_lock *lock)
+{
+  return lock != NULL && lock->ops->lock_lost != NULL &&
+         lock->ops->lock_lost (lock->impl);
 }
 
 /* The owner of SCOPE's lock. */

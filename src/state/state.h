@@ -2,7 +2,7 @@
  * locks (who is running) behind one ops table, so that the engine and the
  * CLI never know where state lives.  The plan's `state:` block chooses the
  * backend: "file" (a journal file and lock files beside it), "rados" (a
- * Ceph pool; not in this build yet) and "memory" (in-process, for the unit
+ * Ceph pool: state/rados.c) and "memory" (in-process, for the unit
  * tests; not a plan value).
  *
  * Layering.  A backend stores and returns events and owns the locks; it
@@ -100,6 +100,9 @@ struct ferry_state_ops {
   int (*lock_break) (void *data, const struct ferry_lock_scope *scope,
                      bool force, struct ferry_lock_owner *ret_owner,
                      struct ferry_err *err);
+  /* true once the backend knows LOCK is no longer ours (an expiring lock
+   * whose renewal failed); NULL: locks are never lost (file, memory) */
+  bool (*lock_lost) (void *lock);
 };
 
 struct ferry_state;      /* an open state: backend + fold */
@@ -107,8 +110,7 @@ struct ferry_state_lock; /* a held lock */
 
 /* Open the state CFG describes (CFG->backend: file, rados or memory; CFG->path
  * for file and memory) and replay its journal. READONLY: no append, no journal
- * created; locks still work (ferry unlock and status open read-only).  "rados"
- * fails with a clear "not available in this build" error. */
+ * created; locks still work (ferry unlock and status open read-only). */
 int ferry_state_open (const struct ferry_state_cfg *cfg, bool readonly,
                       struct ferry_state **ret, struct ferry_err *err);
 /* Close; NULL is fine.  Locks taken from ST stay valid. */
@@ -122,6 +124,12 @@ const char *ferry_state_where (const struct ferry_state *st);
 int ferry_state_append (struct ferry_state *st,
                         const struct ferry_journal_entry *e,
                         struct ferry_err *err);
+/* Fence ST with LOCK (NULL: none): from the moment ferry_state_lock_lost
+ * says LOCK is lost, every append fails (ENOLCK) — a worker that lost its
+ * VM records no checkpoint and no done for it.  LOCK must outlive ST's
+ * appends. */
+void ferry_state_set_fence (struct ferry_state *st,
+                            struct ferry_state_lock *lock);
 /* The record of STEP, or NULL if the journal never saw it.  The pointer
  * stays valid until ferry_state_close. */
 const struct ferry_step_record *ferry_state_step (struct ferry_state *st,
@@ -152,6 +160,11 @@ int ferry_state_lock_acquire_as (struct ferry_state *st,
                                  struct ferry_err *err);
 /* Release (only if still ours) and free; NULL is fine. */
 void ferry_state_lock_release (struct ferry_state_lock *lock);
+/* True when the backend knows LOCK is no longer ours: rados, when a
+ * renewal was refused (broken, expired) or none succeeded for a whole lock
+ * duration.  The holder must stop writing what the lock protects.  Always
+ * false for the file and memory backends (their locks do not expire). */
+bool ferry_state_lock_lost (struct ferry_state_lock *lock);
 /* The owner of SCOPE's lock: 1 held (in *RET unless NULL; pid 0: unknown
  * owner), 0 free, -1 error. */
 int ferry_state_lock_read (struct ferry_state *st,
@@ -164,8 +177,9 @@ int ferry_state_lock_break (struct ferry_state *st,
                             struct ferry_lock_owner *ret_owner,
                             struct ferry_err *err);
 
-/* The backends (state/file.c, state/memory.c). */
+/* The backends (state/file.c, state/memory.c, state/rados.c). */
 extern const struct ferry_state_ops ferry_state_file_ops;
+extern const struct ferry_state_ops ferry_state_rados_ops;
 extern const struct ferry_state_ops ferry_state_memory_ops;
 
 /* File backend: the path of the lock file of SCOPE for the journal at

@@ -65,6 +65,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   ferry_format_qcow2.close (disk);
   free (disk->parent_hint);
+  free (disk->parent_names);
   free (disk);
   close (fd);
   return 0;

@@ -123,6 +123,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   ferry_format_vmdk.close (&disk);
   free (disk.parent_hint);
+  free (disk.parent_names);
   if (dfd >= 0)
     close (dfd);
   close (fd);

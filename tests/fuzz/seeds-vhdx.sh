@@ -1,6 +1,6 @@
 #!/bin/bash
-# seeds-vhdx.sh OUTDIR: VHDX seeds (dynamic, fixed, differencing) and the
-# hostile VHDX corpus of tests/t/26-vhd-hostile.t.
+# seeds-vhdx.sh OUTDIR: VHDX seeds (dynamic, fixed, differencing, dirty
+# logs) and the hostile VHDX corpus of tests/t/26-vhd-hostile.t.
 set -eu
 out=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,5 +12,13 @@ qemu-img convert -f raw -O vhdx -o subformat=fixed,block_size=1M,log_size=1M "$t
 head -c 1536 /dev/urandom > "$t/w"
 /usr/bin/python3 "$top/tests/gen/vhdtool.py" diff-vhdx "$t/dyn.vhdx" "$t/diff.avhdx" \
   --write 1024:"$t/w"
-cp "$t/dyn.vhdx" "$t/fixed.vhdx" "$t/diff.avhdx" "$out/"
+head -c 8192 /dev/urandom > "$t/d"
+cp "$t/dyn.vhdx" "$t/log.vhdx"
+/usr/bin/python3 "$top/tests/gen/vhdtool.py" dirty-vhdx "$t/log.vhdx" \
+  --data 4096:"$t/d" --data $((1024 * 1024)):"$t/d" --zero-block 0 --stale
+cp "$t/dyn.vhdx" "$t/logwrap.vhdx"
+/usr/bin/python3 "$top/tests/gen/vhdtool.py" dirty-vhdx "$t/logwrap.vhdx" \
+  --data 4096:"$t/d" --zero-block 0 --wrap-inside
+cp "$t/dyn.vhdx" "$t/fixed.vhdx" "$t/diff.avhdx" "$t/log.vhdx" \
+  "$t/logwrap.vhdx" "$out/"
 bash "$top/tests/fuzz/vhd-hostile-seeds.sh" "$out" vhdx avhdx

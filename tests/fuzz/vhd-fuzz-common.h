@@ -61,5 +61,6 @@ fuzz_reader (const struct ferry_disk_format *fmt, const uint8_t *data,
   fmt->close (&d);
   free (d.path);
   free (d.parent_hint);
+  free (d.parent_names);
   close (fd);
 }

@@ -238,7 +238,43 @@ def vhdx_cases():
     for off in (64 * KiB, 128 * KiB):
         img[off + 48:off + 64] = vhdtool_dirty
     vhdx_fixcrc(img, regions=False)
-    emit('vhdx-log-dirty', img, r'the VHDX log is dirty', '.vhdx')
+    emit('vhdx-log-dirty', img,
+         r'the VHDX header says the log needs replaying but the log holds '
+         r'no valid sequence', '.vhdx')
+    lay = vhdtool.vhdx_layout(src)
+
+    def with_log(descs, log_off=None, last=None):
+        # one valid entry (tail: itself) at the start of the log ring
+        img = bytearray(src)
+        guid = bytes(range(1, 17))
+        e = vhdtool.log_entry(7, 0, guid, descs, len(img) // MiB * MiB,
+                              len(img) if last is None else last)
+        img[lay['log_off']:lay['log_off'] + len(e)] = e
+        for off in (64 * KiB, 128 * KiB):
+            img[off + 48:off + 64] = guid
+            if log_off is not None:
+                struct.pack_into('<Q', img, off + 72, log_off)
+        vhdx_fixcrc(img, regions=False)
+        return img
+
+    sec = bytes(4 * KiB)
+    emit('vhdx-log-area', with_log([], log_off=size + MiB),
+         r'VHDX log needs replaying but its area .* outside the file',
+         '.vhdx')
+    emit('vhdx-log-writes-header', with_log([('data', 64 * KiB, sec)]),
+         r'VHDX log entry 7, descriptor 0 writes to file offset 65536, '
+         r'inside the headers or the log itself', '.vhdx')
+    emit('vhdx-log-writes-log', with_log([('zero', lay['log_off'], MiB)]),
+         r'inside the headers or the log itself', '.vhdx')
+    emit('vhdx-log-huge-zero', with_log([('zero', 2 * MiB, 1 << 62)]),
+         r'VHDX log entry 7, descriptor 0: file offset .* is beyond any '
+         r'VHDX file', '.vhdx')
+    emit('vhdx-log-huge-last', with_log([], last=1 << 60),
+         r'LastFileOffset .* is beyond any VHDX file', '.vhdx')
+    emit('vhdx-log-bat-past-end',
+         with_log([('data', bat_off, struct.pack('<Q', (size // MiB + 5) << 20
+                                                  | 6) + bytes(4088))]),
+         r'VHDX BAT entry 0 .* points past the end of the file', '.vhdx')
 
     img = bytearray(src)
     img[192 * KiB + 1000] ^= 1

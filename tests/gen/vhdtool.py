@@ -5,7 +5,10 @@ ferry's reader.
 
   vhdtool.py diff-vhd  PARENT CHILD [options]    differencing VHD
   vhdtool.py diff-vhdx PARENT CHILD [options]    differencing VHDX (AVHDX)
-  vhdtool.py set-dirty VHDX                      give the VHDX a dirty log
+  vhdtool.py set-dirty VHDX                      give the VHDX a log GUID only
+  vhdtool.py dirty-vhdx VHDX [log options]       write updates into the log
+                                                 only (a crash before they
+                                                 reached their place)
   vhdtool.py vhdx-fix VHDX                       recompute header/region CRCs
 
 options for diff-*:
@@ -15,6 +18,27 @@ options for diff-*:
   --wrong-parent-id      record a parent id that does not match PARENT
   --rel NAME / --abs NAME   parent locator paths (default .\\BASENAME and
                          C:\\VMs\\BASENAME)
+
+log options for dirty-vhdx (each --data/--zero-block is one log entry, in
+order, consecutive sequence numbers; every entry's tail is the first one):
+  --data OFFSET:FILE     FILE's bytes (4 KiB multiple, inside one block) at
+                         virtual OFFSET: data sectors in place if the block
+                         is present, else a new block past the end of the
+                         file plus the BAT sector that points at it
+  --zero-block OFFSET    the BAT sector with OFFSET's block set to ZERO, and
+                         a zero descriptor over the block's old first 64 KiB
+  --zero-data OFFSET:LENGTH  a zero descriptor over payload bytes in place
+                         (4 KiB aligned, inside one present block)
+  --wrap                 end the first entry at the end of the log ring,
+                         so that the sequence wraps between entries
+  --wrap-inside          start the sequence 8 KiB before the end of the
+                         ring, so that the first entry itself wraps
+  --stale                also write an older valid sequence (lower numbers)
+                         that would write garbage if it were replayed
+  --bad-crc K            corrupt entry K's checksum (0-based)
+  --gap K                entry K skips a sequence number
+  --flood                instead: an entry header as long as the log in
+                         every sector (hostile: costly to scan)
 """
 import os
 import struct
@@ -360,6 +384,167 @@ def vhdx_fix(path, dirty=False):
                 f.write(rt)
 
 
+def vhdx_layout(img):
+    """Where a VHDX's structures are (IMG: its bytes)."""
+    hoff = vhdx_current_header(img)
+    h = img[hoff:hoff + 4 * KiB]
+    log_len, log_off = struct.unpack_from('<IQ', h, 68)
+    rt = img[192 * KiB:256 * KiB]
+    out = {'hoff': hoff, 'log_off': log_off, 'log_len': log_len}
+    for i in range(struct.unpack_from('<I', rt, 8)[0]):
+        e = rt[16 + 32 * i:48 + 32 * i]
+        if e[:16] == GUID_BAT:
+            out['bat_off'] = struct.unpack_from('<Q', e, 16)[0]
+        if e[:16] == GUID_META:
+            out['meta_off'] = struct.unpack_from('<Q', e, 16)[0]
+    meta = img[out['meta_off']:out['meta_off'] + MiB]
+    for i in range(struct.unpack_from('<H', meta, 10)[0]):
+        e = meta[32 + 32 * i:64 + 32 * i]
+        ioff = struct.unpack_from('<I', e, 16)[0]
+        if e[:16] == GUID_PARAMS:
+            out['bs'] = struct.unpack_from('<I', meta, ioff)[0]
+        if e[:16] == GUID_LSS:
+            out['lss'] = struct.unpack_from('<I', meta, ioff)[0]
+    out['cr'] = (1 << 23) * out['lss'] // out['bs']
+    return out
+
+
+def log_entry(seq, tail, guid, descs, flushed, last):
+    """One log entry: DESCS is a list of ('data', off, 4 KiB bytes) and
+    ('zero', off, length)."""
+    n = len(descs)
+    dsec = (64 + 32 * n + 4 * KiB - 1) // (4 * KiB)
+    datas = [d for d in descs if d[0] == 'data']
+    length = (dsec + len(datas)) * 4 * KiB
+    e = bytearray(length)
+    struct.pack_into('<4sIIIQII16sQQ', e, 0, b'loge', 0, length, tail, seq,
+                     n, 0, guid, flushed, last)
+    k = 0
+    for i, d in enumerate(descs):
+        p = 64 + 32 * i
+        if d[0] == 'zero':
+            struct.pack_into('<4sIQQQ', e, p, b'zero', 0, d[2], d[1], seq)
+        else:
+            buf = d[2]
+            struct.pack_into('<4s4s8sQQ', e, p, b'desc', buf[4092:4096],
+                             buf[0:8], d[1], seq)
+            q = (dsec + k) * 4 * KiB
+            e[q:q + 4 * KiB] = (b'data' + struct.pack('<I', seq >> 32) +
+                                buf[8:4092] +
+                                struct.pack('<I', seq & 0xFFFFFFFF))
+            k += 1
+    struct.pack_into('<I', e, 4, crc32c(e))
+    return e
+
+
+def dirty_vhdx(path, ops, opts):
+    """Write OPS into PATH's log only (the file keeps its old contents) and
+    give the headers the log's GUID."""
+    with open(path, 'rb') as f:
+        img = bytearray(f.read())
+    lay = vhdx_layout(img)
+    bs, cr, bat_off = lay['bs'], lay['cr'], lay['bat_off']
+    size = len(img)
+    end = (size + MiB - 1) // MiB * MiB
+    guid = uuid.uuid4().bytes
+    bat = {}  # BAT sector file offset -> bytearray, as the log leaves it
+
+    def bat_sector(idx):
+        so = bat_off + idx * 8 // (4 * KiB) * (4 * KiB)
+        if so not in bat:
+            bat[so] = bytearray(img[so:so + 4 * KiB])
+        return so, bat[so]
+
+    entries = []
+    for kind, val in ops:
+        descs = []
+        if kind == 'data':
+            voff, data = val
+            assert voff % (4 * KiB) == 0 and len(data) % (4 * KiB) == 0
+            b, boff = divmod(voff, bs)
+            assert boff + len(data) <= bs, 'a --data write crosses a block'
+            idx = b + b // cr
+            so, sec = bat_sector(idx)
+            ent = struct.unpack_from('<Q', sec, idx * 8 - (so - bat_off))[0]
+            if ent & 7 == 6:
+                foff = (ent >> 20) * MiB
+            else:
+                foff = end
+                end += bs
+                struct.pack_into('<Q', sec, idx * 8 - (so - bat_off),
+                                 (foff // MiB) << 20 | 6)
+                descs.append(('data', so, bytes(sec)))
+            for i in range(0, len(data), 4 * KiB):
+                descs.append(('data', foff + boff + i,
+                              data[i:i + 4 * KiB]))
+        elif kind == 'zdata':
+            voff, length = val
+            b, boff = divmod(voff, bs)
+            assert voff % (4 * KiB) == 0 and length % (4 * KiB) == 0
+            idx = b + b // cr
+            so, sec = bat_sector(idx)
+            ent = struct.unpack_from('<Q', sec, idx * 8 - (so - bat_off))[0]
+            assert ent & 7 == 6, '--zero-data needs a present block'
+            descs.append(('zero', (ent >> 20) * MiB + boff, length))
+        else:
+            b = val // bs
+            idx = b + b // cr
+            so, sec = bat_sector(idx)
+            ent = struct.unpack_from('<Q', sec, idx * 8 - (so - bat_off))[0]
+            struct.pack_into('<Q', sec, idx * 8 - (so - bat_off), 2)
+            descs.append(('data', so, bytes(sec)))
+            if ent & 7 == 6:
+                descs.append(('zero', (ent >> 20) * MiB, 64 * KiB))
+        entries.append(descs)
+
+    log_len, log_off = lay['log_len'], lay['log_off']
+    ring = bytearray(log_len)
+    flushed = size // MiB * MiB
+    base_seq = 1000
+
+    def put(pos, e):
+        for i in range(0, len(e), 4 * KiB):
+            p = (pos + i) % log_len
+            ring[p:p + 4 * KiB] = e[i:i + 4 * KiB]
+        return (pos + len(e)) % log_len
+
+    if opts.get('stale'):
+        # an older sequence (numbers 10, 11) that would zero the BAT
+        pos = 64 * KiB
+        for j in range(2):
+            e = log_entry(10 + j, 64 * KiB, guid,
+                          [('zero', bat_off, 4 * KiB)], flushed, end)
+            pos = put(pos, e)
+    start = 256 * KiB
+    if opts.get('wrap'):
+        start = log_len - len(log_entry(1, 0, guid, entries[0], 0, 0))
+    if opts.get('wrap_inside'):
+        start = log_len - 8 * KiB
+    pos, seq = start, base_seq
+    for k, descs in enumerate(entries):
+        if opts.get('gap') == k:
+            seq += 1
+        e = log_entry(seq, start, guid, descs, flushed, end)
+        if opts.get('bad_crc') == k:
+            e[4] ^= 0xFF
+        pos = put(pos, e)
+        seq += 1
+    if opts.get('flood'):
+        for p in range(0, log_len, 4 * KiB):
+            struct.pack_into('<4sIIIQII16sQQ', ring, p, b'loge', 0, log_len,
+                             0, 1, 0, 0, guid, flushed, end)
+    img[log_off:log_off + log_len] = ring
+    for off in (64 * KiB, 128 * KiB):
+        h = bytearray(img[off:off + 4 * KiB])
+        h[48:64] = guid
+        h[4:8] = bytes(4)
+        struct.pack_into('<I', h, 4, crc32c(h))
+        img[off:off + 4 * KiB] = h
+    with open(path, 'r+b') as f:
+        f.seek(0)
+        f.write(img)
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -369,6 +554,32 @@ def main(argv):
         return
     if cmd == 'vhdx-fix':
         vhdx_fix(argv[2])
+        return
+    if cmd == 'dirty-vhdx':
+        ops, opts, args, i = [], {}, argv[3:], 0
+        while i < len(args):
+            a = args[i]
+            if a == '--data':
+                off, fn = args[i + 1].split(':', 1)
+                with open(fn, 'rb') as f:
+                    ops.append(('data', (int(off, 0), f.read())))
+                i += 2
+            elif a == '--zero-data':
+                off, length = args[i + 1].split(':', 1)
+                ops.append(('zdata', (int(off, 0), int(length, 0))))
+                i += 2
+            elif a == '--zero-block':
+                ops.append(('zero', int(args[i + 1], 0)))
+                i += 2
+            elif a in ('--wrap', '--wrap-inside', '--stale', '--flood'):
+                opts[a[2:].replace('-', '_')] = True
+                i += 1
+            elif a in ('--bad-crc', '--gap'):
+                opts[a[2:].replace('-', '_')] = int(args[i + 1])
+                i += 2
+            else:
+                sys.exit('vhdtool: unknown option ' + a)
+        dirty_vhdx(argv[2], ops, opts)
         return
     if cmd not in ('diff-vhd', 'diff-vhdx') or len(argv) < 4:
         sys.exit(__doc__)

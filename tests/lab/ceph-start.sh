@@ -1,10 +1,13 @@
 #!/bin/bash
 # ceph-start.sh DIR PORT — a throwaway single-node Ceph for ferry's tests:
-# one mon (msgr v1 on 127.0.0.1:PORT), one memstore OSD (data in RAM), one
+# one mon (msgr v1 on 127.0.0.1:PORT, or FERRY_CEPH_ADDR), one memstore OSD (data in RAM), one
 # mgr, pool 'rbd' (size 1, application rbd), cephx with a client.admin key.
 # Everything lives under DIR (nothing in /etc or /var).  Writes DIR/ceph.conf
 # (it names DIR/keyring) and DIR/pids/*; stop with ceph-stop.sh DIR.
-# Env: FERRY_CEPH_OSD_BYTES  OSD capacity (default 4 GiB).
+# Env: FERRY_CEPH_ADDR       the address every daemon binds (default
+#                            127.0.0.1; a test network namespace's own
+#                            address when clients run in other namespaces)
+#      FERRY_CEPH_OSD_BYTES  OSD capacity (default 4 GiB).
 #      FERRY_CEPH_STORE      bluestore (default: on a sparse file DIR/osd0.block)
 #                            or memstore (data in RAM; its space accounting
 #                            can underflow under discard/write-zeroes loads
@@ -13,6 +16,7 @@ set -euo pipefail
 D=${1:?usage: ceph-start.sh DIR PORT}; PORT=${2:?usage: ceph-start.sh DIR PORT}
 BYTES=${FERRY_CEPH_OSD_BYTES:-4294967296}
 STORE=${FERRY_CEPH_STORE:-bluestore}
+ADDR=${FERRY_CEPH_ADDR:-127.0.0.1}
 die() { echo "ceph-start: error: $*" >&2; tail -n 5 "$D"/log/*.log 2>/dev/null >&2; exit 1; }
 for t in ceph-mon ceph-osd ceph-mgr ceph ceph-authtool monmaptool rados; do
   command -v $t >/dev/null || die "'$t' not found (install ceph-mon ceph-osd ceph-mgr ceph-common)"
@@ -33,10 +37,10 @@ FSID=$(cat /proc/sys/kernel/random/uuid); OSD_UUID=$(cat /proc/sys/kernel/random
 cat >"$D/ceph.conf" <<EOF
 [global]
 fsid = $FSID
-mon host = v1:127.0.0.1:$PORT
+mon host = v1:$ADDR:$PORT
 mon initial members = a
-public addr = 127.0.0.1
-cluster addr = 127.0.0.1
+public addr = $ADDR
+cluster addr = $ADDR
 ms bind msgr2 = false
 auth cluster required = cephx
 auth service required = cephx
@@ -94,7 +98,7 @@ for e in client.admin:"$D/keyring" osd.0:"$D/osd0/keyring" mgr.x:"$D/mgr/keyring
   n=${e%%:*}; at "${e#*:}" -C -n "$n" -a "$(ceph-authtool "$K" -n "$n" -p)"
 done
 chmod 600 "$D/keyring" "$K"
-monmaptool --create --fsid "$FSID" --addv a "[v1:127.0.0.1:$PORT]" "$D/monmap" >/dev/null
+monmaptool --create --fsid "$FSID" --addv a "[v1:$ADDR:$PORT]" "$D/monmap" >/dev/null
 ceph-mon "${C[@]}" --mkfs -i a --monmap "$D/monmap" --keyring "$K" >"$D/log/mon-mkfs.out" 2>&1 ||
   die "ceph-mon --mkfs failed: $(cat "$D/log/mon-mkfs.out")"
 ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$OSD_UUID" --no-mon-config \

@@ -9,7 +9,8 @@
 #   stop    stop the lab in DIR (logs stay).
 #   status  exit 0 and print "healthy" when the lab answers, else print why
 #           not and exit 3.
-# Healthy: DIR/ready exists, every recorded daemon lives, Keystone gives the
+# Healthy: DIR/ready exists, DIR/recipe matches the scripts (a hash of
+# openstack-up.sh and labbind.py), every recorded daemon lives, Keystone gives the
 # demo user a token, Nova, Cinder, Glance, Neutron and Placement answer HTTP,
 # and 'ceph health' is not HEALTH_ERR.
 # Env: FERRY_OSLAB_WAIT  seconds to wait for the lock (default 900).
@@ -24,6 +25,9 @@ case $CMD in ensure|stop|status) ;; *) echo "usage: openstack-lab.sh {ensure|sto
 mkdir -p "$S" || exit 1
 S=$(cd "$S" && pwd -P)
 say() { echo "openstack-lab: $*"; }
+# RECIPE: what the lab is made from; a lab started from other scripts (an
+# older checkout: other networks, other settings) is not reused
+RECIPE=$(cat "$HERE"/openstack-up.sh "$HERE"/labbind.py 2>/dev/null | sha256sum | cut -c1-16)
 
 # alive: the lab was started (ready marker) and every daemon it recorded
 # still runs; prints the first problem and returns 1 otherwise.  `ensure`
@@ -32,6 +36,8 @@ say() { echo "openstack-lab: $*"; }
 # can miss a 20 s probe, and restarting would kill the tests using it.
 alive() {
   [ -f "$S/ready" ] || { echo "no lab started in $S (no ready marker)"; return 1; }
+  [ "$(cat "$S/recipe" 2>/dev/null)" = "$RECIPE" ] ||
+    { echo "it was started from another version of tests/lab"; return 1; }
   local f
   for f in "$S"/pids/* "$S"/ceph/pids/*; do
     [ -f "$f" ] || { echo "no recorded daemons"; return 1; }
@@ -84,7 +90,9 @@ ensure)
     "$HERE/openstack-down.sh" "$S" >>"$S/ensure.log" 2>&1 9>&-
   fi
   why=""; say "starting a lab in $S (log: $S/ensure.log)"
-  if "$HERE/openstack-up.sh" "$S" >>"$S/ensure.log" 2>&1 9>&- && why=$(health); then
+  rm -f "$S/recipe"
+  if "$HERE/openstack-up.sh" "$S" >>"$S/ensure.log" 2>&1 9>&- && echo "$RECIPE" >"$S/recipe" &&
+    why=$(health); then
     say "started the lab in $S ($(( $(date +%s) - t0 ))s)"; exit 0
   fi
   say "the lab did not start: ${why:-see the log}"; tail -n 25 "$S/ensure.log" | sed 's/^/  /'

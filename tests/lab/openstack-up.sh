@@ -392,13 +392,17 @@ for p in "$ADMIN_P" "$DEMO_P"; do
     "security_group":-1,"security_group_rule":-1}}' >/dev/null
 done
 TOK=$(token demo demo); [ -n "$TOK" ] || die "no demo token"
-net() { # NAME SUBNET-NAME CIDR -> network id
+# Neutron hands out addresses of the allocation pool (.128-.254) to ports
+# created without one; tests that name a fixed IP take it from .2-.127, so a
+# port another test file creates at the same time can never take it.
+net() { # NAME SUBNET-NAME PREFIX -> network id (subnet PREFIX.0/24)
   local id; id=$(api POST "http://$IP:9696/v2.0/networks" '{"network":{"name":"'$1'"}}' | jq -r .network.id)
   api POST "http://$IP:9696/v2.0/subnets" '{"subnet":{"name":"'$2'","network_id":"'$id'","ip_version":4,
-    "cidr":"'$3'","gateway_ip":null,"enable_dhcp":false}}' >/dev/null
+    "cidr":"'$3'.0/24","allocation_pools":[{"start":"'$3'.128","end":"'$3'.254"}],
+    "gateway_ip":null,"enable_dhcp":false}}' >/dev/null
   echo "$id"; }
-NET=$(net lab-net lab-subnet 127.100.0.0/24)
-NET2=$(net lab-net2 lab-subnet2 127.101.0.0/24)
+NET=$(net lab-net lab-subnet 127.100.0)
+NET2=$(net lab-net2 lab-subnet2 127.101.0)
 sg() { # NAME PORT -> security group id (tcp PORT in)
   local id; id=$(api POST "http://$IP:9696/v2.0/security-groups" '{"security_group":{"name":"'$1'"}}' | jq -r .security_group.id)
   api POST "http://$IP:9696/v2.0/security-group-rules" '{"security_group_rule":{"security_group_id":"'$id'",

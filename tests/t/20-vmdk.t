@@ -35,6 +35,24 @@ for sub in monolithicSparse monolithicFlat twoGbMaxExtentSparse \
   is "$sub: inspect subformat" "$(json_field $sub.vmdk 'j["format"]+"/"+j["subformat"]')" "vmdk/$sub"
   is "$sub: inspect virtual size" "$(json_field $sub.vmdk 'j["virtual_size"]')" $SIZE
 done
+# A descriptor qemu rewrote with a shorter CID (it prints CID with %x, so a
+# CID below 0x10000000 has fewer than 8 digits): the old text's tail stays
+# after the NUL.  One qemu-made image in 256 looks like this; it was read
+# as a 512-byte raw disk, and `ferry convert D.vmdk D-flat.vmdk` then
+# overwrote the extent.
+$PY - monolithicFlat.vmdk shortcid.vmdk <<'PYEOF'
+import re, sys
+text = open(sys.argv[1], "rb").read().split(b"\0")[0]
+new = re.sub(rb"\nCID=[0-9a-f]+\n", b"\nCID=d4aa89\n", text)
+blob = new + b"\0" + text[len(new):] + b"\0"
+open(sys.argv[2], "wb").write(blob + b"\0" * (-len(blob) % 512))
+PYEOF
+ok "short-CID descriptor: text after the NUL" \
+  $PY -c 'import sys; d=open(sys.argv[1],"rb").read(); assert d.split(b"\0",1)[1].strip(b"\0")' shortcid.vmdk
+is "short-CID descriptor: inspect says vmdk/monolithicFlat" \
+  "$(json_field shortcid.vmdk 'j["format"]+"/"+j["subformat"]')" vmdk/monolithicFlat
+same_as_qemu "short-CID descriptor" shortcid.vmdk
+ok "short-CID descriptor: equals the source" cmp f.raw src.raw
 same_as_qemu "monolithicSparse, 64K chunks" monolithicSparse.vmdk --chunk-size 64K
 same_as_qemu "streamOptimized, 64K chunks, 1 thread" streamOptimized.vmdk \
   --chunk-size 64K --parallel 1
@@ -44,6 +62,12 @@ same_as_qemu "twoGbMaxExtentFlat, 64K chunks" twoGbMaxExtentFlat.vmdk --chunk-si
 $GEN stream src.raw vmware-stream.vmdk
 same_as_qemu "streamOptimized with footer" vmware-stream.vmdk
 same_as_qemu "streamOptimized with footer, 64K chunks" vmware-stream.vmdk --chunk-size 64K
+# chunks smaller than a grain: each grain is read in pieces, by one reader
+# after the other or by several at once
+same_as_qemu "streamOptimized, 4K chunks, 1 thread" streamOptimized.vmdk \
+  --chunk-size 4K --parallel 1
+same_as_qemu "streamOptimized with footer, 12K chunks, 4 threads" \
+  vmware-stream.vmdk --chunk-size 12K --parallel 4
 ok "streamOptimized with footer: equals the source" cmp f.raw src.raw
 
 # ESXi flat: descriptor + -flat.vmdk, extent type VMFS

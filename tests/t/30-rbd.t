@@ -5,23 +5,8 @@
 # the ferry.created-by tag.  If Ceph cannot start the test fails.
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
-LAB=$TOP/tests/lab
-CEPH=$TMP/ceph
-trap '"$LAB/ceph-stop.sh" "$CEPH" >/dev/null 2>&1; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-
-# A free port in 6800-6999 (other tests and clusters use others).
-port=
-for _ in $(seq 50); do
-  p=$((6800 + RANDOM % 200))
-  if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "1..1"; echo "not ok 1 - no free port in 6800-6999"; exit 1; }
-if ! "$LAB/ceph-start.sh" "$CEPH" "$port" >ceph-start.out 2>&1; then
-  echo "1..1"; echo "not ok 1 - ceph lab starts"; sed 's/^/# /' ceph-start.out; exit 1
-fi
-ok "ceph lab started on port $port" true
-export CEPH_CONF=$CEPH/ceph.conf
+. "$TOP/tests/lab/ceph-test.sh"
 R() { echo "rbd:rbd/$1:conf=$CEPH_CONF"; }
 
 # Source: 24 MiB + an odd tail, ~40% data, as qcow2; the oracle is qemu's.

@@ -70,9 +70,9 @@ is "networks lab-net and lab-net2" \
   "$(get "http://$IP:9696/v2.0/networks" | jq -r '[.networks[].name]|sort|join(" ")')" "lab-net lab-net2"
 is "LAB_NET_ID is lab-net" "$(get "http://$IP:9696/v2.0/networks/$LAB_NET_ID" | jq -r .network.name)" lab-net
 is "LAB_NET2_ID is lab-net2" "$(get "http://$IP:9696/v2.0/networks/$LAB_NET2_ID" | jq -r .network.name)" lab-net2
-is "subnets 127.100.0.0/24 and 127.101.0.0/24, no DHCP" \
-  "$(get "http://$IP:9696/v2.0/subnets" | jq -r '[.subnets[]|"\(.cidr):\(.enable_dhcp)"]|sort|join(" ")')" \
-  "127.100.0.0/24:false 127.101.0.0/24:false"
+is "subnets 127.100.0.0/24 and 127.101.0.0/24, no DHCP, Neutron's own picks from .128-.254 only" \
+  "$(get "http://$IP:9696/v2.0/subnets" | jq -r '[.subnets[]|"\(.cidr):\(.enable_dhcp):\(.allocation_pools|map("\(.start)-\(.end)")|join(","))"]|sort|join(" ")')" \
+  "127.100.0.0/24:false:127.100.0.128-127.100.0.254 127.101.0.0/24:false:127.101.0.128-127.101.0.254"
 is "security groups lab-sg and lab-sg2 in project demo" \
   "$(get "http://$IP:9696/v2.0/security-groups?project_id=$LAB_DEMO_PROJECT_ID" |
      jq -r '[.security_groups[].name|select(startswith("lab-"))]|sort|join(" ")')" "lab-sg lab-sg2"

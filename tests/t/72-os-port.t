@@ -33,22 +33,26 @@ cleanup() {
 }
 trap 'cleanup; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 
-# free_ip PREFIX: an address of PREFIX.20-249 no port holds now (the lab is
-# shared with other tests: pick at random, ask Neutron)
+# free_ip VAR PREFIX: set VAR to an address of PREFIX.32-127 that no port
+# holds now and no earlier free_ip gave (USED: kept in this shell, so never
+# call it in a subshell).  The lab is shared with other test files: Neutron
+# gives their ports without a fixed IP addresses of .128-.254 only
+# (tests/lab/openstack-up.sh), and the fixed IPs other files name are below
+# .32; pick at random, ask Neutron.
 USED=""
 free_ip() {
   local ip n
   for _ in $(seq 50); do
-    ip=$1.$((20 + RANDOM % 230))
+    ip=$2.$((32 + RANDOM % 96))
     case " $USED " in *" $ip "*) continue;; esac
     n=$(os_get "$OS_NEUTRON/v2.0/ports?fixed_ips=ip_address%3D$ip" | jq '.ports|length')
-    [ "$n" = 0 ] && { USED="$USED $ip"; echo "$ip"; return; }
+    [ "$n" = 0 ] && { USED="$USED $ip"; printf -v "$1" '%s' "$ip"; return 0; }
   done
-  return 1
+  echo "Bail out! no free address in $2.32-127"; exit 1
 }
 rmac() { printf 'fa:16:3e:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)); }
-IP0=$(free_ip 127.100.0) IP2=$(free_ip 127.100.0) IPK=$(free_ip 127.100.0)
-IP1=$(free_ip 127.101.0)
+free_ip IP0 127.100.0; free_ip IP2 127.100.0; free_ip IPK 127.100.0
+free_ip IP1 127.101.0
 MAC0=$(rmac)
 SUBNET=$(os_get "$OS_NEUTRON/v2.0/subnets?name=lab-subnet" | jq -r '.subnets[0].id')
 SUBNET2=$(os_get "$OS_NEUTRON/v2.0/subnets?name=lab-subnet2" | jq -r '.subnets[0].id')
@@ -168,7 +172,7 @@ is "neutron: port 0 has both groups again, same port" \
 
 # 5. an IP or MAC the port cannot change to: blocked, telling to destroy the
 #    port; apply leaves the port as it is
-IPX=$(free_ip 127.100.0)
+free_ip IPX 127.100.0
 sed "s/fixed_ip: $IP0,/fixed_ip: $IPX,/" plan.yaml >moved.yaml
 fails_with "plan: another IP for an existing port is blocked, naming the port" 0 \
   "^! $VM/port/0: blocked \\(ferry's port $VM-port0 \\($P0_ID\\) has $IP0, the plan says $IPX on subnet 'lab-subnet'; a port's IP cannot change in place: destroy the port \\(ferry destroy, or delete it\\) and apply again\\)\$" \
@@ -212,7 +216,8 @@ plan_file kill.yaml "k72-$SUF" "${VM}k" "{network: lab-net, fixed_ip: $IPK}"
 FERRY_TEST_OS_PAUSE=port:created "$FERRY" apply --yes kill.yaml >kill.out 2>&1 &
 kpid=$!
 for _ in $(seq 600); do grep -q "test pause at 'port:created'" kill.out && break; sleep 0.1; done
-ok "apply paused right after creating the port" grep -q "test pause at 'port:created'" kill.out
+ok "apply paused right after creating the port" grep -q "test pause at 'port:created'" kill.out ||
+  sed 's/^/# kill.out: /' kill.out >&2
 kill -9 "$kpid"; wait "$kpid" 2>/dev/null
 is "neutron: the killed apply left one port ${VM}k-port0" "$(ports "${VM}k-port0" | jq length)" 1
 is "journal: the kill left no created record" \

@@ -50,7 +50,10 @@ kill_when() {
   local what=$1 i; shift
   for i in $(seq 1200); do
     if "$@" 2>/dev/null; then kill -9 "$pid"; wait "$pid" 2>/dev/null; echo "# killed $what"; return 0; fi
-    kill -0 "$pid" 2>/dev/null || { wait "$pid"; echo "# apply ended before: $what"; return 1; }
+    kill -0 "$pid" 2>/dev/null || {
+      wait "$pid"; echo "# apply ended (exit $?) before: $what"; tail -n 15 apply.out | sed 's/^/#   /'
+      return 1
+    }
     sleep 0.1
   done
   kill -9 "$pid"; return 1
@@ -65,8 +68,9 @@ ok "kill -9 while volume k1-disk0 is being created" kill_when "volume create" vo
 start_apply FERRY_TEST_CHUNK_DELAY_MS=150
 ok "kill -9 in the middle of converting k1/disk0" kill_when "mid-convert" journal_has k1/convert/disk0 checkpoint
 ck=$(jq -r 'select(.step=="k1/convert/disk0" and .event=="checkpoint")|.offset' "$J" | tail -1)
-# 3. while a server is building
-start_apply
+# 3. while a server is building (slow chunks: k2's conversion keeps the
+# apply running past k1's boot on a loaded machine too)
+start_apply FERRY_TEST_CHUNK_DELAY_MS=150
 ok "kill -9 while server k1 is building" kill_when "server build" \
   sh -c "jq -e 'select(.step==\"k1/boot\" and .event==\"created\")' '$J' >/dev/null"
 # the rerun converges

@@ -1,5 +1,5 @@
 /* Unit tests: step graph expansion, edges, cycles, --target selection, and
- * the module registry. */
+ * --phase selection, and the module registry. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +209,56 @@ test_select (void **state)
   free_plan (p);
 }
 
+/* --phase: a warm VM gets precopy steps before its converts; precopy runs
+ * only those, the default phase cold VMs whole and warm VMs up to their
+ * pre-copy, cutover everything. */
+static void
+test_phase (void **state)
+{
+  struct ferry_plan *p = make_plan (2);
+  struct ferry_graph *g = NULL;
+  struct ferry_err err = {0};
+  bool *keep;
+  size_t i;
+
+  (void) state;
+  p->vms[1].warm = true;
+  assert_int_equal (ferry_graph_build (p, &g, &err), 0);
+  assert_int_equal (g->n, 8);
+  assert_true (needs (g, "vm1/convert/disk0", "vm1/precopy/disk0"));
+  assert_true (needs (g, "vm1/convert/disk1", "vm1/precopy/disk1"));
+  assert_int_equal (ferry_graph_find (g, "vm0/precopy/disk0"), (size_t) -1);
+  keep = calloc (g->n, sizeof *keep);
+
+  memset (keep, 1, g->n * sizeof *keep);
+  assert_int_equal (ferry_graph_select_phase (g, FERRY_PHASE_PRECOPY, keep), 6);
+  for (i = 0; i < g->n; i++)
+    assert_int_equal (keep[i], strstr (g->steps[i].id, "/precopy/") != NULL);
+
+  memset (keep, 1, g->n * sizeof *keep);
+  assert_int_equal (ferry_graph_select_phase (g, FERRY_PHASE_DEFAULT, keep), 3);
+  assert_true (keep[idx (g, "vm0/define")]);
+  assert_true (keep[idx (g, "vm0/convert/disk1")]);
+  assert_true (keep[idx (g, "vm1/precopy/disk1")]);
+  assert_false (keep[idx (g, "vm1/convert/disk0")]);
+  assert_false (keep[idx (g, "vm1/define")]);
+
+  memset (keep, 1, g->n * sizeof *keep);
+  assert_int_equal (ferry_graph_select_phase (g, FERRY_PHASE_CUTOVER, keep), 0);
+
+  /* within a --target selection: never more than it had */
+  memset (keep, 0, g->n * sizeof *keep);
+  keep[idx (g, "vm0/define")] = true;
+  assert_int_equal (ferry_graph_select_phase (g, FERRY_PHASE_PRECOPY, keep), 1);
+  for (i = 0; i < g->n; i++)
+    assert_false (keep[i]);
+  assert_int_equal (ferry_phase_from_name ("cutover"), FERRY_PHASE_CUTOVER);
+  assert_int_equal (ferry_phase_from_name ("warm"), -1);
+  free (keep);
+  ferry_graph_free (g);
+  free_plan (p);
+}
+
 static void
 test_render (void **state)
 {
@@ -263,6 +313,7 @@ main (void)
       cmocka_unit_test (test_openstack_expansion),
       cmocka_unit_test (test_cycle_is_printed),
       cmocka_unit_test (test_select),
+      cmocka_unit_test (test_phase),
       cmocka_unit_test (test_render),
       cmocka_unit_test (test_registry),
   };
