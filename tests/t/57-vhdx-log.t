@@ -193,7 +193,9 @@ ok "parent put back: the chain is shown" grep -q "^parent\[0\]:.*base.vhdx (vhdx
 # differencing (locators, parent unique id).
 qemu-img create -q -f vmdk orph/base.vmdk 16M
 qemu-img create -q -f vmdk -b base.vmdk -F vmdk orph/delta.vmdk
-cid=$(strings orph/base.vmdk | sed -n 's/^CID=//p' | head -1)
+# qemu writes the CID with %x (no leading zeros); ferry prints the 32-bit
+# value with %08x, as VMware writes it.
+cid=$(printf %08x "0x$(strings orph/base.vmdk | sed -n 's/^CID=//p' | head -1)")
 qemu-img create -q -f qcow2 orph/b.qcow2 16M
 qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 orph/top.qcow2
 qemu-img convert -f raw -O vpc -o subformat=dynamic src.raw orph/base.vhd
