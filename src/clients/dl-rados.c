@@ -98,6 +98,19 @@ FERRY_DL_FN (ferry_dl_rados, int, rados_lock_exclusive, -ELIBACC,
               const char *cookie, const char *desc, struct timeval *duration,
               uint8_t flags),
              (io, oid, name, cookie, desc, duration, flags))
+FERRY_DL_FN (ferry_dl_rados, int, rados_lock_shared, -ELIBACC,
+             (rados_ioctx_t io, const char *o, const char *name,
+              const char *cookie, const char *tag, const char *desc,
+              struct timeval *duration, uint8_t flags),
+             (io, o, name, cookie, tag, desc, duration, flags))
+FERRY_DL_FN (ferry_dl_rados, int, rados_setxattr, -ELIBACC,
+             (rados_ioctx_t io, const char *o, const char *name,
+              const char *buf, size_t len),
+             (io, o, name, buf, len))
+FERRY_DL_FN (ferry_dl_rados, int, rados_getxattr, -ELIBACC,
+             (rados_ioctx_t io, const char *o, const char *name, char *buf,
+              size_t len),
+             (io, o, name, buf, len))
 FERRY_DL_FN (ferry_dl_rados, int, rados_unlock, -ELIBACC,
              (rados_ioctx_t io, const char *o, const char *name,
               const char *cookie),

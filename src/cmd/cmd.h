@@ -151,6 +151,8 @@ struct ferry_run {
   struct ferry_step_result *res; /* one per step */
   struct ferry_state *state;     /* once ferry_run_state ran */
   struct ferry_state_lock *lock; /* the plan lock of a writing run */
+  struct ferry_state_lock *wave; /* its exclusive wave lock (apply, destroy:
+                                    ferry_run_check_workers) */
   struct ferry_os_sessions *os;  /* OpenStack sessions of this run */
   struct ferry_guests *guests;   /* guest appliances of this run */
 };
@@ -184,9 +186,17 @@ int ferry_apply_worker (struct ferry_run *r, struct ferry_ctx *ctx,
                         unsigned parallel,
                         const struct ferry_engine_events *ev);
 /* With the plan lock held: refuse (-1, printed) when a live worker holds a
- * VM lock of R's plan, so a plain apply or destroy does not run beside a
- * wave of workers. */
+ * VM lock of R's plan, or holds the wave lock (between VMs), so a plain
+ * apply or destroy does not run beside a wave of workers; else take the
+ * wave lock exclusively (R->wave, released by ferry_run_state_close) so
+ * that no worker starts until this run ends. */
 int ferry_run_check_workers (struct ferry_run *r);
+/* Take the wave lock exclusively for a moment (stale holders taken over):
+ * 0 and *RET held when no run of the plan is alive (no worker, no plain
+ * apply or destroy), else -1 and ERR (EBUSY, FERRY_LOCK_ETAG). */
+int ferry_run_wave_exclusive (struct ferry_run *r,
+                              struct ferry_state_lock **ret,
+                              struct ferry_err *err);
 
 /* Print the observations as `ferry plan` does (text or JSON). */
 void ferry_print_plan (const struct ferry_run *r, bool json, FILE *out);

@@ -115,7 +115,8 @@ ferry_run_load (const char *file, unsigned plan_flags,
 static int
 take_lock (struct ferry_run *r)
 {
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
   struct ferry_lock_owner taken;
   struct ferry_err err = {0};
 
@@ -172,6 +173,8 @@ ferry_run_state (struct ferry_run *r, bool write)
 void
 ferry_run_state_close (struct ferry_run *r)
 {
+  ferry_state_lock_release (r->wave);
+  r->wave = NULL;
   ferry_state_lock_release (r->lock);
   r->lock = NULL;
   ferry_state_close (r->state);

@@ -16,6 +16,16 @@ static const struct ferry_option status_options[] = {
     {0},
 };
 
+/* Wall-clock ms since the epoch. */
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The state word and the time of a step's last record. */
 static const char *
 record_state (const struct ferry_step_record *rec, char *when, size_t len)
@@ -34,28 +44,55 @@ record_state (const struct ferry_step_record *rec, char *when, size_t len)
                                          : "in progress";
 }
 
+/* Progress of VM V's steps in progress (conversions): bytes copied by
+ * their current attempts (since the BEGIN they resumed from) into *BYTES,
+ * and their summed rate in bytes/s into *RATE. */
+static void
+vm_progress (const struct ferry_run *r, size_t v, uint64_t *bytes, double *rate)
+{
+  const struct ferry_graph *g = r->graph;
+  const struct ferry_step_record *rec;
+  size_t i;
+
+  for (i = 0; i < g->n; i++) {
+    if (g->steps[i].vm != &r->plan->vms[v])
+      continue;
+    rec = ferry_state_step (r->state, g->steps[i].id);
+    if (rec == NULL || rec->last != FERRY_EVENT_BEGIN || !rec->has_checkpoint ||
+        rec->checkpoint < rec->begin_offset)
+      continue;
+    *bytes += rec->checkpoint - rec->begin_offset;
+    if (rec->time_ms > rec->begin_ms)
+      *rate += (double) (rec->checkpoint - rec->begin_offset) * 1000.0 /
+               (double) (rec->time_ms - rec->begin_ms);
+  }
+}
+
 /* The workers of a wave, by host: how many VMs each host runs now (the
- * VM locks it holds, stale ones apart).  Prints (or adds "hosts" to ROOT);
- * -1 when a lock cannot be read. */
+ * VM locks it holds, stale ones apart), the bytes their conversions copied
+ * so far and at what rate (from the checkpoints).  Prints (or adds "hosts"
+ * to ROOT); -1 when a lock cannot be read. */
 static int
 print_hosts (struct ferry_run *r, cJSON *root)
 {
   size_t n = r->plan->n_vms, n_hosts = 0, v, h;
   CLEANUP_FREE char (*hosts)[256] = calloc (n + 1, sizeof *hosts);
   CLEANUP_FREE size_t *count = calloc (n + 1, sizeof *count);
+  CLEANUP_FREE uint64_t *bytes = calloc (n + 1, sizeof *bytes);
+  CLEANUP_FREE double *rate = calloc (n + 1, sizeof *rate);
   struct ferry_lock_owner who;
   struct ferry_err err = {0};
-  cJSON *o = root ? cJSON_CreateObject () : NULL;
+  cJSON *o = root ? cJSON_CreateObject () : NULL, *ho;
   int k;
 
-  if (hosts == NULL || count == NULL) {
+  if (hosts == NULL || count == NULL || bytes == NULL || rate == NULL) {
     cJSON_Delete (o);
     ferry_error ("out of memory");
     return -1;
   }
   for (v = 0; v < n; v++) {
-    const struct ferry_lock_scope scope = {FERRY_LOCK_SCOPE_VM,
-                                           r->plan->vms[v].name};
+    const struct ferry_lock_scope scope = {.kind = FERRY_LOCK_SCOPE_VM,
+                                           .vm = r->plan->vms[v].name};
     k = ferry_state_lock_read (r->state, &scope, &who, &err);
     if (k < 0) {
       cJSON_Delete (o);
@@ -69,13 +106,20 @@ print_hosts (struct ferry_run *r, cJSON *root)
     if (h == n_hosts)
       snprintf (hosts[n_hosts++], sizeof hosts[0], "%s", who.host);
     count[h]++;
+    vm_progress (r, v, &bytes[h], &rate[h]);
   }
   for (h = 0; h < n_hosts; h++) {
-    if (o)
-      cJSON_AddNumberToObject (o, hosts[h], (double) count[h]);
-    else
-      printf ("%s%s: %zu VM%s running", h ? ", " : "\nhosts: ", hosts[h],
-              count[h], count[h] == 1 ? "" : "s");
+    if (o) {
+      ho = cJSON_CreateObject ();
+      cJSON_AddNumberToObject (ho, "running", (double) count[h]);
+      cJSON_AddNumberToObject (ho, "bytes", (double) bytes[h]);
+      cJSON_AddNumberToObject (ho, "bytes_per_second", rate[h]);
+      cJSON_AddItemToObject (o, hosts[h], ho);
+    } else
+      printf ("%s%s: %zu VM%s running, %.1f MiB copied at %.1f MiB/s",
+              h ? "; " : "\nhosts: ", hosts[h], count[h],
+              count[h] == 1 ? "" : "s", (double) bytes[h] / 1048576.0,
+              rate[h] / 1048576.0);
   }
   if (o)
     cJSON_AddItemToObject (root, "hosts", o);
@@ -84,16 +128,38 @@ print_hosts (struct ferry_run *r, cJSON *root)
   return 0;
 }
 
+/* Per step of R's graph: true when it failed, or needs (directly or not)
+ * a step that failed.  Malloc'd, NULL out of memory. */
+static bool *
+failed_or_behind (const struct ferry_run *r)
+{
+  const struct ferry_graph *g = r->graph;
+  const struct ferry_step_record *rec;
+  bool *bad = calloc (g->n + 1, sizeof *bad);
+  size_t k, i, d;
+
+  for (k = 0; bad && k < g->n; k++) {
+    i = g->order[k]; /* a step's needs come before it */
+    rec = ferry_state_step (r->state, g->steps[i].id);
+    bad[i] = rec && rec->last == FERRY_EVENT_FAIL;
+    for (d = 0; d < g->steps[i].n_deps && !bad[i]; d++)
+      bad[i] = bad[g->steps[i].deps[d]];
+  }
+  return bad;
+}
+
 /* Per-VM totals from the journal, and who holds which lock (plan, VMs):
- * what an operator of a wave of workers looks at.  Prints (or adds to
- * ROOT); -1 when a lock cannot be read. */
+ * what an operator of a wave of workers looks at.  A VM is blocked when it
+ * needs a step of another VM (or a plan-wide one) that failed or is itself
+ * blocked.  Prints (or adds to ROOT); -1 when a lock cannot be read. */
 static int
 print_vms_and_locks (struct ferry_run *r, cJSON *root)
 {
   const struct ferry_graph *g = r->graph;
-  size_t n_vm = r->plan->n_vms, counts[5] = {0}, v, i;
-  static const char *const names[5] = {"done", "running", "failed",
-                                       "in progress", "not started"};
+  size_t n_vm = r->plan->n_vms, counts[6] = {0}, v, i, d;
+  static const char *const names[6] = {"done",    "running",     "failed",
+                                       "blocked", "in progress", "not started"};
+  CLEANUP_FREE bool *bad = failed_or_behind (r);
   cJSON *locks = root ? cJSON_CreateArray () : NULL, *o;
   struct ferry_lock_owner who;
   struct ferry_err err = {0};
@@ -101,15 +167,20 @@ print_vms_and_locks (struct ferry_run *r, cJSON *root)
   bool any = false;
   int k;
 
+  if (bad == NULL) {
+    cJSON_Delete (locks);
+    ferry_error ("out of memory");
+    return -1;
+  }
   if (root)
     cJSON_AddItemToObject (root, "locks", locks);
   else
     printf ("\nlocks:\n");
   for (v = 0; v <= n_vm; v++) {
     const struct ferry_lock_scope scope = {
-        v == n_vm ? FERRY_LOCK_SCOPE_PLAN : FERRY_LOCK_SCOPE_VM,
-        v == n_vm ? NULL : r->plan->vms[v].name};
-    bool all_done = true, failed = false, begun = false;
+        .kind = v == n_vm ? FERRY_LOCK_SCOPE_PLAN : FERRY_LOCK_SCOPE_VM,
+        .vm = v == n_vm ? NULL : r->plan->vms[v].name};
+    bool all_done = true, failed = false, begun = false, blocked = false;
     k = ferry_state_lock_read (r->state, &scope, &who, &err);
     if (k < 0) {
       ferry_die_err (&err);
@@ -130,11 +201,18 @@ print_vms_and_locks (struct ferry_run *r, cJSON *root)
         cJSON_AddNumberToObject (o, "since", (double) who.started);
         cJSON_AddStringToObject (o, "version", who.version);
         cJSON_AddBoolToObject (o, "stale", stale);
+        if (who.renewed_ms)
+          cJSON_AddNumberToObject (o, "renewed_ms", (double) who.renewed_ms);
         cJSON_AddItemToArray (locks, o);
-      } else
-        printf ("  %s%s%s: %s%s\n", scope.vm ? "vm '" : "plan",
+      } else {
+        printf ("  %s%s%s: %s%s", scope.vm ? "vm '" : "plan",
                 scope.vm ? scope.vm : "", scope.vm ? "'" : "", desc,
                 stale ? " (stale: that process is gone; 'ferry unlock')" : "");
+        if (who.renewed_ms)
+          printf (", renewed %llds ago",
+                  (long long) ((now_ms () - who.renewed_ms) / 1000));
+        putchar ('\n');
+      }
     }
     if (v == n_vm)
       break;
@@ -149,8 +227,17 @@ print_vms_and_locks (struct ferry_run *r, cJSON *root)
         failed = true;
       if (rec)
         begun = true;
+      for (d = 0; d < g->steps[i].n_deps; d++)
+        if (g->steps[g->steps[i].deps[d]].vm != g->steps[i].vm &&
+            bad[g->steps[i].deps[d]])
+          blocked = true;
     }
-    counts[all_done ? 0 : k == 1 ? 1 : failed ? 2 : begun ? 3 : 4]++;
+    counts[all_done  ? 0
+           : k == 1  ? 1
+           : failed  ? 2
+           : blocked ? 3
+           : begun   ? 4
+                     : 5]++;
   }
   if (!root && !any)
     printf ("  none held\n");
@@ -158,12 +245,12 @@ print_vms_and_locks (struct ferry_run *r, cJSON *root)
     return -1;
   if (root) {
     o = cJSON_CreateObject ();
-    for (i = 0; i < 5; i++)
+    for (i = 0; i < 6; i++)
       cJSON_AddNumberToObject (o, names[i], (double) counts[i]);
     cJSON_AddItemToObject (root, "vms", o);
   } else {
     printf ("\nVMs: %zu", n_vm);
-    for (i = 0; i < 5; i++)
+    for (i = 0; i < 6; i++)
       printf (", %zu %s", counts[i], names[i]);
     printf ("\n");
   }

@@ -1,5 +1,8 @@
 /* ferry unlock PLAN [--vm NAME]: release a stale lock (the plan's, or a
- * VM's that a worker left), showing its owner. */
+ * VM's that a worker left), showing its owner.  --force removes a lock
+ * whose owner cannot be judged from here (another host, a garbled lock),
+ * but only while no run of the plan is alive: it first takes the wave lock
+ * exclusively, which every live apply, destroy and worker holds. */
 #include <string.h>
 
 #include "cmd/cmd.h"
@@ -7,7 +10,8 @@
 enum { OPT_FORCE = FERRY_OPT_LONG, OPT_VM };
 
 static const struct ferry_option unlock_options[] = {
-    {"force", OPT_FORCE, NULL, "remove any lock, even a live one"},
+    {"force", OPT_FORCE, NULL,
+     "remove the lock whoever owns it, once no run of the plan is alive"},
     {"vm", OPT_VM, "NAME", "the lock of VM NAME (apply --worker) instead"},
     {0},
 };
@@ -16,8 +20,9 @@ static const struct ferry_option unlock_options[] = {
 static int
 unlock_run (int argc, char **argv)
 {
-  struct ferry_lock_scope scope = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  struct ferry_lock_scope scope = {.kind = FERRY_LOCK_SCOPE_PLAN, .vm = NULL};
   struct ferry_lock_owner owner;
+  struct ferry_state_lock *wave = NULL;
   struct ferry_err err = {0};
   struct ferry_run r;
   bool force = false;
@@ -44,6 +49,11 @@ unlock_run (int argc, char **argv)
       ferry_err_set (&err, 0, "--vm: plan '%s' has no vm '%s'", argv[optind],
                      scope.vm);
       ferry_die_err (&err);
+    } else if (force && ferry_run_wave_exclusive (&r, &wave, &err) < 0) {
+      ferry_error ("%s: --force removes only the locks of runs that ended "
+                   "(a worker's locks end with it: stop it; a dead host's "
+                   "expire by themselves)",
+                   err.msg);
     } else {
       b = ferry_state_lock_break (r.state, &scope, force, &owner, &err);
       if (b < 0)
@@ -55,6 +65,7 @@ unlock_run (int argc, char **argv)
         printf ("%s%s%s: removed lock of pid %d on host '%s' (ferry %s)\n",
                 argv[optind], scope.vm ? ": vm " : "", scope.vm ? scope.vm : "",
                 (int) owner.pid, owner.host, owner.version);
+      ferry_state_lock_release (wave);
     }
   }
   ferry_run_free (&r);
@@ -68,6 +79,7 @@ const struct ferry_command ferry_cmd_unlock = {
     .summary = "release a stale lock",
     .description = "Remove the plan's lock (or with --vm a VM's lock, which "
                    "apply --worker takes) if its owner is dead on this host "
-                   "(--force: any lock).",
+                   "(--force: whoever owns it, once no run of the plan is "
+                   "alive).",
     .options = unlock_options,
 };

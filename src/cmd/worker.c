@@ -8,11 +8,17 @@
  *   is gone on this host, or its lease expired in a backend with leases);
  * - the steps of no VM (flavors, plan-wide objects) run under the plan
  *   lock, by whichever worker takes it first;
+ * - every worker holds a share of the wave lock (FERRY_LOCK_SCOPE_WAVE)
+ *   from start to exit, tagged with the plan file's SHA-256: a worker
+ *   with another version of the plan is refused while the wave runs, and
+ *   a plain apply or destroy (which take the wave lock exclusively) is
+ *   refused while any worker lives, even one between two VMs; a worker
+ *   waits while a plain apply or destroy holds it;
  * - a plain `apply` holds the plan lock for its whole run and refuses to
  *   start while a worker holds a VM lock; a worker that took a VM lock and
  *   then sees the plan lock held gives the VM back and waits.  Each side
  *   takes its own lock before it looks at the other's, so at least one of
- *   them sees the other.
+ *   them sees the other (the wave lock makes this the second line).
  *
  * What is done is read from the journal, re-read before every batch and
  * after a VM lock is taken: a VM is done when every selected step of it
@@ -88,6 +94,7 @@ struct worker {
   enum vm_state *seen;                  /* per VM: what a VM thread found
                                            done or failed by another worker
                                            (VM_READY: nothing) */
+  struct ferry_state_lock *wave;        /* our share of the wave lock */
   struct ferry_state *look;             /* the main thread's view, kept */
   bool look_stale;                      /* read it again next round */
   unsigned epoch;                       /* views read so far */
@@ -418,7 +425,8 @@ wait_jobs (struct worker *w, unsigned ms)
 static int
 shared_steps (struct worker *w, struct ferry_state *st)
 {
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
   const struct ferry_graph *g = w->r->graph;
   struct ferry_state_lock *lock = NULL;
   struct ferry_state *wst = NULL;
@@ -473,9 +481,10 @@ shared_steps (struct worker *w, struct ferry_state *st)
 static int
 start_vm (struct worker *w, struct ferry_state *st, size_t v, bool *stop)
 {
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
-  const struct ferry_lock_scope scope = {FERRY_LOCK_SCOPE_VM,
-                                         w->r->plan->vms[v].name};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
+  const struct ferry_lock_scope scope = {.kind = FERRY_LOCK_SCOPE_VM,
+                                         .vm = w->r->plan->vms[v].name};
   struct ferry_lock_owner taken = {0}, holder;
   struct vm_job *job = &w->jobs[v];
   struct ferry_err err = {0};
@@ -596,9 +605,10 @@ round_once (struct worker *w)
   return 1;
 }
 
-/* FERRY_TEST_WORKER_GATE=PATH, a test hook: create PATH.<pid>, then wait
- * (up to 60 s) until PATH exists, so a test can start several workers and
- * let them go at once, each one's start (its wave) before any work. */
+/* FERRY_TEST_WORKER_GATE=PATH, a test hook: once the worker holds its
+ * share of the wave lock, create PATH.<pid>, then wait (up to 60 s) until
+ * PATH exists, so a test can start several workers and let them go at
+ * once, each one's start before any work. */
 static void
 test_gate (void)
 {
@@ -617,6 +627,63 @@ test_gate (void)
     nap_ms (10);
 }
 
+/* Join the wave: take a share of the wave lock under the plan file's
+ * SHA-256, so that every worker runs the same plan and no plain apply or
+ * destroy runs beside them.  Waits while a plain apply or destroy holds it.
+ * 0, or -1 (printed; *INTERRUPTED when Ctrl-C ended the wait). */
+static int
+wave_join (struct worker *w, bool *interrupted)
+{
+  struct ferry_lock_scope wave = {.kind = FERRY_LOCK_SCOPE_WAVE};
+  struct ferry_lock_owner taken = {0};
+  struct ferry_err err = {0};
+  struct ferry_state *st;
+  bool said = false;
+  char hash[65];
+
+  if (ferry_sha256_file (w->r->plan->file, hash) < 0) {
+    ferry_error ("worker: cannot read '%s'", w->r->plan->file);
+    return -1;
+  }
+  wave.tag = hash;
+  st = view (w, false, NULL);
+  if (st == NULL)
+    return -1;
+  while (ferry_state_lock_acquire (st, &wave,
+                                   FERRY_LOCK_SHARED | FERRY_LOCK_TAKE_STALE,
+                                   &w->wave, &taken, &err) < 0) {
+    if (err.errnum == FERRY_LOCK_ETAG) {
+      ferry_error ("worker: %s: every host of a wave must apply the same "
+                   "plan file; copy it from the others, or wait until their "
+                   "wave ends",
+                   err.msg);
+      ferry_state_close (st);
+      return -1;
+    }
+    if (err.errnum != EBUSY) {
+      ferry_die_err (&err);
+      ferry_state_close (st);
+      return -1;
+    }
+    if (!said)
+      ferry_info ("worker: waiting: %s", err.msg);
+    said = true;
+    if (ferry_arg_stop) {
+      *interrupted = true;
+      ferry_state_close (st);
+      return -1;
+    }
+    memset (&err, 0, sizeof err);
+    nap_ms (POLL_MS);
+  }
+  ferry_state_close (st);
+  if (taken.pid != 0)
+    ferry_warn ("worker: taking over the wave lock of pid %d on this host "
+                "(that process is gone)",
+                (int) taken.pid);
+  return 0;
+}
+
 /* See cmd.h. */
 int
 ferry_apply_worker (struct ferry_run *r, struct ferry_ctx *ctx,
@@ -626,13 +693,16 @@ ferry_apply_worker (struct ferry_run *r, struct ferry_ctx *ctx,
   struct ferry_state *st = NULL;
   struct worker w = {0};
   size_t i, v, n_done = 0, n_failed = 0, n_blocked = 0, n_sel = 0;
+  bool interrupted = false;
   int rc = FERRY_EXIT_ERROR, k = 1;
 
-  test_gate ();
   w.r = r;
   w.ctx = ctx;
   w.ev = ev;
   w.parallel = parallel ? parallel : 1;
+  if (wave_join (&w, &interrupted) < 0)
+    return interrupted ? FERRY_EXIT_INTERRUPTED : FERRY_EXIT_ERROR;
+  test_gate ();
   w.start_ms = wall_ms ();
   w.n_vms = r->plan->n_vms;
   pthread_mutex_init (&w.lock, NULL);
@@ -727,6 +797,7 @@ out:
   free (w.busy);
   free (w.seen);
   ferry_state_close (w.look);
+  ferry_state_lock_release (w.wave);
   return rc;
 }
 
@@ -741,8 +812,8 @@ ferry_run_check_workers (struct ferry_run *r)
   int k;
 
   for (v = 0; v < r->plan->n_vms; v++) {
-    const struct ferry_lock_scope scope = {FERRY_LOCK_SCOPE_VM,
-                                           r->plan->vms[v].name};
+    const struct ferry_lock_scope scope = {.kind = FERRY_LOCK_SCOPE_VM,
+                                           .vm = r->plan->vms[v].name};
     k = ferry_state_lock_read (r->state, &scope, &holder, &err);
     if (k < 0) {
       ferry_die_err (&err);
@@ -756,5 +827,30 @@ ferry_run_check_workers (struct ferry_run *r)
       return -1;
     }
   }
+  /* workers between two VMs hold no VM lock, but their share of the wave */
+  if (ferry_run_wave_exclusive (r, &r->wave, &err) < 0) {
+    ferry_error ("%s: join the wave with 'ferry apply --worker', or wait for "
+                 "it to end",
+                 err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* See cmd.h. */
+int
+ferry_run_wave_exclusive (struct ferry_run *r, struct ferry_state_lock **ret,
+                          struct ferry_err *err)
+{
+  const struct ferry_lock_scope wave = {.kind = FERRY_LOCK_SCOPE_WAVE};
+  struct ferry_lock_owner taken = {0};
+
+  if (ferry_state_lock_acquire (r->state, &wave, FERRY_LOCK_TAKE_STALE, ret,
+                                &taken, err) < 0)
+    return -1;
+  if (taken.pid != 0)
+    ferry_warn ("taking over the wave lock of pid %d on this host: that "
+                "process is gone (crashed or killed)",
+                (int) taken.pid);
   return 0;
 }

@@ -8,7 +8,17 @@
  *
  * Locks: one lock file per scope beside the journal (state/lock.c does the
  * work): "<journal>.lock" for the plan, "<journal>.vm.<name>.lock" for a
- * VM, the name escaped so it is one file name. */
+ * VM, the name escaped so it is one file name.
+ *
+ * The wave lock is flock(2) on "<journal>.wave", a file never removed:
+ * LOCK_SH for a share, LOCK_EX for the exclusive lock, never waiting; the
+ * kernel drops it when its holder dies, so it is never stale.  The shares'
+ * tag is the file's content: the first sharer takes LOCK_EX, writes its
+ * tag and converts to LOCK_SH; a later sharer gets LOCK_SH (only while no
+ * LOCK_EX is held, so never during a write) and compares.  The conversion
+ * is not atomic (flock drops LOCK_EX before taking LOCK_SH), so every
+ * sharer reads the tag again once it holds LOCK_SH: whoever wrote in the
+ * gap is seen. */
 #include "state/state.h"
 
 #include <errno.h>
@@ -16,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -269,8 +280,10 @@ ferry_state_file_lock_path (const char *journal,
   const char *s;
   size_t n;
 
-  if (scope->kind == FERRY_LOCK_SCOPE_PLAN) {
-    if (asprintf (&path, "%s.lock", journal) < 0)
+  if (scope->kind == FERRY_LOCK_SCOPE_PLAN ||
+      scope->kind == FERRY_LOCK_SCOPE_WAVE) {
+    if (asprintf (&path, "%s.%s", journal,
+                  scope->kind == FERRY_LOCK_SCOPE_PLAN ? "lock" : "wave") < 0)
       return NULL;
     return path;
   }
@@ -308,7 +321,114 @@ scope_label (const struct ferry_lock_scope *scope, char *buf, size_t len)
     snprintf (buf, len, "plan");
 }
 
-/* Take SCOPE's lock file in the name of AS. */
+/* A held lock: a lock file, or the wave file's descriptor. */
+struct file_lock {
+  struct ferry_lock *lock; /* plan and VM scopes */
+  int wave_fd;             /* wave scope: holds the flock, else -1 */
+};
+
+/* The tag in the wave file FD (its first line) into BUF; "" if none. */
+static void
+wave_tag_read (int fd, char *buf, size_t len)
+{
+  ssize_t n = pread (fd, buf, len - 1, 0);
+
+  buf[n > 0 ? n : 0] = '\0';
+  buf[strcspn (buf, "\n")] = '\0';
+}
+
+/* Replace the wave file FD's content by TAG (we hold LOCK_EX). */
+static int
+wave_tag_write (int fd, const char *tag)
+{
+  char line[80];
+  int n = snprintf (line, sizeof line, "%s\n", tag);
+
+  if (ftruncate (fd, 0) < 0 || pwrite (fd, line, (size_t) n, 0) != n)
+    return -1;
+  return 0;
+}
+
+/* Take the wave lock at PATH: shared under SCOPE->tag when SHARED, else
+ * exclusive; never waits.  The descriptor holding it in *RET_FD. */
+static int
+wave_acquire (const char *path, const struct ferry_lock_scope *scope,
+              bool shared, int *ret_fd, struct ferry_err *err)
+{
+  char tag[80];
+  int fd, tries;
+
+  if (ferry_mkdir_parents (path, err) < 0)
+    return -1;
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return ferry_err_set (err, errno, "cannot open lock file '%s'", path);
+  if (!shared) {
+    if (flock (fd, LOCK_EX | LOCK_NB) == 0) {
+      *ret_fd = fd;
+      return 0;
+    }
+    if (errno != EWOULDBLOCK) {
+      ferry_err_set (err, errno, "cannot lock '%s'", path);
+      close (fd);
+      return -1;
+    }
+    wave_tag_read (fd, tag, sizeof tag);
+    close (fd);
+    return ferry_err_set (err, EBUSY,
+                          "the plan is being applied by workers (apply "
+                          "--worker, plan file sha256 %.12s) or by another "
+                          "apply or destroy ('%s' is locked)",
+                          tag[0] ? tag : "?", path);
+  }
+  for (tries = 0; tries < 5; tries++) {
+    ferry_err_clear (err); /* the last try's reason is the one kept */
+    if (flock (fd, LOCK_EX | LOCK_NB) == 0) {
+      /* nobody holds it: ours is the tag */
+      if (wave_tag_write (fd, scope->tag) < 0) {
+        ferry_err_set (err, errno, "cannot write lock file '%s'", path);
+        break;
+      }
+    } else if (errno != EWOULDBLOCK) {
+      ferry_err_set (err, errno, "cannot lock '%s'", path);
+      break;
+    }
+    if (flock (fd, LOCK_SH | LOCK_NB) < 0) {
+      if (errno != EWOULDBLOCK) {
+        ferry_err_set (err, errno, "cannot lock '%s'", path);
+        break;
+      }
+      /* held exclusively: a plain apply, or a first sharer writing */
+      ferry_err_set (err, EBUSY,
+                     "the plan is being applied by a plain apply or "
+                     "destroy ('%s' is locked exclusively)",
+                     path);
+      usleep (10000);
+      continue;
+    }
+    wave_tag_read (fd, tag, sizeof tag);
+    if (strcmp (tag, scope->tag) == 0) {
+      *ret_fd = fd;
+      return 0;
+    }
+    if (tag[0] != '\0') {
+      ferry_err_set (err, 0,
+                     "the workers applying this plan run another plan file "
+                     "(sha256 %s; this one is %s)",
+                     tag, scope->tag);
+      err->errnum = FERRY_LOCK_ETAG; /* no errno text */
+      break;
+    }
+    /* no tag yet: a first sharer between its LOCK_EX and its write */
+    flock (fd, LOCK_UN);
+    ferry_err_set (err, EBUSY, "the wave lock '%s' keeps changing", path);
+    usleep (10000);
+  }
+  close (fd);
+  return -1;
+}
+
+/* Take SCOPE's lock file in the name of AS (the wave: its flock). */
 static int
 file_lock_acquire (void *data, const struct ferry_lock_scope *scope,
                    const struct ferry_lock_owner *as, unsigned flags,
@@ -317,23 +437,39 @@ file_lock_acquire (void *data, const struct ferry_lock_scope *scope,
 {
   struct file_state *j = data;
   CLEANUP_FREE char *path = ferry_state_file_lock_path (j->path, scope);
-  struct ferry_lock *lock;
+  struct file_lock *l;
   char what[300];
+  int r;
 
-  if (path == NULL)
+  if (path == NULL || (l = calloc (1, sizeof *l)) == NULL)
     return ferry_err_set (err, ENOMEM, "lock of %s", j->where);
-  scope_label (scope, what, sizeof what);
-  if (ferry_lock_acquire_as (path, what, as, flags, &lock, ret_taken, err) < 0)
+  l->wave_fd = -1;
+  if (scope->kind == FERRY_LOCK_SCOPE_WAVE) {
+    memset (ret_taken, 0, sizeof *ret_taken);
+    r = wave_acquire (path, scope, (flags & FERRY_LOCK_SHARED) != 0,
+                      &l->wave_fd, err);
+  } else {
+    scope_label (scope, what, sizeof what);
+    r = ferry_lock_acquire_as (path, what, as, flags, &l->lock, ret_taken, err);
+  }
+  if (r < 0) {
+    free (l);
     return -1;
-  *ret_lock = lock;
+  }
+  *ret_lock = l;
   return 0;
 }
 
-/* Release a lock file taken by file_lock_acquire. */
+/* Release a lock taken by file_lock_acquire. */
 static void
 file_lock_release (void *lock)
 {
-  ferry_lock_release (lock);
+  struct file_lock *l = lock;
+
+  if (l->wave_fd >= 0)
+    close (l->wave_fd); /* drops the flock */
+  ferry_lock_release (l->lock);
+  free (l);
 }
 
 /* The owner of SCOPE's lock file. */

@@ -200,6 +200,8 @@ ferry_fold_apply (struct ferry_fold *j, const struct ferry_journal_entry *e)
     /* a new attempt keeps the checkpoint: it is what the attempt resumes
      * from (the module checks that the world still agrees) */
     r->last = e->event;
+    r->begin_ms = e->time_ms;
+    r->begin_offset = r->has_checkpoint ? r->checkpoint : 0;
     break;
   case FERRY_EVENT_DONE:
     /* what was done, and from what: kept until the next DONE that says

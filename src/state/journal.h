@@ -44,6 +44,10 @@ struct ferry_step_record {
   char *step;             /* step id */
   enum ferry_event last;  /* last begin/done/fail event */
   int64_t time_ms;        /* when the last event was written */
+  int64_t begin_ms;       /* when the last BEGIN was written (0: none) */
+  uint64_t begin_offset;  /* the checkpoint that BEGIN resumed from (0:
+                             none): checkpoint - begin_offset bytes were
+                             copied by this attempt (progress, status) */
   bool has_checkpoint;    /* a checkpoint since the last done...   */
   uint64_t checkpoint;    /* ...its offset (reset by DONE) */
   char *checkpoint_ident; /* ident of that checkpoint, or NULL (reset by

@@ -11,10 +11,13 @@
 #include "util/err.h"
 
 struct ferry_lock_owner {
-  char host[256];   /* gethostname */
-  pid_t pid;        /* owner process */
-  int64_t started;  /* seconds since the epoch */
-  char version[32]; /* ferry version */
+  char host[256];     /* gethostname */
+  pid_t pid;          /* owner process */
+  int64_t started;    /* seconds since the epoch */
+  char version[32];   /* ferry version */
+  int64_t renewed_ms; /* lock_read: wall-clock ms of the holder's last
+                         renewal that the backend recorded (rados: the
+                         heartbeat); 0 when unknown or never renewed */
 };
 
 struct ferry_lock;

@@ -19,9 +19,11 @@
 #include <string.h>
 
 struct mem_lock_slot {
-  char *key;                     /* "plan" or "vm/<name>" */
+  char *key;                     /* "plan", "vm/<name>" or "wave" */
   struct ferry_lock_owner owner; /* who holds it */
   unsigned long token;           /* which acquire took it */
+  bool shared;                   /* a share of the wave lock */
+  char tag[65];                  /* shared: the holders' tag */
 };
 
 struct mem_store {
@@ -171,6 +173,8 @@ scope_key (const struct ferry_lock_scope *scope)
 
   if (scope->kind == FERRY_LOCK_SCOPE_PLAN)
     return strdup ("plan");
+  if (scope->kind == FERRY_LOCK_SCOPE_WAVE)
+    return strdup ("wave");
   if (asprintf (&key, "vm/%s", scope->vm) < 0)
     return NULL;
   return key;
@@ -184,6 +188,19 @@ slot_find (struct mem_store *s, const char *key)
 
   for (i = 0; s != NULL && i < s->n_locks; i++)
     if (strcmp (s->locks[i].key, key) == 0)
+      return &s->locks[i];
+  return NULL;
+}
+
+/* The slot of KEY in S that TOKEN took, or NULL.  Caller holds
+ * stores_lock. */
+static struct mem_lock_slot *
+slot_find_token (struct mem_store *s, const char *key, unsigned long token)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_locks; i++)
+    if (s->locks[i].token == token && strcmp (s->locks[i].key, key) == 0)
       return &s->locks[i];
   return NULL;
 }
@@ -209,6 +226,11 @@ busy (const struct ferry_lock_scope *scope, const struct ferry_lock_owner *o,
                           "vm '%s' is locked by %s; if that run is dead, run "
                           "'ferry unlock --vm %s'",
                           scope->vm, who, scope->vm);
+  if (scope->kind == FERRY_LOCK_SCOPE_WAVE)
+    return ferry_err_set (err, EBUSY,
+                          "the plan is being applied by %s (a worker, or a "
+                          "plain apply or destroy)",
+                          who);
   return ferry_err_set (err, EBUSY,
                         "plan is locked by %s; if that run is dead, run "
                         "'ferry unlock'",
@@ -235,14 +257,23 @@ mem_lock_acquire (void *data, const struct ferry_lock_scope *scope,
     ferry_err_set (err, ENOMEM, "%s", m->where);
     goto out;
   }
-  slot = slot_find (m->store, l->key);
-  if (slot != NULL && (flags & FERRY_LOCK_TAKE_STALE) &&
-      ferry_lock_is_stale (&slot->owner)) {
+  /* every holder of the key (several only for shares of the wave) */
+  while ((slot = slot_find (m->store, l->key)) != NULL &&
+         (flags & FERRY_LOCK_TAKE_STALE) &&
+         ferry_lock_is_stale (&slot->owner)) {
     *ret_taken = slot->owner;
     slot_remove (m->store, slot);
-    slot = NULL;
   }
-  if (slot != NULL) {
+  if (slot != NULL && (flags & FERRY_LOCK_SHARED) && slot->shared &&
+      strcmp (slot->tag, scope->tag) != 0) {
+    ferry_err_set (err, 0,
+                   "the wave lock of %s is held by workers of another plan "
+                   "(tag %s, this one's is %s)",
+                   m->where, slot->tag, scope->tag);
+    err->errnum = FERRY_LOCK_ETAG; /* no errno text */
+    goto out;
+  }
+  if (slot != NULL && !((flags & FERRY_LOCK_SHARED) && slot->shared)) {
     busy (scope, &slot->owner, err);
     goto out;
   }
@@ -260,6 +291,9 @@ mem_lock_acquire (void *data, const struct ferry_lock_scope *scope,
     goto out;
   }
   m->store->n_locks++;
+  slot->shared = (flags & FERRY_LOCK_SHARED) != 0;
+  if (slot->shared)
+    snprintf (slot->tag, sizeof slot->tag, "%s", scope->tag);
   slot->owner = *as;
   slot->token = l->token = next_token++;
   l->store = m->store;
@@ -282,8 +316,8 @@ mem_lock_release (void *lock)
   struct mem_lock_slot *slot;
 
   pthread_mutex_lock (&stores_lock);
-  slot = slot_find (l->store, l->key);
-  if (slot != NULL && slot->token == l->token)
+  slot = slot_find_token (l->store, l->key, l->token);
+  if (slot != NULL)
     slot_remove (l->store, slot);
   pthread_mutex_unlock (&stores_lock);
   free (l->key);

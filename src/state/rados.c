@@ -50,6 +50,19 @@
  * the lock removed is the one judged, and the taking that follows is an
  * exclusive lock: of two takers only one gets it.
  *
+ * The wave lock is a second cls_lock on O, named "ferry.wave": the
+ * workers of one plan file hold it shared with the file's SHA-256 as the
+ * cls_lock tag (cls_lock refuses a share under another tag, atomically:
+ * two hosts with different versions of the plan never both run), a plain
+ * apply or destroy holds it exclusively.  It has the same duration,
+ * heartbeat and lease as the other locks; FERRY_LOCK_TAKE_STALE breaks
+ * every stale holder (exclusive or shared) before it tries again.
+ *
+ * After each renewal of a plan or VM lock the heartbeat sets the locked
+ * object's xattr "ferry.renewed" to "<wall-clock ms> <cookie>", which
+ * lock_read reports when the cookie is the current holder's (ferry status:
+ * "renewed N s ago"); a failed write of it is ignored.
+ *
  * A lock handle holds a reference on the cluster connection (the lock
  * belongs to that client instance), so it outlives the state. */
 #include "state/state.h"
@@ -69,16 +82,18 @@
 #include "util/cleanup.h"
 #include "util/dl.h"
 
-#define LOCK_NAME "ferry"         /* the cls_lock name on every object */
-#define COOKIE_MAGIC "ferry1"     /* first field of our cookies */
-#define DEFAULT_DURATION 60       /* seconds a lock lives unrenewed */
-#define READ_WINDOW 64            /* journal reads in flight on open */
-#define READ_FIRST 65536          /* bytes asked of each object at once */
-#define OMAP_PAGE 512             /* plan object keys per request */
-#define APPEND_TRIES 5            /* appends tried on a timeout */
-#define VM_KEY_PREFIX "vm."       /* plan object omap keys */
-#define JOURNAL_SUFFIX ".journal" /* events without a VM */
-#define VM_SUFFIX ".vm."          /* O.vm.<VM> */
+#define LOCK_NAME "ferry"             /* the cls_lock name on every object */
+#define WAVE_LOCK_NAME "ferry.wave"   /* the wave lock's name on O */
+#define RENEWED_XATTR "ferry.renewed" /* "<wall ms> <cookie>": last renewal */
+#define COOKIE_MAGIC "ferry1"         /* first field of our cookies */
+#define DEFAULT_DURATION 60           /* seconds a lock lives unrenewed */
+#define READ_WINDOW 64                /* journal reads in flight on open */
+#define READ_FIRST 65536              /* bytes asked of each object at once */
+#define OMAP_PAGE 512                 /* plan object keys per request */
+#define APPEND_TRIES 5                /* appends tried on a timeout */
+#define VM_KEY_PREFIX "vm."           /* plan object omap keys */
+#define JOURNAL_SUFFIX ".journal"     /* events without a VM */
+#define VM_SUFFIX ".vm."              /* O.vm.<VM> */
 
 /* A connection and an I/O context, shared by a state and its locks. */
 struct rconn {
@@ -100,6 +115,8 @@ struct rados_state {
 struct rados_lock {
   struct rconn *c;    /* a reference: the lock is this client's */
   char *oid;          /* the locked object */
+  const char *name;   /* LOCK_NAME or WAVE_LOCK_NAME */
+  char *tag;          /* a share of the wave lock: its tag, else NULL */
   char *cookie;       /* ours: id + owner */
   char *desc;         /* description (humans, `rados lock info`) */
   unsigned duration;  /* seconds */
@@ -111,6 +128,16 @@ struct rados_lock {
   int64_t last_ok;    /* monotonic ms of the last successful (re)lock */
   int lost;           /* atomic: the lock is known not to be ours */
 };
+
+/* Wall-clock ms since the epoch. */
+static int64_t
+wall_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Monotonic ms. */
 static int64_t
@@ -734,7 +761,8 @@ rados_state_append (void *data, const struct ferry_journal_entry *e,
 static char *
 lock_oid (const struct rados_state *s, const struct ferry_lock_scope *scope)
 {
-  if (scope->kind == FERRY_LOCK_SCOPE_PLAN)
+  if (scope->kind == FERRY_LOCK_SCOPE_PLAN ||
+      scope->kind == FERRY_LOCK_SCOPE_WAVE)
     return strdup (s->object);
   return oid_of (s->object, VM_SUFFIX, scope->vm);
 }
@@ -904,10 +932,165 @@ busy (const struct ferry_lock_scope *scope, const struct ferry_lock_owner *o,
                           "'ferry unlock --vm %s' or wait for the lock to "
                           "expire",
                           scope->vm, who, scope->vm);
+  if (scope->kind == FERRY_LOCK_SCOPE_WAVE)
+    return ferry_err_set (err, EBUSY,
+                          "the plan is being applied by %s (a worker, or a "
+                          "plain apply or destroy); a dead run's share "
+                          "expires by itself",
+                          who);
   return ferry_err_set (err, EBUSY,
                         "plan is locked by %s; if that run is dead, run "
                         "'ferry unlock' or wait for the lock to expire",
                         who);
+}
+
+/* Every holder of lock NAME on OID. */
+struct holders {
+  int n;         /* how many */
+  int exclusive; /* held exclusively */
+  char *tag;     /* the lock's tag */
+  char *clients; /* N NUL-terminated client names, one after another */
+  char *cookies; /* N NUL-terminated cookies */
+  char *addrs;   /* N addresses (unused) */
+};
+
+/* Free H's buffers. */
+static void
+holders_free (struct holders *h)
+{
+  free (h->tag);
+  free (h->clients);
+  free (h->cookies);
+  free (h->addrs);
+  memset (h, 0, sizeof *h);
+}
+
+/* List the holders of lock NAME on OID into *H (buffers grown until they
+ * fit).  0 (H->n 0 when none), -1 error. */
+static int
+holders_list (struct rconn *c, const char *oid, const char *name,
+              struct holders *h, struct ferry_err *err)
+{
+  size_t tl = 256, cl = 1024, kl = 4096, al = 1024;
+  ssize_t n;
+  int tries;
+
+  memset (h, 0, sizeof *h);
+  for (tries = 0; tries < 5; tries++) {
+    holders_free (h);
+    h->tag = malloc (tl + 1);
+    h->clients = malloc (cl + 1);
+    h->cookies = malloc (kl + 1);
+    h->addrs = malloc (al + 1);
+    if (!h->tag || !h->clients || !h->cookies || !h->addrs) {
+      holders_free (h);
+      return ferry_err_set (err, ENOMEM, "%s", c->where);
+    }
+    n = rados_list_lockers (c->io, oid, name, &h->exclusive, h->tag, &tl,
+                            h->clients, &cl, h->cookies, &kl, h->addrs, &al);
+    if (n == -ERANGE)
+      continue; /* the lengths now say what is needed */
+    if (n == -ENOENT || n == 0) {
+      h->n = 0;
+      return 0;
+    }
+    if (n < 0) {
+      holders_free (h);
+      return ferry_err_set (err, (int) -n, "%s: cannot read the lock of '%s'",
+                            c->where, oid);
+    }
+    h->tag[tl] = '\0';
+    h->clients[cl] = '\0';
+    h->cookies[kl] = '\0';
+    h->n = (int) n;
+    return 0;
+  }
+  holders_free (h);
+  return ferry_err_set (err, ERANGE, "%s: the lock of '%s' keeps growing",
+                        c->where, oid);
+}
+
+/* Break every stale holder in H (cookie of ours, owner gone); how many
+ * were, the last one's owner in *RET_TAKEN; -1 error. */
+static int
+holders_break_stale (struct rconn *c, const char *oid, const char *name,
+                     const struct holders *h,
+                     struct ferry_lock_owner *ret_taken, struct ferry_err *err)
+{
+  const char *client = h->clients, *cookie = h->cookies;
+  struct ferry_lock_owner o;
+  int i, r, n = 0;
+
+  for (i = 0; i < h->n; i++) {
+    if (parse_cookie (cookie, &o) && ferry_lock_is_stale (&o)) {
+      r = rados_break_lock (c->io, oid, name, client, cookie);
+      if (r < 0 && r != -ENOENT)
+        return ferry_err_set (err, -r, "%s: cannot break the lock of '%s'",
+                              c->where, oid);
+      *ret_taken = o;
+      n++;
+    }
+    client += strlen (client) + 1;
+    cookie += strlen (cookie) + 1;
+  }
+  return n;
+}
+
+/* Take the wave lock on L->oid (shared under L->tag, or exclusive); stale
+ * holders broken first with FERRY_LOCK_TAKE_STALE.  0 or -1. */
+static int
+wave_take (struct rconn *c, struct rados_lock *l,
+           const struct ferry_lock_scope *scope, unsigned flags,
+           struct ferry_lock_owner *ret_taken, struct ferry_err *err)
+{
+  struct timeval tv = {(time_t) l->duration, 0};
+  struct ferry_lock_owner o;
+  struct holders h;
+  int tries, r, k;
+
+  for (tries = 0; tries < 5; tries++) {
+    l->last_ok = mono_ms ();
+    if (l->tag)
+      r = rados_lock_shared (c->io, l->oid, l->name, l->cookie, l->tag, l->desc,
+                             &tv, 0);
+    else
+      r = rados_lock_exclusive (c->io, l->oid, l->name, l->cookie, l->desc, &tv,
+                                0);
+    if (r == 0)
+      return 0;
+    if (r != -EBUSY && r != -EEXIST)
+      return ferry_err_set (err, -r, "%s: cannot lock '%s'", c->where, l->oid);
+    if (holders_list (c, l->oid, l->name, &h, err) < 0)
+      return -1;
+    if (h.n == 0) {
+      holders_free (&h);
+      continue; /* released or expired meanwhile */
+    }
+    if (flags & FERRY_LOCK_TAKE_STALE) {
+      k = holders_break_stale (c, l->oid, l->name, &h, ret_taken, err);
+      if (k != 0) {
+        holders_free (&h);
+        if (k < 0)
+          return -1;
+        continue;
+      }
+    }
+    if (!parse_cookie (h.cookies, &o))
+      memset (&o, 0, sizeof o);
+    if (l->tag && !h.exclusive && strcmp (h.tag, l->tag) != 0) {
+      ferry_err_set (err, 0,
+                     "the %d worker%s applying this plan run another plan "
+                     "file (sha256 %s; this one is %s)",
+                     h.n, h.n == 1 ? "" : "s", h.tag, l->tag);
+      err->errnum = FERRY_LOCK_ETAG; /* no errno text */
+    } else
+      busy (scope, &o, err);
+    holders_free (&h);
+    return -1;
+  }
+  return ferry_err_set (err, EBUSY,
+                        "%s: cannot take the lock of '%s': it keeps changing",
+                        c->where, l->oid);
 }
 
 /* How long after the last renewal was sent L counts as ours: half its
@@ -916,6 +1099,18 @@ static int64_t
 lease_ms (const struct rados_lock *l)
 {
   return (int64_t) l->duration * 1000 / 2;
+}
+
+/* Record L's renewal in its object's RENEWED_XATTR (best effort). */
+static void
+note_renewal (struct rados_lock *l)
+{
+  char buf[1200];
+  int n;
+
+  n = snprintf (buf, sizeof buf, "%lld %s", (long long) wall_ms (), l->cookie);
+  if (n > 0 && (size_t) n < sizeof buf)
+    rados_setxattr (l->c->io, l->oid, RENEWED_XATTR, buf, (size_t) n);
 }
 
 /* Renew L until release or until it is lost. */
@@ -946,9 +1141,16 @@ heartbeat (void *arg)
     pthread_mutex_unlock (&l->mu);
     /* the lease runs from when the request left, not from the answer */
     sent = mono_ms ();
-    r = rados_lock_exclusive (l->c->io, l->oid, LOCK_NAME, l->cookie, l->desc,
-                              &tv, LIBRADOS_LOCK_FLAG_MUST_RENEW);
+    if (l->tag)
+      r = rados_lock_shared (l->c->io, l->oid, l->name, l->cookie, l->tag,
+                             l->desc, &tv, LIBRADOS_LOCK_FLAG_MUST_RENEW);
+    else
+      r = rados_lock_exclusive (l->c->io, l->oid, l->name, l->cookie, l->desc,
+                                &tv, LIBRADOS_LOCK_FLAG_MUST_RENEW);
     now = mono_ms ();
+    /* not for the wave lock: one renewal record per object */
+    if (r == 0 && strcmp (l->name, LOCK_NAME) == 0)
+      note_renewal (l);
     pthread_mutex_lock (&l->mu);
     if (r == 0) {
       l->last_ok = sent;
@@ -974,6 +1176,7 @@ lock_free (struct rados_lock *l)
     return;
   conn_put (l->c);
   free (l->oid);
+  free (l->tag);
   free (l->cookie);
   free (l->desc);
   pthread_mutex_destroy (&l->mu);
@@ -1022,14 +1225,32 @@ rados_lock_acquire (void *data, const struct ferry_lock_scope *scope,
   l->c = s->c;
   __atomic_add_fetch (&s->c->refs, 1, __ATOMIC_ACQ_REL);
   l->duration = s->duration;
+  l->name = scope->kind == FERRY_LOCK_SCOPE_WAVE ? WAVE_LOCK_NAME : LOCK_NAME;
   ferry_lock_describe (as, who, sizeof who);
   l->oid = lock_oid (s, scope);
   l->cookie = make_cookie (as);
+  if (flags & FERRY_LOCK_SHARED)
+    l->tag = strdup (scope->tag);
   if (l->oid == NULL || l->cookie == NULL ||
+      ((flags & FERRY_LOCK_SHARED) && l->tag == NULL) ||
       asprintf (&l->desc, "ferry: %s", who) < 0) {
     l->desc = NULL;
     lock_free (l);
     return ferry_err_set (err, ENOMEM, "%s", s->c->where);
+  }
+  if (scope->kind == FERRY_LOCK_SCOPE_WAVE) {
+    if (wave_take (s->c, l, scope, flags, ret_taken, err) < 0) {
+      lock_free (l);
+      return -1;
+    }
+    r = heartbeat_start (l);
+    if (r < 0) {
+      rados_unlock (s->c->io, l->oid, l->name, l->cookie);
+      lock_free (l);
+      return ferry_err_set (err, -r, "%s: cannot start a thread", s->c->where);
+    }
+    *ret_lock = l;
+    return 0;
   }
   tv.tv_sec = (time_t) l->duration;
   tv.tv_usec = 0;
@@ -1096,7 +1317,7 @@ rados_lock_release (void *lock)
   pthread_mutex_unlock (&l->mu);
   if (l->hb_running)
     pthread_join (l->hb, NULL);
-  rados_unlock (l->c->io, l->oid, LOCK_NAME, l->cookie);
+  rados_unlock (l->c->io, l->oid, l->name, l->cookie);
   lock_free (l);
 }
 
@@ -1129,10 +1350,26 @@ rados_lock_read (void *data, const struct ferry_lock_scope *scope,
   CLEANUP_FREE char *oid = lock_oid (s, scope);
   char client[256], cookie[1024];
 
+  char buf[1200], *sp;
+  long long ms;
+  int k, n;
+
   if (oid == NULL)
     return ferry_err_set (err, ENOMEM, "%s", s->c->where);
-  return read_holder (s->c, oid, client, sizeof client, cookie, sizeof cookie,
-                      ret, err);
+  k = read_holder (s->c, oid, client, sizeof client, cookie, sizeof cookie, ret,
+                   err);
+  if (k != 1 || ret->pid == 0)
+    return k;
+  /* the holder's last renewal, if the record is the holder's own */
+  n = rados_getxattr (s->c->io, oid, RENEWED_XATTR, buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = '\0';
+    sp = strchr (buf, ' ');
+    if (sp && strcmp (sp + 1, cookie) == 0 && sscanf (buf, "%lld", &ms) == 1 &&
+        ms > 0)
+      ret->renewed_ms = ms;
+  }
+  return k;
 }
 
 /* Remove SCOPE's lock when stale (its owner ran here and is gone), or

@@ -4,6 +4,7 @@
 #include "state/state.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 static const char *const scope_names[] = {
     [FERRY_LOCK_SCOPE_PLAN] = "plan",
     [FERRY_LOCK_SCOPE_VM] = "vm",
+    [FERRY_LOCK_SCOPE_WAVE] = "wave",
 };
 static_assert (FERRY_ARRAY_SIZE (scope_names) == FERRY_LOCK_SCOPE_LAST,
                "scope_names must name every lock scope");
@@ -226,6 +228,38 @@ scope_check (const struct ferry_lock_scope *scope, struct ferry_err *err)
   return 0;
 }
 
+/* Check FLAGS and the tag for taking SCOPE: only the wave lock is shared,
+ * and a shared one has a tag of 1-64 letters and digits (it travels as a
+ * cls_lock tag and a line of a file). */
+static int
+shared_check (const struct ferry_lock_scope *scope, unsigned flags,
+              struct ferry_err *err)
+{
+  size_t i, n;
+
+  if (!(flags & FERRY_LOCK_SHARED))
+    return 0;
+  if (scope->kind != FERRY_LOCK_SCOPE_WAVE)
+    return ferry_err_set (err, EINVAL, "only the wave lock can be shared");
+  n = scope->tag ? strlen (scope->tag) : 0;
+  if (n == 0 || n > 64)
+    return ferry_err_set (err, EINVAL, "a shared wave lock needs a tag");
+  for (i = 0; i < n; i++)
+    if (!isalnum ((unsigned char) scope->tag[i]))
+      return ferry_err_set (err, EINVAL, "bad wave lock tag '%s'", scope->tag);
+  return 0;
+}
+
+/* The wave lock is neither read nor broken by hand (state.h). */
+static int
+not_wave (const struct ferry_lock_scope *scope, struct ferry_err *err)
+{
+  if (scope->kind == FERRY_LOCK_SCOPE_WAVE)
+    return ferry_err_set (err, EINVAL,
+                          "the wave lock is not read or broken by hand");
+  return 0;
+}
+
 /* Take SCOPE's lock in the name of this process. */
 int
 ferry_state_lock_acquire (struct ferry_state *st,
@@ -251,7 +285,7 @@ ferry_state_lock_acquire_as (struct ferry_state *st,
   struct ferry_lock_owner me, taken;
 
   memset (&taken, 0, sizeof taken);
-  if (scope_check (scope, err) < 0)
+  if (scope_check (scope, err) < 0 || shared_check (scope, flags, err) < 0)
     return -1;
   if (as == NULL) {
     ferry_lock_owner_self (&me);
@@ -299,7 +333,7 @@ ferry_state_lock_read (struct ferry_state *st,
   struct ferry_lock_owner o;
   int r;
 
-  if (scope_check (scope, err) < 0)
+  if (scope_check (scope, err) < 0 || not_wave (scope, err) < 0)
     return -1;
   r = st->ops->lock_read (st->data, scope, &o, err);
   if (r == 1 && ret != NULL)
@@ -317,7 +351,7 @@ ferry_state_lock_break (struct ferry_state *st,
   struct ferry_lock_owner o;
   int r;
 
-  if (scope_check (scope, err) < 0)
+  if (scope_check (scope, err) < 0 || not_wave (scope, err) < 0)
     return -1;
   r = st->ops->lock_break (st->data, scope, force, &o, err);
   if (r == 1 && ret_owner != NULL)

@@ -40,6 +40,14 @@
  *   expiring locks may also call an expired lock stale), or any lock with
  *   FORCE, and returns whom it belonged to; the lock removed is the one
  *   whose owner was judged.
+ * - the wave lock (FERRY_LOCK_SCOPE_WAVE) is the one lock that can be
+ *   shared (FERRY_LOCK_SHARED, see there): shared holders must agree on a
+ *   tag, and the check and the taking are atomic (two takers with
+ *   different tags never both hold it).  A holder that dies loses it (the
+ *   kernel drops a flock, a lease expires) or leaves it stale
+ *   (FERRY_LOCK_TAKE_STALE takes stale holders' share away, exclusive or
+ *   shared).  It is not read (lock_read) nor broken by hand (lock_break):
+ *   who holds it is what the VM and plan locks say.
  * - lock handles may outlive the state that made them (release must not
  *   need it), and a process that dies without releasing leaves a lock that
  *   ferry_lock_is_stale (or the expiry) recognises.
@@ -47,6 +55,7 @@
 #ifndef FERRY_STATE_H
 #define FERRY_STATE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -62,17 +71,33 @@
 enum ferry_lock_scope_kind {
   FERRY_LOCK_SCOPE_PLAN, /* the whole plan (apply, unlock) */
   FERRY_LOCK_SCOPE_VM,   /* one VM (apply --worker) */
+  FERRY_LOCK_SCOPE_WAVE, /* who applies the plan: shared by the workers of
+                            one plan file, exclusive for a plain apply,
+                            destroy and unlock --force */
   FERRY_LOCK_SCOPE_LAST
 };
 
-/* enum <-> "plan", "vm"; -1 if unknown. */
+/* enum <-> "plan", "vm", "wave"; -1 if unknown. */
 const char *ferry_lock_scope_name (enum ferry_lock_scope_kind k);
 int ferry_lock_scope_from_name (const char *s);
 
 struct ferry_lock_scope {
-  enum ferry_lock_scope_kind kind; /* plan or VM */
+  enum ferry_lock_scope_kind kind; /* plan, VM or wave */
   const char *vm;                  /* VM scope: the VM's name, else NULL */
+  const char *tag; /* shared wave lock: what every holder must agree on
+                      (the plan file's SHA-256, hex), else NULL */
 };
+
+/* Lock flag (with FERRY_LOCK_TAKE_STALE, state/lock.h): take the wave lock
+ * shared.  Any number of holders with the same scope tag hold it at once;
+ * it is refused with EBUSY while it is held exclusively, and with
+ * FERRY_LOCK_ETAG while it is held shared under another tag.  An
+ * exclusive wave lock is refused (EBUSY) while anybody holds it.  Only the
+ * wave scope takes this flag, and only the wave scope is shared. */
+#define FERRY_LOCK_SHARED 2u
+/* The errnum of a shared wave lock refused because its holders hold it
+ * under another tag (the message names that tag; no errno text). */
+#define FERRY_LOCK_ETAG EDOM
 
 /* The backend operations; see the head comment for the contract.  DATA is
  * what open returned.  Every function returns 0 / -1 (err set) unless

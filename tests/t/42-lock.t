@@ -1,6 +1,6 @@
 #!/bin/bash
 # Locks: two concurrent applies → one refused with the owner's details;
-# stale locks; ferry unlock.
+# stale locks; ferry unlock (--force only once no run is alive).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/example-lib.sh"
 LOCK=$STATE/example-local.state.lock
@@ -21,8 +21,12 @@ if [ -s "$LOCK" ]; then
   out=$("$FERRY" unlock "$PLAN" 2>&1); rc=$?
   is "unlock refuses a live owner's lock" "$rc" 1
   ok "... naming the owner" grep -q "$A" <<<"$out"
-  ok "unlock --force removes a live owner's lock" "$FERRY" unlock --force "$PLAN"
-  ok "... the lock file is gone" test ! -e "$LOCK"
+  # --force is for owners ferry cannot judge (another host, a garbled
+  # lock): while the run lives it holds the wave lock, and --force refuses
+  out=$("$FERRY" unlock --force "$PLAN" 2>&1); rc=$?
+  is "unlock --force refuses while the owner is alive" "$rc" 1
+  ok "... saying why" grep -q "removes only the locks of runs that ended" <<<"$out"
+  ok "... the lock file stays" test -s "$LOCK"
 else
   is "first apply took the lock" "missing" "present"
 fi
@@ -43,4 +47,11 @@ is "unlock removes a dead owner's lock" "$rc" 0
 ok "... and says whose it was" grep -q "removed lock of pid $P" <<<"$out"
 ok "... the lock file is gone" test ! -e "$LOCK"
 ok "unlock with no lock is fine" "$FERRY" unlock "$PLAN"
+
+# a garbled lock (unknown owner, no run alive): only --force removes it
+echo garbage >"$LOCK"
+fails_with "a garbled lock: unlock refuses it" 1 "unknown owner|garbled" \
+  "$FERRY" unlock "$PLAN"
+ok "... unlock --force removes it (no run is alive)" "$FERRY" unlock --force "$PLAN"
+ok "... the lock file is gone" test ! -e "$LOCK"
 done_testing

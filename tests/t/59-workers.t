@@ -61,9 +61,9 @@ fails_with "--worker does not dry-run" 1 "dry-run" \
 
 # -- a plain apply and the workers exclude each other -------------------
 make_plan excl 2
-head -c $((32 << 20)) /dev/urandom >excl/src/vm01.raw
+head -c $((64 << 20)) /dev/urandom >excl/src/vm01.raw
 (cd excl && FERRY_TEST_CHUNK_DELAY_MS=150 exec "$FERRY" apply --worker --yes \
-  -p 1 --io-threads 1 plan.yaml >../x1.out 2>&1) & W=$!
+  -p 1 --io-threads 1 --checkpoint-interval 1M plan.yaml >../x1.out 2>&1) & W=$!
 for _ in $(seq 1 500); do ls excl/.ferry/*vm01*.lock >/dev/null 2>&1 && break; sleep 0.01; done
 fails_with "a plain apply while a worker holds a VM: refused" 1 \
   "vm 'vm01' is being applied by a worker \(pid $W" \
@@ -72,6 +72,17 @@ fails_with "status names the worker holding vm01" 0 "^  vm 'vm01': pid $W on hos
   bash -c 'cd excl && exec "$0" status plan.yaml' "$FERRY"
 fails_with "... and its host running one VM" 0 "^hosts: $(hostname): 1 VM running" \
   bash -c 'cd excl && exec "$0" status plan.yaml' "$FERRY"
+# the host's bytes and rate come from the checkpoints of the VMs it runs
+hl=
+for _ in $(seq 1 300); do
+  hl=$(cd excl && "$FERRY" status plan.yaml 2>/dev/null | grep "^hosts: ")
+  grep -Eq "running, [1-9][0-9.]* MiB copied" <<<"$hl" && break
+  sleep 0.02
+done
+ok "status: the host's MiB copied and rate, from the checkpoints ($hl)" \
+  grep -Eq "^hosts: $(hostname): 1 VM running, [1-9][0-9]*\.[0-9] MiB copied at [0-9]+\.[0-9] MiB/s$" <<<"$hl"
+mib=$(sed -n 's/.*running, \([0-9]*\)\.[0-9] MiB copied.*/\1/p' <<<"$hl")
+ok "... at most the disk's 64 MiB ($mib)" test "${mib:-99}" -le 64
 fails_with "unlock --vm refuses a live worker's lock" 1 "pid $W" \
   bash -c 'cd excl && exec "$0" unlock --vm vm01 plan.yaml' "$FERRY"
 fails_with "unlock --vm names an unknown VM" 1 "has no vm 'nosuch'" \
@@ -89,6 +100,40 @@ is "a worker started during a plain apply waits for it, then exits 0" "$rc $arc"
 ok "... and had nothing left to do" grep -q "2 of 2 VMs done (0 by this worker" <<<"$out"
 dump excl >excl.j
 is "... each step began once" "$(steps_begun excl.j | awk '$1 != 1' | wc -l)" 0
+
+# -- the wave lock: one plan file per wave, nothing plain beside workers --
+# A worker at the gate holds its share of the wave lock but no VM lock (as
+# between two VMs): the VM-lock checks alone would let these through.
+make_plan wl 2
+gate_reset
+(cd wl && FERRY_TEST_WORKER_GATE=$TMP/gate exec "$FERRY" apply --worker --yes \
+  plan.yaml >../wl1.out 2>&1) & W=$!
+for _ in $(seq 1 1000); do ls "$TMP"/gate.* >/dev/null 2>&1 && break; sleep 0.01; done
+ok "a worker that joined the wave holds no VM lock yet" \
+  bash -c '! ls wl/.ferry/*.vm.*.lock 2>/dev/null | grep -q .'
+fails_with "a plain apply beside it: refused" 1 \
+  "being applied by workers.*join the wave with 'ferry apply --worker'" \
+  bash -c 'cd wl && exec "$0" apply --yes plan.yaml' "$FERRY"
+fails_with "unlock --force beside it: refused" 1 \
+  "removes only the locks of runs that ended" \
+  bash -c 'cd wl && exec "$0" unlock --force --vm vm01 plan.yaml' "$FERRY"
+cp wl/plan.yaml wl/plan2.yaml
+echo "# edited on another host" >>wl/plan2.yaml
+h1=$(sha256sum <wl/plan.yaml | cut -c1-64)
+h2=$(sha256sum <wl/plan2.yaml | cut -c1-64)
+fails_with "a worker with another version of the plan: refused, both hashes named" 1 \
+  "run another plan file \(sha256 $h1; this one is $h2\): every host of a wave must apply the same plan file" \
+  bash -c 'cd wl && exec "$0" apply --worker --yes plan2.yaml' "$FERRY"
+ok "... nothing was begun" bash -c '! grep -q "\"event\":\"begin\"" wl/.ferry/wl.state 2>/dev/null'
+kill -9 $W; wait $W 2>/dev/null
+out=$(cd wl && "$FERRY" apply --worker --yes plan2.yaml 2>&1); rc=$?
+is "the worker killed, its share is gone: the new plan's worker runs, exit 0" "$rc" 0
+ok "... and does both VMs" grep -q "2 of 2 VMs done (2 by this worker" <<<"$out"
+n_ok=0
+for i in 01 02; do cmp -s "wl/src/vm$i.raw" "wl/out/vm$i-disk0.raw" && n_ok=$((n_ok + 1)); done
+is "... targets equal their sources" "$n_ok" 2
+ok "a plain apply after the wave: runs (exit 0)" \
+  bash -c 'cd wl && exec "$0" apply --yes plan2.yaml >/dev/null 2>&1' "$FERRY"
 
 # -- a worker killed mid-convert: another takes the VM over and resumes --
 make_plan kill 3
@@ -147,6 +192,9 @@ is "... the other VMs are done" "$n_ok" 3
 ok "... a worker says 3 of 6 done, 1 failed, 2 blocked" \
   grep -q "3 of 6 VMs done.*1 failed, 2 blocked" f1.out f2.out
 ok "... and names the failed VM" grep -q "vm 'vm03' failed" f1.out f2.out
+fails_with "status counts vm03 failed and its 2 dependants blocked" 0 \
+  "^VMs: 6, 3 done, 0 running, 1 failed, 2 blocked, 0 in progress, 0 not started$" \
+  bash -c 'cd fail && exec "$0" status plan.yaml' "$FERRY"
 rmdir fail/out/vm03-disk0.raw.part
 out=$(cd fail && "$FERRY" apply --worker --yes plan.yaml 2>&1); rc=$?
 is "after the fix, the next worker retries it: exit 0" "$rc" 0

@@ -358,10 +358,13 @@ test_lock_exclusive (void **state)
   struct fixture *f = *state;
   struct ferry_state *st = open_state (f, false);
   struct ferry_state *st2 = open_state (f, false);
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
-  const struct ferry_lock_scope web01 = {FERRY_LOCK_SCOPE_VM, "web01"};
-  const struct ferry_lock_scope web02 = {FERRY_LOCK_SCOPE_VM, "web02"};
-  const struct ferry_lock_scope novm = {FERRY_LOCK_SCOPE_VM, ""};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
+  const struct ferry_lock_scope web01 = {.kind = FERRY_LOCK_SCOPE_VM,
+                                         .vm = "web01"};
+  const struct ferry_lock_scope web02 = {.kind = FERRY_LOCK_SCOPE_VM,
+                                         .vm = "web02"};
+  const struct ferry_lock_scope novm = {.kind = FERRY_LOCK_SCOPE_VM, .vm = ""};
   struct ferry_state_lock *lp = NULL, *l1 = NULL, *l2 = NULL, *x = NULL;
   struct ferry_err err = {0};
   char want[64];
@@ -426,6 +429,113 @@ test_lock_exclusive (void **state)
   ferry_state_close (st);
 }
 
+/* The wave lock: shares under one tag coexist, another tag is refused
+ * (FERRY_LOCK_ETAG) while a share is held, exclusive excludes everything,
+ * and a new wave may bring a new tag.  Independent of the plan lock. */
+static void
+test_lock_wave (void **state)
+{
+  struct fixture *f = *state;
+  struct ferry_state *st = open_state (f, false);
+  struct ferry_state *st2 = open_state (f, false);
+  struct ferry_state *st3 = open_state (f, false);
+  struct ferry_lock_scope aaa = {.kind = FERRY_LOCK_SCOPE_WAVE, .tag = "aaa1"};
+  struct ferry_lock_scope bbb = {.kind = FERRY_LOCK_SCOPE_WAVE, .tag = "bbb2"};
+  const struct ferry_lock_scope ex = {.kind = FERRY_LOCK_SCOPE_WAVE};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN};
+  struct ferry_lock_scope bad = {.kind = FERRY_LOCK_SCOPE_WAVE, .tag = "a b"};
+  struct ferry_state_lock *a1 = NULL, *a2 = NULL, *b = NULL, *x = NULL,
+                          *lp = NULL, *y = NULL;
+  struct ferry_err err = {0};
+
+  /* two shares under one tag */
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &aaa, FERRY_LOCK_SHARED, &a1, NULL, &err),
+      0);
+  assert_int_equal (
+      ferry_state_lock_acquire (st2, &aaa, FERRY_LOCK_SHARED, &a2, NULL, &err),
+      0);
+  /* another tag: refused, naming the holders' tag */
+  assert_int_equal (
+      ferry_state_lock_acquire (
+          st3, &bbb, FERRY_LOCK_SHARED | FERRY_LOCK_TAKE_STALE, &y, NULL, &err),
+      -1);
+  assert_null (y);
+  assert_int_equal (err.errnum, FERRY_LOCK_ETAG);
+  if (strstr (err.msg, "aaa1") == NULL)
+    fail_msg ("message: %s", err.msg);
+  /* exclusive: refused while any share is held */
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_acquire (st3, &ex, FERRY_LOCK_TAKE_STALE,
+                                              &x, NULL, &err),
+                    -1);
+  assert_int_equal (err.errnum, EBUSY);
+  ferry_state_lock_release (a1);
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_acquire (st3, &ex, 0, &x, NULL, &err), -1);
+  assert_int_equal (err.errnum, EBUSY);
+  ferry_state_lock_release (a2);
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_acquire (st3, &ex, 0, &x, NULL, &err), 0);
+  /* held exclusively: no share, whatever its tag; no second exclusive */
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &aaa, FERRY_LOCK_SHARED, &y, NULL, &err),
+      -1);
+  assert_int_equal (err.errnum, EBUSY);
+  ferry_err_clear (&err);
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &bbb, FERRY_LOCK_SHARED, &y, NULL, &err),
+      -1);
+  assert_int_equal (err.errnum, EBUSY);
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_acquire (st2, &ex, 0, &y, NULL, &err), -1);
+  assert_int_equal (err.errnum, EBUSY);
+  /* the plan lock is another scope */
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_acquire (st, &plan, 0, &lp, NULL, &err),
+                    0);
+  ferry_state_lock_release (x);
+  /* a new wave, a new tag; the old tag is then the one refused */
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &bbb, FERRY_LOCK_SHARED, &b, NULL, &err),
+      0);
+  assert_int_equal (
+      ferry_state_lock_acquire (st2, &aaa, FERRY_LOCK_SHARED, &y, NULL, &err),
+      -1);
+  assert_int_equal (err.errnum, FERRY_LOCK_ETAG);
+  if (strstr (err.msg, "bbb2") == NULL)
+    fail_msg ("message: %s", err.msg);
+  ferry_state_lock_release (b);
+  ferry_state_lock_release (lp);
+  /* only the wave is shared, a share needs a tag of letters and digits, and
+   * the wave lock is not read or broken by hand */
+  ferry_err_clear (&err);
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &plan, FERRY_LOCK_SHARED, &y, NULL, &err),
+      -1);
+  assert_int_equal (err.errnum, EINVAL);
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &bad, FERRY_LOCK_SHARED, &y, NULL, &err),
+      -1);
+  assert_int_equal (err.errnum, EINVAL);
+  bad.tag = NULL;
+  assert_int_equal (
+      ferry_state_lock_acquire (st, &bad, FERRY_LOCK_SHARED, &y, NULL, &err),
+      -1);
+  assert_int_equal (err.errnum, EINVAL);
+  assert_int_equal (ferry_state_lock_read (st, &ex, NULL, &err), -1);
+  assert_int_equal (err.errnum, EINVAL);
+  assert_int_equal (ferry_state_lock_break (st, &ex, true, NULL, &err), -1);
+  assert_int_equal (err.errnum, EINVAL);
+  /* free again: an exclusive lock is taken at once */
+  ferry_err_clear (&err);
+  assert_int_equal (ferry_state_lock_acquire (st3, &ex, 0, &x, NULL, &err), 0);
+  ferry_state_lock_release (x);
+  ferry_state_close (st);
+  ferry_state_close (st2);
+  ferry_state_close (st3);
+}
+
 /* The owner record reads back as written, from another open. */
 static void
 test_lock_owner (void **state)
@@ -433,8 +543,10 @@ test_lock_owner (void **state)
   struct fixture *f = *state;
   struct ferry_state *st = open_state (f, false);
   struct ferry_state *ro;
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
-  const struct ferry_lock_scope vm = {FERRY_LOCK_SCOPE_VM, "db 01/x"};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
+  const struct ferry_lock_scope vm = {.kind = FERRY_LOCK_SCOPE_VM,
+                                      .vm = "db 01/x"};
   const struct ferry_lock_owner as = {
       .host = "migr01", .pid = 4242, .started = 1795466460, .version = "0.0.9"};
   struct ferry_state_lock *l = NULL, *lv = NULL, *lv2 = NULL;
@@ -483,8 +595,10 @@ test_lock_break (void **state)
 {
   struct fixture *f = *state;
   struct ferry_state *st = open_state (f, false);
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
-  const struct ferry_lock_scope vm = {FERRY_LOCK_SCOPE_VM, "web01"};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
+  const struct ferry_lock_scope vm = {.kind = FERRY_LOCK_SCOPE_VM,
+                                      .vm = "web01"};
   struct ferry_lock_owner dead = {.started = 1795466460, .version = "0.0.9"};
   struct ferry_lock_owner o, taken;
   struct ferry_state_lock *live = NULL, *stale = NULL, *l = NULL;
@@ -667,8 +781,10 @@ test_file_lock_paths (void **state)
 {
   struct fixture *f = *state;
   struct ferry_state *st = open_state (f, false);
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
-  const struct ferry_lock_scope vm = {FERRY_LOCK_SCOPE_VM, "web/01 x%"};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
+  const struct ferry_lock_scope vm = {.kind = FERRY_LOCK_SCOPE_VM,
+                                      .vm = "web/01 x%"};
   struct ferry_state_lock *lp = NULL, *lv = NULL;
   struct ferry_err err = {0};
   char want[256];
@@ -705,7 +821,8 @@ static void
 test_file_takeover_race (void **state)
 {
   struct fixture *f = *state;
-  const struct ferry_lock_scope plan = {FERRY_LOCK_SCOPE_PLAN, NULL};
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN,
+                                        .vm = NULL};
   struct ferry_lock_owner dead = {.started = 1795466460, .version = "0.0.9"};
   struct ferry_state *st = open_state (f, false);
   struct ferry_err err = {0};
@@ -794,6 +911,7 @@ main (void)
       ON (test_lock_exclusive, rados_backend),
       ON (test_lock_owner, rados_backend),
       ON (test_lock_break, rados_backend),
+      ON (test_lock_wave, rados_backend),
   };
 
   const struct CMUnitTest tests[] = {
@@ -804,6 +922,7 @@ main (void)
       EVERY_BACKEND (test_lock_exclusive),
       EVERY_BACKEND (test_lock_owner),
       EVERY_BACKEND (test_lock_break),
+      EVERY_BACKEND (test_lock_wave),
       cmocka_unit_test (test_backend_choice),
       ON (test_file_torn_and_old_lines, file_backend),
       ON (test_file_lock_paths, file_backend),
