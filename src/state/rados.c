@@ -946,12 +946,14 @@ busy (const struct ferry_lock_scope *scope, const struct ferry_lock_owner *o,
 
 /* Every holder of lock NAME on OID. */
 struct holders {
-  int n;         /* how many */
-  int exclusive; /* held exclusively */
-  char *tag;     /* the lock's tag */
-  char *clients; /* N NUL-terminated client names, one after another */
-  char *cookies; /* N NUL-terminated cookies */
-  char *addrs;   /* N addresses (unused) */
+  int n;              /* how many */
+  int exclusive;      /* held exclusively */
+  char *tag;          /* the lock's tag */
+  char *clients;      /* N NUL-terminated client names, one after another */
+  char *cookies;      /* N NUL-terminated cookies */
+  size_t clients_len; /* bytes in clients, cookies */
+  size_t cookies_len;
+  char *addrs; /* N addresses (unused) */
 };
 
 /* Free H's buffers. */
@@ -1002,6 +1004,8 @@ holders_list (struct rconn *c, const char *oid, const char *name,
     h->tag[tl] = '\0';
     h->clients[cl] = '\0';
     h->cookies[kl] = '\0';
+    h->clients_len = cl;
+    h->cookies_len = kl;
     h->n = (int) n;
     return 0;
   }
@@ -1021,7 +1025,11 @@ holders_break_stale (struct rconn *c, const char *oid, const char *name,
   struct ferry_lock_owner o;
   int i, r, n = 0;
 
-  for (i = 0; i < h->n; i++) {
+  /* (each string ends inside its buffer: the buffers are NUL-terminated
+   * one byte past their length) */
+  for (i = 0; i < h->n && client < h->clients + h->clients_len &&
+              cookie < h->cookies + h->cookies_len;
+       i++) {
     if (parse_cookie (cookie, &o) && ferry_lock_is_stale (&o)) {
       r = rados_break_lock (c->io, oid, name, client, cookie);
       if (r < 0 && r != -ENOENT)
@@ -1079,9 +1087,9 @@ wave_take (struct rconn *c, struct rados_lock *l,
       memset (&o, 0, sizeof o);
     if (l->tag && !h.exclusive && strcmp (h.tag, l->tag) != 0) {
       ferry_err_set (err, 0,
-                     "the %d worker%s applying this plan run another plan "
+                     "the workers applying this plan (%d) run another plan "
                      "file (sha256 %s; this one is %s)",
-                     h.n, h.n == 1 ? "" : "s", h.tag, l->tag);
+                     h.n, h.tag, l->tag);
       err->errnum = FERRY_LOCK_ETAG; /* no errno text */
     } else
       busy (scope, &o, err);

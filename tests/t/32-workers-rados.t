@@ -4,6 +4,9 @@
 # - three workers, each in its own network namespace and its own directory
 #   (plan copy, sources, targets): nothing but Ceph is shared; 30 VMs with
 #   depends_on, every step begun once, every target equal to its source;
+# - one plan file per wave: a worker on another host with another version
+#   of the plan is refused (the cls_lock tag of the wave lock), and so is a
+#   plain apply beside a worker that holds no VM lock;
 # - the monitor restarted for a few seconds while workers run: they pause
 #   and carry on;
 # - a worker killed -9 mid-convert: its VM lock expires (5 s here) and a
@@ -106,6 +109,33 @@ out=$(cd h1 && "$HOST" 1 "$FERRY" status plan.yaml 2>&1)
 ok "status from any host: 30 done, no lock held" \
   bash -c 'grep -q "^VMs: 30, 30 done" <<<"$0" && grep -q "none held" <<<"$0"' "$out"
 
+# -- one plan file per wave: a host with another version is refused -------
+make_plan pv 2
+for i in 1 2; do mkdir -p pv$i && cp pv/plan.yaml pv$i/ && cp -r pv/src pv$i/; done
+echo "# an older copy of the plan" >>pv2/plan.yaml
+h1=$(sha256sum <pv1/plan.yaml | cut -c1-64)
+h2=$(sha256sum <pv2/plan.yaml | cut -c1-64)
+rm -f "$TMP"/gate "$TMP"/gate.*
+(cd pv1 && FERRY_TEST_WORKER_GATE=$TMP/gate exec "$HOST" 1 "$FERRY" \
+  apply --worker --yes plan.yaml >../pv1.out 2>&1) & P=$!
+for _ in $(seq 1 1500); do ls "$TMP"/gate.* >/dev/null 2>&1 && break; sleep 0.02; done
+is "the worker's share of the wave lock: shared, tagged with its plan's sha256" \
+  "$(R lock info pv ferry.wave 2>&1 | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["type"], j["tag"], len(j["lockers"]))' 2>&1)" \
+  "shared $h1 1"
+out=$(cd pv2 && "$HOST" 2 "$FERRY" apply --worker --yes plan.yaml 2>&1); rc=$?
+is "a worker on another host with another plan file: exit 1" "$rc" 1
+ok "... naming both hashes" \
+  grep -qF "the workers applying this plan (1) run another plan file (sha256 $h1; this one is $h2): every host of a wave must apply the same plan file" <<<"$out"
+out=$(cd pv2 && "$HOST" 2 "$FERRY" apply --yes plan.yaml 2>&1); rc=$?
+is "a plain apply on another host beside the worker (no VM lock held): exit 1" "$rc" 1
+ok "... the plan is being applied by the worker" \
+  grep -q "the plan is being applied by pid $P on host 'ferW1'" <<<"$out"
+touch "$TMP/gate"; wait $P; rc=$?
+is "... the worker then does the wave: exit 0" "$rc" 0
+n=$(R lock info pv ferry.wave 2>/dev/null |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["lockers"]))' 2>/dev/null)
+is "... and its share is gone" "${n:-0}" 0
+
 # -- the monitor restarted while workers run -----------------------------
 make_plan mon 16
 for i in 1 2; do mkdir -p m$i && cp mon/plan.yaml m$i/ && cp -r mon/src m$i/; done
@@ -186,7 +216,15 @@ for _ in $(seq 1 300); do
   info=$(R lock info lost.vm.vm01 ferry 2>/dev/null) && grep -q cookie <<<"$info" && break
   sleep 0.05
 done
-sleep 0.5
+# status from another host: when the holder last renewed (every 1 s here)
+st=
+for _ in $(seq 1 10); do
+  st=$(cd lost && "$HOST" 2 "$FERRY" status plan.yaml 2>/dev/null | grep "^  vm 'vm01'")
+  grep -q "renewed" <<<"$st" && break
+  sleep 0.2
+done
+ok "status from another host: the lock's last renewal ($st)" \
+  grep -Eq "^  vm 'vm01': pid $L on host 'ferW1' since .*, renewed [0-2]s ago$" <<<"$st"
 read -r client cookie < <(python3 -c 'import json,sys; l=json.load(sys.stdin)["lockers"][0]; print(l["name"], l["cookie"])' <<<"$info")
 ok "broke the worker's lock of vm01 ($client)" R lock break lost.vm.vm01 ferry "$client" --lock-cookie "$cookie"
 t_break=$(date +%s%3N)

@@ -2,8 +2,10 @@
 # apply --worker on the file backend: several ferry processes apply one plan
 # together (issue 12).  Every VM converted exactly once, depends_on kept
 # across workers, no idle worker, a plain apply and the workers exclude each
-# other, a killed worker's VM is taken over and resumed, a failing VM is
-# tried once per wave and blocks only its dependants.
+# other (also while a worker holds no VM: the wave lock), one plan file per
+# wave, a killed worker's VM is taken over and resumed, a failing VM is
+# tried once per wave and blocks only its dependants; status shows the
+# host's bytes and rate and the blocked VMs.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/workers-lib.sh"
 cd "$TMP" || exit 1
