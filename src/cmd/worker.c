@@ -646,7 +646,8 @@ wave_join (struct worker *w, bool *interrupted)
     return -1;
   }
   wave.tag = hash;
-  st = view (w, false, NULL);
+  /* a view for the lock only: one VM's journal is the least it reads */
+  st = view (w, false, w->r->plan->n_vms ? w->r->plan->vms[0].name : NULL);
   if (st == NULL)
     return -1;
   while (ferry_state_lock_acquire (st, &wave,

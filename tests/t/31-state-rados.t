@@ -22,8 +22,8 @@ now() { date +%s%N | cut -c1-13; }
 out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$TOP/tests/unit/test-state" 2>&1); rc=$?
 is "test-state over file, memory and rados: exit 0" "$rc" 0
 [ "$rc" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | sed 's/^/# /' | head -20 >&2
-is "... its 7 shared cases ran over rados and passed" \
-  "$(grep -c '^ok .*(rados_backend)' <<<"$out")" 7
+is "... its 8 shared cases ran over rados and passed" \
+  "$(grep -c '^ok .*(rados_backend)' <<<"$out")" 8
 is "... and none failed" "$(grep -c '^not ok' <<<"$out")" 0
 
 # hold OBJ SCOPE ARGS...: a state-tool holding a lock in the background

@@ -120,7 +120,7 @@ rm -f "$TMP"/gate "$TMP"/gate.*
   apply --worker --yes plan.yaml >../pv1.out 2>&1) & P=$!
 for _ in $(seq 1 1500); do ls "$TMP"/gate.* >/dev/null 2>&1 && break; sleep 0.02; done
 is "the worker's share of the wave lock: shared, tagged with its plan's sha256" \
-  "$(R lock info pv ferry.wave 2>&1 | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["type"], j["tag"], len(j["lockers"]))' 2>&1)" \
+  "$(R lock info pv ferry.wave 2>/dev/null | tee pv-lock.json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["type"], j["tag"], len(j["lockers"]))' 2>&1)" \
   "shared $h1 1"
 out=$(cd pv2 && "$HOST" 2 "$FERRY" apply --worker --yes plan.yaml 2>&1); rc=$?
 is "a worker on another host with another plan file: exit 1" "$rc" 1
@@ -144,11 +144,15 @@ for i in 1 2; do
   (cd m$i && FERRY_TEST_CHUNK_DELAY_MS=400 exec "$HOST" $i "$FERRY" \
     apply --worker --yes -p 2 plan.yaml >"../m$i.out" 2>&1) & pids+=($!)
 done
-sleep 1
+# the monitor goes down once the wave is under way: a first disk converted
+# (its target renamed into place; a local look, the rados CLI is slow)
+for _ in $(seq 1 1500); do
+  compgen -G "m[12]/out/*-disk0.raw" >/dev/null && break
+  sleep 0.01
+done
 t_down=$(date +%s%3N)
-ok "monitor killed, down 5 s, restarted" \
-  ip netns exec $NS_C "$TOP/tests/lab/ceph-restart-mon.sh" "$CEPH" 5
-t_back=$(date +%s%3N)
+t_back=$(ip netns exec $NS_C "$TOP/tests/lab/ceph-restart-mon.sh" "$CEPH" 5); rc=$?
+is "monitor killed, down 5 s, restarted" "$rc" 0
 rcs=
 for p in "${pids[@]}"; do wait "$p"; rcs="$rcs $?"; done
 is "... both workers exit 0" "$rcs" " 0 0"
@@ -157,9 +161,10 @@ dump mon >mon.j
 is "... every step began once (32 steps)" \
   "$(steps_begun mon.j | awk '$1 != 1' | wc -l) $(steps_begun mon.j | wc -l)" "0 32"
 times() { grep "\"event\":\"$1\"" mon.j | sed 's/.*"time_ms":\([0-9]*\).*/\1/'; }
-ok "... steps were done before the monitor went down" \
-  test "$(times done | awk -v t="$t_down" '$1 < t' | wc -l)" -gt 0
-ok "... and steps began after it was back" \
+n_before=$(times done | awk -v t="$t_down" '$1 < t' | wc -l)
+ok "... the monitor went down mid-wave: $n_before of 32 steps done before" \
+  test "$n_before" -gt 0 -a "$n_before" -lt 32
+ok "... and steps began after it was started again" \
   test "$(times begin | awk -v t="$t_back" '$1 > t' | wc -l)" -gt 0
 n_ok=0
 for i in $(seq -w 1 16); do
