@@ -1218,6 +1218,7 @@ rados_lock_acquire (void *data, const struct ferry_lock_scope *scope,
                     struct ferry_err *err)
 {
   struct rados_state *s = data;
+  pthread_condattr_t ca;
   struct rados_lock *l;
   struct ferry_lock_owner o;
   char client[256], cookie[1024], who[512];
@@ -1229,7 +1230,12 @@ rados_lock_acquire (void *data, const struct ferry_lock_scope *scope,
   if (l == NULL)
     return ferry_err_set (err, ENOMEM, "%s", s->c->where);
   pthread_mutex_init (&l->mu, NULL);
-  pthread_cond_init (&l->cv, NULL);
+  /* the heartbeat's deadlines are on the monotonic clock (a cond waits on
+   * CLOCK_REALTIME unless told): with the default it renewed in a loop */
+  pthread_condattr_init (&ca);
+  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+  pthread_cond_init (&l->cv, &ca);
+  pthread_condattr_destroy (&ca);
   l->c = s->c;
   __atomic_add_fetch (&s->c->refs, 1, __ATOMIC_ACQ_REL);
   l->duration = s->duration;

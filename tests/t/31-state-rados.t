@@ -49,6 +49,19 @@ touch "$HSTOP"; wait "$HPID"
 is "the holder still had its lock at release" "$(tail -1 "$HOUT")" lost=0
 is "released: free" "$("$ST" o2 read vm:web01)" free
 
+# 2b. a held lock is renewed every quarter of its duration, no more often
+# (the heartbeat once waited on the wrong clock and renewed in a loop,
+# ~100 OSD ops a second per lock): the OSD's op count over 3 s of a lock
+# held with a 4 s duration is ~3 renewals and their records, not hundreds
+osd_ops() { ceph --admin-daemon "$CEPH/run/osd.0.asok" perf dump 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["osd"]["op"])'; }
+FERRY_RADOS_LOCK_DURATION=4 hold o2b vm:web01
+ops0=$(osd_ops); sleep 3; ops1=$(osd_ops)
+touch "$HSTOP"; wait "$HPID"
+is "a lock held 3 s (duration 4 s) is still held at release" "$(tail -1 "$HOUT")" lost=0
+ok "... and cost the OSD $((ops1 - ops0)) ops meanwhile (renewals once a second: at most 20)" \
+  test "$((ops1 - ops0))" -le 20 -a "$((ops1 - ops0))" -ge 2
+
 # 3. a holder killed -9: refused before its lock expires, takeable after
 export FERRY_RADOS_LOCK_DURATION=5
 hold o3 vm:web01 --as otherhost:4243
