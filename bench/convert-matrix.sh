@@ -36,7 +36,10 @@
 # Env: BENCH_MATRIX_SIZES, BENCH_MATRIX_DATA, BENCH_MATRIX_FORMATS,
 # BENCH_MATRIX_RUNS=3, BENCH_MATRIX_CACHE="cold warm", FERRY_BENCH_DIR
 # (/var/tmp/ferry-bench: the images, kept between runs), BENCH_SHM=/dev/shm,
-# BENCH_MATRIX_PARTS="convert read startup" (the parts to run).
+# BENCH_MATRIX_PARTS="convert read startup" (the parts to run),
+# BENCH_MATRIX_CELLS="SIZE:DATA:FORMAT:CACHE ..." (only these cells, e.g.
+# "1G:random:vmdk-stream:warm 4G:mix:qcow2:cold": a re-measure of chosen
+# cells with more runs; the images of the other cells are not made).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 FERRY=${FERRY:-$TOP/ferry}
@@ -50,6 +53,14 @@ SHM=${BENCH_SHM:-/dev/shm}
 PY=/usr/bin/python3
 GEN=2
 PARTS=${BENCH_MATRIX_PARTS:-convert read startup}
+CELLS=${BENCH_MATRIX_CELLS:-}
+# wanted SIZE DATA FORMAT [CACHE]: is the cell (any cache: some cell of the
+# format) in BENCH_MATRIX_CELLS, or is every cell wanted?
+wanted() {
+  [ -z "$CELLS" ] && return 0
+  case " $CELLS " in *" $1:$2:$3:${4:-cold} "* | *" $1:$2:$3:${4:-warm} "*) return 0 ;; esac
+  return 1
+}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 fail() { echo "bench/convert-matrix.sh: $*" >&2; exit 1; }
@@ -176,6 +187,7 @@ for size in $SIZES; do
         mv "$base.alloc.part" "$base.alloc" || fail "cannot generate '$base.raw'"
     fi
     for fmt in $FORMATS; do
+      wanted "$size" "$kind" "$fmt" || continue
       src="$base.$(suffix "$fmt")"
       if [ ! -f "$src" ]; then
         echo "qemu-img: $size $kind -> $fmt" >&2
@@ -187,6 +199,7 @@ for size in $SIZES; do
       [ "$fmt" = raw ] && tools+=" qemu-img-C"
       part convert || continue
       for cache in $CACHES; do
+        wanted "$size" "$kind" "$fmt" "$cache" || continue
         cold=0; [ "$cache" = cold ] && cold=1
         echo "running $size $kind $fmt $cache" >&2
         for _ in $(seq "$RUNS"); do
