@@ -14,12 +14,19 @@
  * the file system shares blocks), unless a checksum is asked for or the
  * kernel refuses (another file system, as into tmpfs from disk).
  *
+ * Cold sources: a worker that takes chunk I first asks the kernel to read
+ * the stored-as-is data of chunk I + 2N into the page cache
+ * (POSIX_FADV_WILLNEED), so that reads stay queued on the device while the
+ * workers copy (4 GiB raw, cold, into tmpfs: 0.68 -> 0.49 s, 9 interleaved
+ * runs; see read_ahead).
+ *
  * A checkpoint is the lowest offset below which every chunk is written; it
  * is flushed to the target before it is reported, so a crash re-copies at
  * most one checkpoint interval. */
 #include "disk/convert.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -57,6 +64,7 @@ struct pipeline {
   uint64_t hash_next;   /* next chunk index to feed to the hash */
   EVP_MD_CTX *sha;      /* with checksum */
   unsigned running;     /* workers still running */
+  unsigned ahead;       /* read_ahead this many chunks ahead (2N) */
   struct ferry_err err; /* first worker error */
 };
 
@@ -343,6 +351,47 @@ chunk_done (struct pipeline *pl, uint64_t index, struct ferry_err *err)
   return r;
 }
 
+/* Ask the kernel to read the stored-as-is data of chunk INDEX (the ranges
+ * whose layer says where they lie in a file: raw, uncompressed qcow2, VHD,
+ * VHDX) into the page cache, without waiting (POSIX_FADV_WILLNEED).  Two
+ * workers reading their chunks with one pread each left the device idle
+ * while they copied; the kernel's own read-ahead follows one sequential
+ * reader, not chunks taken in turn.  Measured (4 GiB sparse raw, 1.19 GiB
+ * of random data, cold, into tmpfs, 9 interleaved runs, median ms): none
+ * 681 (547-1093), 2 chunks ahead 523, 4 ahead 490, 8 ahead 510; qemu-img
+ * in the same runs 1046.  Compressed data has its own read-ahead (VMDK).
+ * A hint only: errors are ignored, the real read reports them. */
+static void
+read_ahead (struct pipeline *pl, uint64_t index)
+{
+  uint64_t offset = index * pl->chunk, pos = 0, length, foff, n, done;
+  struct ferry_map m;
+  struct ferry_err ignore = {0};
+  int fd;
+
+  if (index >= pl->nchunks)
+    return;
+  length = pl->src->virtual_size - offset;
+  if (length > pl->chunk)
+    length = pl->chunk;
+  while (pos < length) {
+    if (ferry_disk_map_above (pl->src, pl->opts->base, offset + pos,
+                              length - pos, &m, &ignore) < 0)
+      return;
+    for (done = 0;
+         !m.held && !m.zero && m.layer->format->file_extent && done < m.length;
+         done += n) {
+      if (m.layer->format->file_extent (m.layer, m.offset + done,
+                                        m.length - done, &fd, &foff, &n,
+                                        &ignore) < 0 ||
+          n == 0)
+        break;
+      (void) posix_fadvise (fd, (off_t) foff, (off_t) n, POSIX_FADV_WILLNEED);
+    }
+    pos += m.length;
+  }
+}
+
 /* Worker thread: take chunk indexes from PL->next until they run out, the
  * pipeline fails or the stop flag is set; convert, hash (with a checksum)
  * and mark each done.  Its chunk buffer is 4096-aligned for O_DIRECT
@@ -373,6 +422,13 @@ worker (void *arg)
     index = atomic_fetch_add (&pl->next, 1);
     if (index >= pl->nchunks)
       break;
+    /* the first chunk's worker starts the read-ahead of those before the
+     * window; then each chunk's worker hints the one AHEAD past it */
+    if (pl->ahead && index == pl->first)
+      for (uint64_t k = 1; k < pl->ahead; k++)
+        read_ahead (pl, index + k);
+    if (pl->ahead)
+      read_ahead (pl, index + pl->ahead);
     if (do_chunk (pl, buf, index, &err) < 0 ||
         (pl->opts->checksum && hash_chunk (pl, buf, index) < 0) ||
         chunk_done (pl, index, &err) < 0) {
@@ -437,6 +493,7 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   struct pipeline pl;
   pthread_t *tids = NULL;
   unsigned i, started = 0;
+  struct ferry_disk *layer;
   struct timespec ts;
   double t0 = now ();
   int r = -1;
@@ -511,6 +568,9 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
     dst->fresh = true;
   }
   pl.running = opts.threads;
+  for (layer = src; layer; layer = layer->parent)
+    if (layer->format->file_extent)
+      pl.ahead = 2 * opts.threads; /* else no layer says where data lies */
   for (i = 0; i < opts.threads; i++) {
     if (pthread_create (&tids[i], NULL, worker, &pl) != 0) {
       pthread_mutex_lock (&pl.lock);

@@ -761,6 +761,35 @@ vhdx_block_status (struct ferry_disk *disk, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* Where a DATA range lies in the file: up to the end of OFFSET's block,
+ * whose payload is stored as is.  Not after a log replay (the file's bytes
+ * are not the disk's there): *LEN = 0, read it with pread. */
+static int
+vhdx_file_extent (struct ferry_disk *disk, uint64_t offset, uint64_t length,
+                  int *fd, uint64_t *foff, uint64_t *len, struct ferry_err *err)
+{
+  struct vhdx_priv *p = disk->priv;
+  uint64_t blk = offset / p->block_size, boff = offset % p->block_size, e;
+
+  *fd = disk->fd;
+  *len = 0;
+  if (p->log != NULL || blk >= p->nblocks)
+    return 0;
+  e = p->bat[payload_index (p, blk)];
+  if ((e & 7) != PAYLOAD_FULLY_PRESENT && (e & 7) != PAYLOAD_PARTIALLY_PRESENT)
+    return 0;
+  *foff = (e >> 20) * MiB + boff;
+  if (length > p->block_size - boff)
+    length = p->block_size - boff;
+  if (*foff > disk->file_size || length > disk->file_size - *foff)
+    return ferry_err_set (err, 0,
+                          "'%s': VHDX data at virtual offset %llu is past the "
+                          "end of the file",
+                          disk->path, (unsigned long long) offset);
+  *len = length;
+  return 0;
+}
+
 /* Read a DATA range block by block; blocks contiguous in the file are
  * read with one pread. */
 static int
@@ -847,6 +876,7 @@ const struct ferry_disk_format ferry_format_vhdx = {
     .open = vhdx_open,
     .block_status = vhdx_block_status,
     .pread = vhdx_pread,
+    .file_extent = vhdx_file_extent,
     .check_parent = vhdx_check_parent,
     .close = vhdx_close,
 };

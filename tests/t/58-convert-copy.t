@@ -1,7 +1,8 @@
 #!/bin/bash
 # Data stored as is in the source file (raw images, uncompressed qcow2
 # clusters) is copied file to file in the kernel (copy_file_range): the
-# bytes must be the source's, blocks of zeroes inside allocated data must
+# bytes must be the source's (VHD and VHDX payload blocks too, but not a
+# VHDX whose log was replayed in memory), blocks of zeroes inside allocated data must
 # still stay holes on the fresh target, and --checksum reads everything
 # through user space.
 . "$(dirname "$0")/../lib.sh"
@@ -43,6 +44,12 @@ ok "raw: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
 ok "raw: bytes equal" cmp "$TMP/src.raw" "$TMP/out.raw"
 ok "raw: written zeroes stay a hole" hole_at "$TMP/out.raw" $((4 << 20)) $((1 << 20))
 ok "raw: the source's hole stays a hole" hole_at "$TMP/out.raw" $((8 << 20)) $((2 << 20))
+# the workers ask the kernel to read chunks ahead (POSIX_FADV_WILLNEED)
+strace -f -qq -e trace=fadvise64 -o "$TMP/strace" "$FERRY" convert \
+  "$TMP/src.raw" "$TMP/out.ra.raw" >/dev/null 2>&1
+ok "raw: chunks are read ahead ($(grep -c WILLNEED "$TMP/strace") hints)" \
+  grep -q 'fadvise64([0-9]*, [0-9]*, [0-9]*, POSIX_FADV_WILLNEED)' "$TMP/strace"
+ok "raw: read ahead, bytes equal" cmp "$TMP/src.raw" "$TMP/out.ra.raw"
 n=$(copies "$FERRY" convert --checksum "$TMP/src.raw" "$TMP/out2.raw")
 is "raw --checksum: no copy_file_range" "$n" 0
 ok "raw --checksum: bytes equal" cmp "$TMP/src.raw" "$TMP/out2.raw"
@@ -70,4 +77,36 @@ for sub in fixed dynamic; do
   ok "vhd $sub: same bytes as qemu-img" qemu-img compare -q -f vpc -F raw \
     "$TMP/src.$sub.vhd" "$TMP/out.$sub.raw"
 done
+# VHDX: payload blocks hold the data as is, after the sector bitmaps of a
+# differencing disk too; a log replayed in memory means the file's bytes
+# are not the disk's: read, not copied
+for sub in fixed dynamic; do
+  qemu-img convert -f raw -O vhdx -o subformat=$sub,block_size=1M "$TMP/src.raw" \
+    "$TMP/src.$sub.vhdx"
+  n=$(copies "$FERRY" convert "$TMP/src.$sub.vhdx" "$TMP/out.$sub.vx.raw")
+  ok "vhdx $sub: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
+  ok "vhdx $sub: same bytes as the source" cmp "$TMP/src.raw" "$TMP/out.$sub.vx.raw"
+  ok "vhdx $sub: written zeroes stay a hole" hole_at "$TMP/out.$sub.vx.raw" \
+    $((4 << 20)) $((1 << 20))
+done
+TOOL=$TOP/tests/gen/vhdtool.py
+rnd d 12288 >"$TMP/w1"
+"$PY" "$TOOL" diff-vhdx "$TMP/src.dynamic.vhdx" "$TMP/child.avhdx" \
+  --write $(((1 << 20) + 512)):"$TMP/w1" >/dev/null
+cp "$TMP/src.raw" "$TMP/child.exp"
+dd if="$TMP/w1" of="$TMP/child.exp" bs=512 seek=$((((1 << 20) + 512) / 512)) \
+  conv=notrunc status=none
+n=$(copies "$FERRY" convert "$TMP/child.avhdx" "$TMP/out.child.raw")
+ok "differencing vhdx: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
+ok "differencing vhdx: the child's sectors over the parent's" \
+  cmp "$TMP/child.exp" "$TMP/out.child.raw"
+cp "$TMP/src.dynamic.vhdx" "$TMP/dirty.vhdx"
+rnd e 4096 >"$TMP/w2"
+"$PY" "$TOOL" dirty-vhdx "$TMP/dirty.vhdx" --data $((5 << 20)):"$TMP/w2" >/dev/null
+cp "$TMP/src.raw" "$TMP/dirty.exp"
+dd if="$TMP/w2" of="$TMP/dirty.exp" bs=4096 seek=$(((5 << 20) / 4096)) \
+  conv=notrunc status=none
+n=$(copies "$FERRY" convert "$TMP/dirty.vhdx" "$TMP/out.dirty.raw")
+is "vhdx with a log: no copy_file_range" "$n" 0
+ok "vhdx with a log: the replayed bytes" cmp "$TMP/dirty.exp" "$TMP/out.dirty.raw"
 done_testing
