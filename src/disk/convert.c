@@ -15,7 +15,7 @@
  * kernel refuses (another file system, as into tmpfs from disk).
  *
  * Cold sources: a worker that takes chunk I first asks the kernel to read
- * the stored-as-is data of chunk I + 2N into the page cache
+ * the stored-as-is data (raw, VHD, VHDX) of chunk I + 2N into the page cache
  * (POSIX_FADV_WILLNEED), so that reads stay queued on the device while the
  * workers copy (4 GiB raw, cold, into tmpfs: 0.68 -> 0.49 s, 9 interleaved
  * runs; see read_ahead).
@@ -352,15 +352,15 @@ chunk_done (struct pipeline *pl, uint64_t index, struct ferry_err *err)
 }
 
 /* Ask the kernel to read the stored-as-is data of chunk INDEX (the ranges
- * whose layer says where they lie in a file: raw, uncompressed qcow2, VHD,
- * VHDX) into the page cache, without waiting (POSIX_FADV_WILLNEED).  Two
- * workers reading their chunks with one pread each left the device idle
- * while they copied; the kernel's own read-ahead follows one sequential
- * reader, not chunks taken in turn.  Measured (4 GiB sparse raw, 1.19 GiB
- * of random data, cold, into tmpfs, 9 interleaved runs, median ms): none
- * 681 (547-1093), 2 chunks ahead 523, 4 ahead 490, 8 ahead 510; qemu-img
- * in the same runs 1046.  Compressed data has its own read-ahead (VMDK).
- * A hint only: errors are ignored, the real read reports them. */
+ * whose layer says where they lie in a file: raw, VHD, VHDX; not qcow2,
+ * see its no_read_ahead) into the page cache, without waiting
+ * (POSIX_FADV_WILLNEED).  Two workers reading their chunks with one pread each
+ * left the device idle while they copied; the kernel's own read-ahead follows
+ * one sequential reader, not chunks taken in turn.  Measured (4 GiB sparse
+ * raw, 1.19 GiB of random data, cold, into tmpfs, 9 interleaved runs, median
+ * ms): none 681 (547-1093), 2 chunks ahead 523, 4 ahead 490, 8 ahead 510;
+ * qemu-img in the same runs 1046.  Compressed data has its own read-ahead
+ * (VMDK). A hint only: errors are ignored, the real read reports them. */
 static void
 read_ahead (struct pipeline *pl, uint64_t index)
 {
@@ -378,8 +378,8 @@ read_ahead (struct pipeline *pl, uint64_t index)
     if (ferry_disk_map_above (pl->src, pl->opts->base, offset + pos,
                               length - pos, &m, &ignore) < 0)
       return;
-    for (done = 0;
-         !m.held && !m.zero && m.layer->format->file_extent && done < m.length;
+    for (done = 0; !m.held && !m.zero && m.layer->format->file_extent &&
+                   !m.layer->format->no_read_ahead && done < m.length;
          done += n) {
       if (m.layer->format->file_extent (m.layer, m.offset + done,
                                         m.length - done, &fd, &foff, &n,
@@ -569,7 +569,7 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   }
   pl.running = opts.threads;
   for (layer = src; layer; layer = layer->parent)
-    if (layer->format->file_extent)
+    if (layer->format->file_extent && !layer->format->no_read_ahead)
       pl.ahead = 2 * opts.threads; /* else no layer says where data lies */
   for (i = 0; i < opts.threads; i++) {
     if (pthread_create (&tids[i], NULL, worker, &pl) != 0) {

@@ -37,6 +37,9 @@ struct ferry_disk;
 struct ferry_disk_format {
   const char *name;         /* "vmdk", "vhd", "vhdx", "qcow2", "raw", "rbd" */
   const char *parent_field; /* what names the parent, for errors */
+  /* The converter must not read this format's file_extent ranges ahead
+   * (POSIX_FADV_WILLNEED; see read_ahead in convert.c). */
+  bool no_read_ahead;
   /* Is this image ours?  HEAD holds the first LEN bytes of the file (LEN may
    * be less than 4096 for short files), TAIL the last TAIL_LEN bytes
    * (VHD fixed has its footer at the end).  Pure function of the bytes. */

@@ -62,6 +62,10 @@ n=$(copies "$FERRY" convert "$TMP/src.qcow2" "$TMP/out.qcow2.raw")
 ok "qcow2: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
 ok "qcow2: same bytes as qemu-img" qemu-img compare -q -f qcow2 -F raw \
   "$TMP/src.qcow2" "$TMP/out.qcow2.raw"
+strace -f -qq -e trace=fadvise64 -o "$TMP/strace" "$FERRY" convert \
+  "$TMP/src.qcow2" "$TMP/out.qcow2.ra.raw" >/dev/null 2>&1
+is "qcow2: not read ahead (slower cold; see qcow2.c)" \
+  "$(grep -c WILLNEED "$TMP/strace")" 0
 ok "qcow2: written zeroes stay a hole" hole_at "$TMP/out.qcow2.raw" $((4 << 20)) $((1 << 20))
 # compressed clusters are inflated, not copied
 qemu-img convert -c -f qcow2 -O qcow2 "$TMP/src.qcow2" "$TMP/c.qcow2"
