@@ -23,6 +23,7 @@
  * 4 KiB, through the buffered one). */
 #include "disk/target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -408,6 +409,41 @@ lock_set_owner (int fd)
   (void) fsetxattr (fd, OWNER_XATTR, text, (size_t) n, 0);
 }
 
+/* Remove what a writer killed inside ferry_target_file_renew left behind:
+ * its new file "PATH.<pid>", created but not yet renamed over PATH.  The
+ * caller holds PATH's lock, and a renewal holds it until its rename, so no
+ * renewal of PATH is under way: every such name is stale. */
+static void
+remove_stale_renewals (const char *path)
+{
+  CLEANUP_FREE char *dir = strdup (path);
+  const char *base = strrchr (path, '/'), *tail;
+  char *slash;
+  size_t blen;
+  struct dirent *e;
+  DIR *d;
+
+  if (dir == NULL)
+    return;
+  base = base ? base + 1 : path;
+  slash = strrchr (dir, '/');
+  if (slash == dir)
+    slash[1] = '\0'; /* in / */
+  else if (slash != NULL)
+    *slash = '\0';
+  if ((d = opendir (slash ? dir : ".")) == NULL)
+    return;
+  blen = strlen (base);
+  while ((e = readdir (d)) != NULL) {
+    if (strncmp (e->d_name, base, blen) != 0 || e->d_name[blen] != '.')
+      continue;
+    tail = e->d_name + blen + 1;
+    if (*tail != '\0' && strspn (tail, "0123456789") == strlen (tail))
+      (void) unlinkat (dirfd (d), e->d_name, 0);
+  }
+  closedir (d);
+}
+
 /* See target.h.  After taking the flock, the file must still be the one
  * at PATH: a writer that starts over renames a new file over it, and a
  * finished one renames it away. */
@@ -441,6 +477,7 @@ ferry_target_file_lock (const char *path, const char *what, int *ret_fd,
   if (fd < 0)
     return ferry_err_set (err, EAGAIN, "cannot lock '%s'", path);
   lock_set_owner (fd);
+  remove_stale_renewals (path);
   *ret_fd = fd;
   return 0;
 }

@@ -71,7 +71,9 @@ int ferry_target_rbd_open (const struct ferry_rbd_location *loc, uint64_t size,
  * other ferry processes (another plan writing the same target): an flock
  * on the file itself, its owner ("pid host") in its "user.ferry.owner"
  * attribute for the loser's message, which names WHAT.  The kernel drops
- * the lock when its holder dies: nothing stale is left behind.  *RET_FD
+ * the lock when its holder dies: nothing stale is left behind (a renewal's
+ * new file left by a writer killed inside ferry_target_file_renew is
+ * removed here).  *RET_FD
  * holds the lock until ferry_target_file_unlock. */
 int ferry_target_file_lock (const char *path, const char *what, int *ret_fd,
                             struct ferry_err *err);

@@ -55,6 +55,11 @@ rm -rf "$W/out" "$W/state"
 FERRY_TEST_CHUNK_DELAY_MS=150 "$FERRY" apply --yes --io-threads 1 "$W/plan-a.yaml" >/dev/null 2>&1 & apid=$!
 for _ in $(seq 1 500); do test -e "$T.part" && break; sleep 0.01; done
 kill -9 "$apid"; wait "$apid" 2>/dev/null
+# a writer killed inside a renewal leaves its new file "<target>.part.<pid>"
+touch "$T.part.4194999" "$W/out/other.raw.part.4194999"
 ok "after kill -9 of plan a, plan b converts" "$FERRY" apply --yes "$W/plan-b.yaml"
+ok "... a renewal's file left by a killed writer is removed" test ! -e "$T.part.4194999"
+ok "... another target's is not touched" test -e "$W/out/other.raw.part.4194999"
+rm -f "$W/out/other.raw.part.4194999"
 ok "... the target is plan b's disk" cmp "$W/b/disk.raw" "$T"
 done_testing
