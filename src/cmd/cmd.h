@@ -122,6 +122,13 @@ int ferry_cmd_getopt (const struct ferry_command *cmd, int argc, char **argv);
  * return FERRY_EXIT_ERROR. */
 int ferry_cmd_usage_error (const struct ferry_command *cmd);
 
+/* A test hook: when the environment variable VAR names a PATH, create
+ * PATH.<pid>, then wait (up to 60 s) until PATH exists, so that a test can
+ * act while this process stands at a known point (FERRY_TEST_WORKER_GATE:
+ * a worker holding its share of the wave lock; FERRY_TEST_PLAN_LOCK_GATE:
+ * an apply or destroy holding the plan lock, before its wave lock). */
+void ferry_test_gate (const char *var);
+
 /* Parse a size with optional K/M/G/T suffix (powers of 1024). */
 int ferry_parse_size (const char *s, uint64_t *ret);
 /* Size option of at least MIN / count option in 1..MAX: print the error. */

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "util/cleanup.h"
@@ -221,4 +223,24 @@ ferry_targets_phase (struct ferry_targets *t, const char *name)
   }
   t->phase = (enum ferry_phase) p;
   return 0;
+}
+
+/* A test hook: see cmd.h. */
+void
+ferry_test_gate (const char *var)
+{
+  const char *gate = getenv (var);
+  const struct timespec ten_ms = {0, 10 * 1000 * 1000};
+  char mark[4096];
+  FILE *f;
+  int i;
+
+  if (gate == NULL || *gate == '\0')
+    return;
+  snprintf (mark, sizeof mark, "%s.%d", gate, (int) getpid ());
+  f = fopen (mark, "w");
+  if (f)
+    fclose (f);
+  for (i = 0; i < 6000 && access (gate, F_OK) < 0; i++)
+    nanosleep (&ten_ms, NULL);
 }

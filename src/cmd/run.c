@@ -130,6 +130,7 @@ take_lock (struct ferry_run *r)
     ferry_warn ("taking over the lock of pid %d on this host: that process "
                 "is gone (crashed or killed)",
                 (int) taken.pid);
+  ferry_test_gate ("FERRY_TEST_PLAN_LOCK_GATE");
   return 0;
 }
 

@@ -605,28 +605,6 @@ round_once (struct worker *w)
   return 1;
 }
 
-/* FERRY_TEST_WORKER_GATE=PATH, a test hook: once the worker holds its
- * share of the wave lock, create PATH.<pid>, then wait (up to 60 s) until
- * PATH exists, so a test can start several workers and let them go at
- * once, each one's start before any work. */
-static void
-test_gate (void)
-{
-  const char *gate = getenv ("FERRY_TEST_WORKER_GATE");
-  char mark[4096];
-  FILE *f;
-  int i;
-
-  if (gate == NULL || *gate == '\0')
-    return;
-  snprintf (mark, sizeof mark, "%s.%d", gate, (int) getpid ());
-  f = fopen (mark, "w");
-  if (f)
-    fclose (f);
-  for (i = 0; i < 6000 && access (gate, F_OK) < 0; i++)
-    nap_ms (10);
-}
-
 /* Join the wave: take a share of the wave lock under the plan file's
  * SHA-256, so that every worker runs the same plan and no plain apply or
  * destroy runs beside them.  Waits while a plain apply or destroy holds it.
@@ -703,7 +681,7 @@ ferry_apply_worker (struct ferry_run *r, struct ferry_ctx *ctx,
   w.parallel = parallel ? parallel : 1;
   if (wave_join (&w, &interrupted) < 0)
     return interrupted ? FERRY_EXIT_INTERRUPTED : FERRY_EXIT_ERROR;
-  test_gate ();
+  ferry_test_gate ("FERRY_TEST_WORKER_GATE");
   w.start_ms = wall_ms ();
   w.n_vms = r->plan->n_vms;
   pthread_mutex_init (&w.lock, NULL);
@@ -802,6 +780,38 @@ out:
   return rc;
 }
 
+/* 0 when R's plan lock is still held by this process; else -1, printed. */
+static int
+plan_lock_still_ours (struct ferry_run *r)
+{
+  const struct ferry_lock_scope plan = {.kind = FERRY_LOCK_SCOPE_PLAN};
+  struct ferry_lock_owner holder, self;
+  struct ferry_err err = {0};
+  char who[512];
+  int k;
+
+  memset (&holder, 0, sizeof holder);
+  ferry_lock_owner_self (&self);
+  k = ferry_state_lock_read (r->state, &plan, &holder, &err);
+  if (k < 0) {
+    ferry_die_err (&err);
+    return -1;
+  }
+  if (k == 1 && holder.pid == self.pid && strcmp (holder.host, self.host) == 0)
+    return 0;
+  if (k == 1) {
+    ferry_lock_describe (&holder, who, sizeof who);
+    ferry_error ("%s: the plan's lock was removed while this run started "
+                 "(ferry unlock --force) and is now held by %s: nothing was "
+                 "done; run again once it ends",
+                 ferry_state_where (r->state), who);
+  } else
+    ferry_error ("%s: the plan's lock was removed while this run started "
+                 "(ferry unlock --force): nothing was done; run again",
+                 ferry_state_where (r->state));
+  return -1;
+}
+
 /* See cmd.h. */
 int
 ferry_run_check_workers (struct ferry_run *r)
@@ -835,7 +845,11 @@ ferry_run_check_workers (struct ferry_run *r)
                  err.msg);
     return -1;
   }
-  return 0;
+  /* `ferry unlock --force` removes the plan lock once it holds the wave
+   * lock: between taking the plan lock and the wave lock it could have
+   * removed ours (and another run taken it).  Now that the wave lock is
+   * ours nobody can; make sure the plan lock still is. */
+  return plan_lock_still_ours (r);
 }
 
 /* See cmd.h. */
