@@ -196,7 +196,9 @@ int ferry_apply_worker (struct ferry_run *r, struct ferry_ctx *ctx,
  * VM lock of R's plan, or holds the wave lock (between VMs), so a plain
  * apply or destroy does not run beside a wave of workers; else take the
  * wave lock exclusively (R->wave, released by ferry_run_state_close) so
- * that no worker starts until this run ends. */
+ * that no worker starts until this run ends; then refuse when the plan
+ * lock is no longer this process's (unlock --force removed it before the
+ * wave lock was taken). */
 int ferry_run_check_workers (struct ferry_run *r);
 /* Take the wave lock exclusively for a moment (stale holders taken over):
  * 0 and *RET held when no run of the plan is alive (no worker, no plain

@@ -9,10 +9,12 @@
  *
  * Data a layer stores as is in a file (raw images, uncompressed qcow2
  * clusters) still goes through the chunk buffer to find its zero blocks,
- * but its other blocks are copied file to file in the kernel
- * (copy_file_range: no second copy through user space, and a reflink where
- * the file system shares blocks), unless a checksum is asked for or the
- * kernel refuses (another file system, as into tmpfs from disk).
+ * but onto a file system that shares blocks or copies on its server (XFS,
+ * btrfs, NFS: see target-file.c) its other blocks are copied file to file
+ * in the kernel (copy_file_range: a reflink, no bytes written), unless a
+ * checksum is asked for or the kernel refuses (another file system).
+ * Elsewhere (ext4, tmpfs) the kernel's copy would be one more pass over
+ * the bytes, and they are written from the chunk buffer.
  *
  * Cold sources: a worker that takes chunk I first asks the kernel to read
  * the stored-as-is data (raw, VHD, VHDX) of chunk I + 2N into the page cache

@@ -46,6 +46,7 @@
 struct file_target {
   int fd;               /* the target file, buffered */
   int dfd;              /* the same file with O_DIRECT, or -1 */
+  bool copy;            /* copy_from may use copy_file_range */
   bool locks_ready;     /* lock and cond initialised */
   pthread_mutex_t lock; /* guards the fields below */
   pthread_cond_t cond;  /* more dirty bytes, or stop */
@@ -147,10 +148,50 @@ file_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
   return 0;
 }
 
+/* File systems whose copy_file_range moves no bytes through the page
+ * cache: a reflink (XFS, btrfs, bcachefs, OCFS2, ZFS block cloning) or a
+ * copy the server makes (NFS 4.2, SMB). */
+#define XFS_MAGIC 0x58465342u
+#define BTRFS_MAGIC 0x9123683Eu
+#define BCACHEFS_MAGIC 0xca451a4eu
+#define OCFS2_MAGIC 0x7461636fu
+#define ZFS_MAGIC 0x2fc12fc1u
+#define NFS_MAGIC 0x6969u
+#define SMB2_MAGIC 0xFE534D42u
+#define CIFS_MAGIC 0xFF534D42u
+
+/* May copy_from use copy_file_range into the file open as FD?  Only where
+ * the file system shares blocks or the server copies (see above), unless
+ * FERRY_COPY_FILE_RANGE says "always" or "never".  Elsewhere the kernel's
+ * copy goes through the page cache once more after the converter read the
+ * bytes (it looks for zero blocks), and is no faster: on ext4 (the project
+ * VM, 4 GiB disks, 1,530 MiB allocated, into a file on the same disk, cold
+ * cache, sync included, medians of 7, all interleaved) copy_file_range ->
+ * pwrite: raw 2.121 -> 1.512 s, qcow2 1.734 -> 1.737 s, VHDX 1.523 ->
+ * 1.591 s (dd conv=fsync of the same bytes 1.842 s).  Between two file
+ * systems the kernel refuses (EXDEV) anyway. */
+static bool
+copies_in_place (int fd)
+{
+  const char *env = getenv ("FERRY_COPY_FILE_RANGE");
+  struct statfs sfs;
+  uint32_t type;
+
+  if (env && strcmp (env, "always") == 0)
+    return true;
+  if ((env && strcmp (env, "never") == 0) || fstatfs (fd, &sfs) < 0)
+    return false;
+  type = (uint32_t) sfs.f_type;
+  return type == XFS_MAGIC || type == BTRFS_MAGIC || type == BCACHEFS_MAGIC ||
+         type == OCFS2_MAGIC || type == ZFS_MAGIC || type == NFS_MAGIC ||
+         type == SMB2_MAGIC || type == CIFS_MAGIC;
+}
+
 /* copy_from op: copy_file_range from FD into the file, through the
- * buffered descriptor.  1 (write the bytes instead) when the kernel cannot
- * copy between the two files: another file system (EXDEV), a kernel or
- * file system without it (ENOSYS, EOPNOTSUPP, EINVAL). */
+ * buffered descriptor.  1 (write the bytes instead) where it would not
+ * help (copies_in_place) or the kernel cannot copy between the two files:
+ * another file system (EXDEV), a kernel or file system without it
+ * (ENOSYS, EOPNOTSUPP, EINVAL). */
 static int
 file_copy_from (struct ferry_target *t, int fd, uint64_t foff, uint64_t length,
                 uint64_t offset, struct ferry_err *err)
@@ -160,6 +201,8 @@ file_copy_from (struct ferry_target *t, int fd, uint64_t foff, uint64_t length,
   loff_t in, out;
   ssize_t r;
 
+  if (!f->copy)
+    return 1;
   while (done < length) {
     in = (loff_t) (foff + done);
     out = (loff_t) (offset + done);
@@ -366,6 +409,7 @@ ferry_target_file_open (const char *path, uint64_t size, unsigned flags,
   }
   if (open_direct (t, path, flags & FERRY_TARGET_DIRECT, err) < 0)
     goto fail;
+  f->copy = copies_in_place (f->fd);
   *ret = t;
   return 0;
 

@@ -4,9 +4,14 @@
 # bytes must be the source's (VHD and VHDX payload blocks too, but not a
 # VHDX whose log was replayed in memory), blocks of zeroes inside allocated data must
 # still stay holes on the fresh target, and --checksum reads everything
-# through user space.
+# through user space.  ferry copies so only onto a file system that shares
+# blocks or copies on the server (XFS, btrfs, NFS, ...; the end of this
+# file, on an XFS loop mount); the checks before it force the copies with
+# FERRY_COPY_FILE_RANGE=always onto $TMP's file system, and the end checks
+# that onto one like ext4 or tmpfs nothing is copied in the kernel.
 . "$(dirname "$0")/../lib.sh"
 command -v strace >/dev/null || skip_all "strace is not installed"
+export FERRY_COPY_FILE_RANGE=always
 PY=/usr/bin/python3
 rnd() { openssl enc -aes-128-ctr -nosalt -pass pass:"$1" </dev/zero 2>/dev/null | head -c "$2"; }
 # hole_at FILE OFF LEN: [OFF, OFF+LEN) of FILE holds no data (SEEK_DATA)
@@ -113,4 +118,48 @@ dd if="$TMP/w2" of="$TMP/dirty.exp" bs=4096 seek=$(((5 << 20) / 4096)) \
 n=$(copies "$FERRY" convert "$TMP/dirty.vhdx" "$TMP/out.dirty.raw")
 is "vhdx with a log: no copy_file_range" "$n" 0
 ok "vhdx with a log: the replayed bytes" cmp "$TMP/dirty.exp" "$TMP/out.dirty.raw"
+
+# Without FERRY_COPY_FILE_RANGE: onto a file system that shares no blocks
+# the kernel's copy is a read and a write through the page cache, slower
+# than writing the bytes the converter has read anyway (docs/performance.md)
+unset FERRY_COPY_FILE_RANGE
+fst=$(stat -f -c %T "$TMP")
+case $fst in
+xfs | btrfs | nfs | smb2 | cifs | bcachefs | zfs | ocfs2)
+  ok "\$TMP is on $fst (the checks below need another file system)" false ;;
+*)
+  n=$(copies "$FERRY" convert "$TMP/src.raw" "$TMP/out.auto.raw")
+  is "raw onto $fst: no copy_file_range" "$n" 0
+  ok "raw onto $fst: bytes equal" cmp "$TMP/src.raw" "$TMP/out.auto.raw"
+  n=$(copies "$FERRY" convert "$TMP/src.dynamic.vhdx" "$TMP/out.auto.vx.raw")
+  is "vhdx onto $fst: no copy_file_range" "$n" 0
+  ok "vhdx onto $fst: bytes equal" cmp "$TMP/src.raw" "$TMP/out.auto.vx.raw"
+  ;;
+esac
+
+# XFS (reflink): the copy shares the source's blocks, nothing is read or
+# written twice.  A loop mount in $TMP, unmounted at exit.
+XFS=$TMP/xfs
+trap 'umount "$XFS" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
+mkdir "$XFS"
+truncate -s 512M "$TMP/xfs.img"
+if ! mkfs.xfs -q -m reflink=1 "$TMP/xfs.img" >"$TMP/mkfs.out" 2>&1 ||
+  ! mount -o loop "$TMP/xfs.img" "$XFS" >>"$TMP/mkfs.out" 2>&1; then
+  ok "an XFS loop mount for the reflink checks: $(tail -1 "$TMP/mkfs.out")" false
+else
+  cp "$TMP/src.raw" "$XFS/src.raw"
+  qemu-img convert -f raw -O qcow2 "$XFS/src.raw" "$XFS/src.qcow2"
+  n=$(copies "$FERRY" convert "$XFS/src.raw" "$XFS/out.raw")
+  ok "raw onto XFS: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
+  ok "raw onto XFS: bytes equal" cmp "$TMP/src.raw" "$XFS/out.raw"
+  ok "raw onto XFS: the copy shares the source's blocks (reflink)" \
+    grep -q shared <<<"$(filefrag -v "$XFS/out.raw")"
+  ok "raw onto XFS: written zeroes stay a hole" hole_at "$XFS/out.raw" $((4 << 20)) $((1 << 20))
+  n=$(copies "$FERRY" convert "$XFS/src.qcow2" "$XFS/out.q.raw")
+  ok "qcow2 onto XFS: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
+  ok "qcow2 onto XFS: bytes equal" cmp "$TMP/src.raw" "$XFS/out.q.raw"
+  n=$(FERRY_COPY_FILE_RANGE=never copies "$FERRY" convert "$XFS/src.raw" "$XFS/out.never.raw")
+  is "raw onto XFS, FERRY_COPY_FILE_RANGE=never: no copy_file_range" "$n" 0
+  ok "... bytes equal" cmp "$TMP/src.raw" "$XFS/out.never.raw"
+fi
 done_testing
