@@ -106,14 +106,13 @@ pipeline_fail (struct pipeline *pl, const struct ferry_err *e)
   pthread_mutex_unlock (&pl->lock);
 }
 
-/* Write LENGTH bytes of BUF (the data at virtual OFFSET) to the target:
- * copied in the kernel from where LAYER stores them as is, when it can say
- * (file_extent) and the target can copy (copy_from), else written from
- * BUF.  The first copy the kernel refuses (another file system, say) turns
- * the copies off for the rest of the run. */
+/* Copy in the kernel, from where LAYER stores them as is (file_extent),
+ * the LENGTH bytes at virtual OFFSET, as far as it can: *RET_DONE bytes
+ * from the start.  The first copy the kernel refuses (another file system,
+ * say) turns the copies off for the rest of the run.  0, or -1 with ERR. */
 static int
-put_run (struct pipeline *pl, struct ferry_disk *layer, const uint8_t *buf,
-         uint64_t offset, uint64_t length, struct ferry_err *err)
+copy_extents (struct pipeline *pl, struct ferry_disk *layer, uint64_t offset,
+              uint64_t length, uint64_t *ret_done, struct ferry_err *err)
 {
   uint64_t done = 0, foff, n;
   int fd, r;
@@ -134,6 +133,22 @@ put_run (struct pipeline *pl, struct ferry_disk *layer, const uint8_t *buf,
     atomic_fetch_add (&pl->copied, n);
     done += n;
   }
+  *ret_done = done;
+  return 0;
+}
+
+/* Write LENGTH bytes of BUF (the data at virtual OFFSET) to the target:
+ * copied in the kernel from where LAYER stores them as is, when it can say
+ * (file_extent) and the target can copy (copy_from), else written from
+ * BUF. */
+static int
+put_run (struct pipeline *pl, struct ferry_disk *layer, const uint8_t *buf,
+         uint64_t offset, uint64_t length, struct ferry_err *err)
+{
+  uint64_t done;
+
+  if (copy_extents (pl, layer, offset, length, &done, err) < 0)
+    return -1;
   if (done < length && pl->dst->ops->pwrite (pl->dst, buf + done, length - done,
                                              offset + done, err) < 0)
     return -1;
@@ -175,6 +190,29 @@ write_data (struct pipeline *pl, struct ferry_disk *layer, const uint8_t *buf,
     }
   }
   return 0;
+}
+
+/* Onto a target that shares blocks (t->shares_blocks: a reflink): the
+ * data extent of LAYER at virtual OFFSET (LENGTH bytes, whole zero blocks)
+ * is shared as a whole, without reading it; its zero blocks too, which
+ * cost no space there.  What the kernel does not share is read into BUF
+ * and written as usual.  0, or -1 with ERR. */
+static int
+share_data (struct pipeline *pl, struct ferry_disk *layer, uint8_t *buf,
+            uint64_t offset, uint64_t length, struct ferry_err *err)
+{
+  uint64_t done;
+
+  if (copy_extents (pl, layer, offset, length, &done, err) < 0)
+    return -1;
+  atomic_fetch_add (&pl->written, done);
+  if (done == length)
+    return 0;
+  if (layer->format->pread (layer, buf + done, length - done, offset + done,
+                            err) < 0)
+    return -1;
+  atomic_fetch_add (&pl->data_read, length - done);
+  return write_data (pl, layer, buf + done, offset + done, length - done, err);
 }
 
 /* Round down / up to a zero block. */
@@ -257,6 +295,14 @@ do_chunk (struct pipeline *pl, uint8_t *buf, uint64_t index,
           return -1;
         atomic_fetch_add (&pl->zeroed, m.length);
       }
+    } else if (writing && pl->dst->shares_blocks &&
+               can_copy (pl, m.layer, offset, pos, end, length)) {
+      if (reg_open && write_data (pl, NULL, buf + reg_start, offset + reg_start,
+                                  block_up (reg_end) - reg_start, err) < 0)
+        return -1;
+      reg_open = false;
+      if (share_data (pl, m.layer, buf + pos, offset + pos, m.length, err) < 0)
+        return -1;
     } else if (writing || pl->opts->checksum) {
       if (m.layer->format->pread (m.layer, buf + pos, m.length, m.offset, err) <
           0)
@@ -571,8 +617,10 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   }
   pl.running = opts.threads;
   for (layer = src; layer; layer = layer->parent)
-    if (layer->format->file_extent && !layer->format->no_read_ahead)
-      pl.ahead = 2 * opts.threads; /* else no layer says where data lies */
+    if (layer->format->file_extent && !layer->format->no_read_ahead &&
+        !dst->shares_blocks)
+      pl.ahead = 2 * opts.threads; /* else no layer says where data lies,
+                                      or the data is shared, not read */
   for (i = 0; i < opts.threads; i++) {
     if (pthread_create (&tids[i], NULL, worker, &pl) != 0) {
       pthread_mutex_lock (&pl.lock);

@@ -162,7 +162,10 @@ file_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
 
 /* May copy_from use copy_file_range into the file open as FD?  Only where
  * the file system shares blocks or the server copies (see above), unless
- * FERRY_COPY_FILE_RANGE says "always" or "never".  Elsewhere the kernel's
+ * FERRY_COPY_FILE_RANGE says "always" or "never".  *RET_SHARES: the copy
+ * is a reflink (the converter then shares data without reading it; on an
+ * XFS made without reflink, before 2018, the kernel copies those bytes
+ * instead, zero blocks included).  Elsewhere the kernel's
  * copy goes through the page cache once more after the converter read the
  * bytes (it looks for zero blocks), and is no faster: on ext4 (the project
  * VM, 4 GiB disks, 1,530 MiB allocated, into a file on the same disk, cold
@@ -171,20 +174,21 @@ file_pwrite (struct ferry_target *t, const void *buf, uint64_t length,
  * 1.591 s (dd conv=fsync of the same bytes 1.842 s).  Between two file
  * systems the kernel refuses (EXDEV) anyway. */
 static bool
-copies_in_place (int fd)
+copies_in_place (int fd, bool *ret_shares)
 {
   const char *env = getenv ("FERRY_COPY_FILE_RANGE");
   struct statfs sfs;
   uint32_t type;
 
-  if (env && strcmp (env, "always") == 0)
-    return true;
+  *ret_shares = false;
   if ((env && strcmp (env, "never") == 0) || fstatfs (fd, &sfs) < 0)
     return false;
   type = (uint32_t) sfs.f_type;
-  return type == XFS_MAGIC || type == BTRFS_MAGIC || type == BCACHEFS_MAGIC ||
-         type == OCFS2_MAGIC || type == ZFS_MAGIC || type == NFS_MAGIC ||
-         type == SMB2_MAGIC || type == CIFS_MAGIC;
+  *ret_shares = type == XFS_MAGIC || type == BTRFS_MAGIC ||
+                type == BCACHEFS_MAGIC || type == OCFS2_MAGIC ||
+                type == ZFS_MAGIC;
+  return *ret_shares || type == NFS_MAGIC || type == SMB2_MAGIC ||
+         type == CIFS_MAGIC || (env && strcmp (env, "always") == 0);
 }
 
 /* copy_from op: copy_file_range from FD into the file, through the
@@ -409,7 +413,7 @@ ferry_target_file_open (const char *path, uint64_t size, unsigned flags,
   }
   if (open_direct (t, path, flags & FERRY_TARGET_DIRECT, err) < 0)
     goto fail;
-  f->copy = copies_in_place (f->fd);
+  f->copy = copies_in_place (f->fd, &t->shares_blocks);
   *ret = t;
   return 0;
 

@@ -44,10 +44,12 @@ struct ferry_target_ops {
 struct ferry_target {
   const struct ferry_target_ops *ops; /* backend */
   char *name;                         /* display name (messages) */
-  uint64_t size; /* bytes of the target (>= source virtual size) */
-  bool fresh;    /* all zero now: zero ranges may be skipped */
-  size_t align;  /* preferred write alignment (4096 for O_DIRECT) */
-  void *priv;    /* backend state */
+  uint64_t size;      /* bytes of the target (>= source virtual size) */
+  bool fresh;         /* all zero now: zero ranges may be skipped */
+  size_t align;       /* preferred write alignment (4096 for O_DIRECT) */
+  bool shares_blocks; /* copy_from makes a reflink: the converter may
+                         share data it has not read (zero blocks too) */
+  void *priv;         /* backend state */
 };
 
 /* Open or create LOC (a file or an RBD image) for a disk of SIZE bytes.  A

@@ -137,8 +137,9 @@ xfs | btrfs | nfs | smb2 | cifs | bcachefs | zfs | ocfs2)
   ;;
 esac
 
-# XFS (reflink): the copy shares the source's blocks, nothing is read or
-# written twice.  A loop mount in $TMP, unmounted at exit.
+# XFS (reflink): data stored as is is shared with the source whole,
+# without reading it (its written zeroes too: shared, they take no space).
+# A loop mount in $TMP, unmounted at exit.
 XFS=$TMP/xfs
 trap 'umount "$XFS" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 mkdir "$XFS"
@@ -147,14 +148,20 @@ if ! mkfs.xfs -q -m reflink=1 "$TMP/xfs.img" >"$TMP/mkfs.out" 2>&1 ||
   ! mount -o loop "$TMP/xfs.img" "$XFS" >>"$TMP/mkfs.out" 2>&1; then
   ok "an XFS loop mount for the reflink checks: $(tail -1 "$TMP/mkfs.out")" false
 else
-  cp "$TMP/src.raw" "$XFS/src.raw"
+  cp --sparse=never "$TMP/src.raw" "$XFS/src.raw"
+  fallocate -p -o $((8 << 20)) -l $((2 << 20)) "$XFS/src.raw"
+  fails "raw on XFS: its written zeroes are allocated" 1 \
+    hole_at "$XFS/src.raw" $((4 << 20)) $((1 << 20))
   qemu-img convert -f raw -O qcow2 "$XFS/src.raw" "$XFS/src.qcow2"
   n=$(copies "$FERRY" convert "$XFS/src.raw" "$XFS/out.raw")
   ok "raw onto XFS: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
   ok "raw onto XFS: bytes equal" cmp "$TMP/src.raw" "$XFS/out.raw"
   ok "raw onto XFS: the copy shares the source's blocks (reflink)" \
     grep -q shared <<<"$(filefrag -v "$XFS/out.raw")"
-  ok "raw onto XFS: written zeroes stay a hole" hole_at "$XFS/out.raw" $((4 << 20)) $((1 << 20))
+  ok "raw onto XFS: the source's hole stays a hole" hole_at "$XFS/out.raw" $((8 << 20)) $((2 << 20))
+  out=$("$FERRY" convert "$XFS/src.raw" "$XFS/out2.raw" 2>&1)
+  ok "raw onto XFS: none of the data is read ($(grep converted <<<"$out"))" \
+    grep -q "converted $size bytes (0 read, " <<<"$out"
   n=$(copies "$FERRY" convert "$XFS/src.qcow2" "$XFS/out.q.raw")
   ok "qcow2 onto XFS: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
   ok "qcow2 onto XFS: bytes equal" cmp "$TMP/src.raw" "$XFS/out.q.raw"
