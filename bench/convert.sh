@@ -18,6 +18,11 @@
 #            removed before every run, so each tool writes a new image
 #   table 4: the same data in a disk 8x larger (BENCH_BIG_SIZE): the time
 #            follows the allocated bytes, not the virtual size
+#   table 5 (BENCH_TABLES=xfs, as root): raw and qcow2 sources and the output
+#            on one XFS file system (a loop mount of a sparse file in
+#            $FERRY_BENCH_DIR, reflink on): copy_file_range shares blocks
+#            instead of copying them; against qemu-img -C (copy offloading)
+#            and, for raw, cp --reflink=always
 #
 # A tool that fails shows as "error" (first line of its stderr below the
 # table), the bench goes on.  Env:
@@ -57,7 +62,7 @@ done
 [ -x "$FERRY" ] || die "'$FERRY' is not built (make)"
 [ -x "$PY" ] || die "/usr/bin/python3 is not installed"
 for t in $TABLES; do
-  case $t in tmpfs | disk | rbd | big) ;; *) die "unknown table '$t' in BENCH_TABLES" ;; esac
+  case $t in tmpfs | disk | rbd | big | xfs) ;; *) die "unknown table '$t' in BENCH_TABLES" ;; esac
 done
 # want TABLE: TABLE is in BENCH_TABLES
 want() { case " $TABLES " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -84,9 +89,10 @@ ceph_stop() {
   rm -rf "$CEPH_DIR"
   CEPH_DIR=""
 }
-CHILD="" # the running tool's `timeout`
+XFS_MNT="" # set while table 5's XFS is mounted
+CHILD=""   # the running tool's `timeout`
 trap '[ -z "$CHILD" ] || { kill -TERM "$CHILD"; wait "$CHILD"; } 2>/dev/null
-  ceph_stop; rm -rf "$WORK" "$OUT_SHM"' EXIT
+  ceph_stop; [ -z "$XFS_MNT" ] || umount "$XFS_MNT"; rm -rf "$WORK" "$OUT_SHM"' EXIT
 trap 'exit 130' INT TERM
 # a private copy: a rebuild of ./ferry during the bench must not change it
 cp "$FERRY" "$WORK/ferry" || die "cannot copy '$FERRY'"
@@ -180,6 +186,8 @@ run_tool() {
     ferry) "$FERRY" convert "$src" "$out" ;;
     qemu-img) qemu-img convert -f "$fmt" -O raw "$src" "$out" ;;
     qemu-img-m16W) qemu-img convert -f "$fmt" -m 16 -W -O raw "$src" "$out" ;;
+    qemu-img-C) qemu-img convert -C -f "$fmt" -O raw "$src" "$out" ;;
+    cp-reflink) cp --reflink=always "$src" "$out" ;;
     nbdcopy) nbdcopy -- [ qemu-nbd -r -f "$fmt" "$src" ] "$out" ;;
     dd) dd if=/dev/zero of="$out" bs=4M count=$(((ALLOC + (4 << 20) - 1) >> 22)) \
           conv=fsync status=none ;;
@@ -354,6 +362,37 @@ if [ -n "$DISK_FORMATS" ]; then
       echo "  $f: ferry / dd = $(awk "BEGIN{printf \"%.2f\", $a / $b}")," \
         "ferry / rd+dd = $(awk "BEGIN{printf \"%.2f\", $a / $c}")"
   done
+fi
+
+# --- table 5: onto XFS, sources and output on one file system ---------------
+if want xfs; then
+  XFS_FORMATS="raw qcow2"
+  echo "running: raw, qcow2 -> XFS" >&2
+  command -v mkfs.xfs >/dev/null || die "table xfs: mkfs.xfs is not installed (xfsprogs)"
+  [ "$(id -u)" = 0 ] || die "table xfs: a loop mount needs root"
+  [ -f "$BASE.qcow2" ] || qemu-img convert -f raw -O qcow2 "$BASE.raw" "$BASE.qcow2" ||
+    die "qemu-img convert to qcow2 failed"
+  truncate -s $((ALLOC * 4 + (2 << 30))) "$WORK/xfs.img" &&
+    mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" && mkdir "$WORK/xfs" &&
+    mount -o loop "$WORK/xfs.img" "$WORK/xfs" || die "table xfs: cannot make or mount XFS"
+  XFS_MNT=$WORK/xfs
+  for f in $XFS_FORMATS; do
+    cp --sparse=always "$(src_of "$f")" "$XFS_MNT/src.$(ext "$f")" || die "cannot copy onto XFS"
+  done
+  for f in $XFS_FORMATS; do
+    tools="ferry qemu-img qemu-img-C"
+    [ "$f" = raw ] && tools+=" cp-reflink"
+    for r in $(seq 1 "$RUNS"); do
+      for t in $tools; do
+        timed "xfs.$f.$t" "$t" "$(qfmt "$f")" "$XFS_MNT/src.$(ext "$f")" "$XFS_MNT/out.raw" 1
+      done
+    done
+  done
+  rm -f "$XFS_MNT/out.raw"
+  table "== onto XFS (reflink; sources and output on one loop-mounted file system), each time includes sync -f OUT, median of $RUNS" \
+    xfs raw "ferry qemu-img qemu-img-C cp-reflink" "qemu-img qemu-img-C cp-reflink"
+  table "" xfs qcow2 "ferry qemu-img qemu-img-C" "qemu-img qemu-img-C"
+  umount "$XFS_MNT" && XFS_MNT=""
 fi
 
 # --- table 3: into RBD on a local single-node Ceph --------------------------
