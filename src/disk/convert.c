@@ -452,6 +452,7 @@ worker (void *arg)
   struct ferry_err err = {0};
   uint8_t *buf = NULL;
   uint64_t index;
+  bool hint;
   /* Test hook: sleep this long after each chunk, so the tests can land a
    * signal or a kill in the middle of a conversion on any machine. */
   const char *delay = getenv ("FERRY_TEST_CHUNK_DELAY_MS");
@@ -471,11 +472,15 @@ worker (void *arg)
     if (index >= pl->nchunks)
       break;
     /* the first chunk's worker starts the read-ahead of those before the
-     * window; then each chunk's worker hints the one AHEAD past it */
-    if (pl->ahead && index == pl->first)
+     * window; then each chunk's worker hints the one AHEAD past it.  Not
+     * while data is shared unread (share_data), unless the kernel refused
+     * to (another file system) */
+    hint = pl->ahead && (!pl->dst->shares_blocks || pl->opts->checksum ||
+                         atomic_load (&pl->no_copy));
+    if (hint && index == pl->first)
       for (uint64_t k = 1; k < pl->ahead; k++)
         read_ahead (pl, index + k);
-    if (pl->ahead)
+    if (hint)
       read_ahead (pl, index + pl->ahead);
     if (do_chunk (pl, buf, index, &err) < 0 ||
         (pl->opts->checksum && hash_chunk (pl, buf, index) < 0) ||
@@ -617,10 +622,8 @@ ferry_convert_disk (struct ferry_disk *src, struct ferry_target *dst,
   }
   pl.running = opts.threads;
   for (layer = src; layer; layer = layer->parent)
-    if (layer->format->file_extent && !layer->format->no_read_ahead &&
-        !dst->shares_blocks)
-      pl.ahead = 2 * opts.threads; /* else no layer says where data lies,
-                                      or the data is shared, not read */
+    if (layer->format->file_extent && !layer->format->no_read_ahead)
+      pl.ahead = 2 * opts.threads; /* else no layer says where data lies */
   for (i = 0; i < opts.threads; i++) {
     if (pthread_create (&tids[i], NULL, worker, &pl) != 0) {
       pthread_mutex_lock (&pl.lock);

@@ -162,6 +162,19 @@ else
   out=$("$FERRY" convert "$XFS/src.raw" "$XFS/out2.raw" 2>&1)
   ok "raw onto XFS: none of the data is read ($(grep converted <<<"$out"))" \
     grep -q "converted $size bytes (0 read, " <<<"$out"
+  strace -f -qq -e trace=fadvise64 -o "$TMP/strace" "$FERRY" convert \
+    "$XFS/src.raw" "$XFS/out.ra.raw" >/dev/null 2>&1
+  is "raw onto XFS: not read ahead (nothing of it is read)" \
+    "$(grep -c WILLNEED "$TMP/strace")" 0
+  # from another file system the kernel cannot share: read, written, and
+  # read ahead once the first copy was refused (64 MiB: 16 chunks)
+  rnd x $((64 << 20)) >"$TMP/big.raw"
+  strace -f -qq -e trace=fadvise64 -o "$TMP/strace" "$FERRY" convert \
+    "$TMP/big.raw" "$XFS/out.x.raw" >/dev/null 2>&1
+  ok "raw from $fst onto XFS: read ahead ($(grep -c WILLNEED "$TMP/strace") hints)" \
+    grep -q 'POSIX_FADV_WILLNEED' "$TMP/strace"
+  ok "raw from $fst onto XFS: bytes equal" cmp "$TMP/big.raw" "$XFS/out.x.raw"
+  rm -f "$XFS/out.x.raw"
   n=$(copies "$FERRY" convert "$XFS/src.qcow2" "$XFS/out.q.raw")
   ok "qcow2 onto XFS: copied in the kernel ($n copy_file_range calls)" test "$n" -gt 0
   ok "qcow2 onto XFS: bytes equal" cmp "$TMP/src.raw" "$XFS/out.q.raw"
